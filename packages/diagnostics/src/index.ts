@@ -1,0 +1,103 @@
+/**
+ * Problems with a source location, the error classes that carry them, and
+ * their formatting. Every package reports user mistakes through these types so
+ * that the CLI, the actions and the tests speak the same language.
+ */
+
+export type Severity = "error" | "warning" | "notice";
+
+/** A 1-based position in a text file. */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** One problem found in a user's input, pointing at where it is. */
+export interface Diagnostic {
+  readonly severity: Severity;
+  /** A stable, machine-readable identifier, e.g. `schema/additional-property`. */
+  readonly code: string;
+  /** One sentence saying what is wrong. */
+  readonly message: string;
+  /** Path of the file, as the user named it (relative where possible). */
+  readonly file: string;
+  /** 1-based line and column of the start of the offending text. */
+  readonly line: number;
+  readonly column: number;
+  /** 1-based end of the offending text, when known. */
+  readonly endLine?: number;
+  readonly endColumn?: number;
+  /** How to fix it, when that helps ("did you mean `rpi5`?"). */
+  readonly hint?: string;
+  /** JSON pointer to the value inside the document, when there is one. */
+  readonly pointer?: string;
+}
+
+/** `file:line:col: severity: message` and, on a second line, the hint. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+  return d.hint ? `${head}\n  hint: ${d.hint}` : head;
+}
+
+/** Sort by file, then position, then message, so output is deterministic. */
+export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  if (a.line !== b.line) return a.line - b.line;
+  if (a.column !== b.column) return a.column - b.column;
+  if (a.message !== b.message) return a.message < b.message ? -1 : 1;
+  return 0;
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === "error");
+}
+
+/** Base class of every error slmops throws on purpose. */
+export class SlmopsError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A mistake in what the user gave us (a manifest, a flag, a model file). It is
+ * shown as its message alone, never with a stack trace.
+ */
+export class ConfigurationError extends SlmopsError {
+  readonly diagnostics: readonly Diagnostic[];
+
+  constructor(message: string, options?: { cause?: unknown; diagnostics?: readonly Diagnostic[] }) {
+    super(message, options);
+    this.diagnostics = options?.diagnostics ?? [];
+  }
+}
+
+export function isConfigurationError(error: unknown): error is ConfigurationError {
+  return error instanceof ConfigurationError;
+}
+
+/**
+ * How to show any error to a person: a user mistake as its message (and its
+ * diagnostics), anything else with its full cause chain so it can be reported.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof ConfigurationError) {
+    if (error.diagnostics.length === 0) return error.message;
+    return [...error.diagnostics].sort(compareDiagnostics).map(formatDiagnostic).join("\n");
+  }
+  const lines: string[] = [];
+  let current: unknown = error;
+  let depth = 0;
+  while (current !== undefined && current !== null && depth < 16) {
+    if (current instanceof Error) {
+      lines.push(depth === 0 ? (current.stack ?? String(current)) : `Caused by: ${current.stack ?? String(current)}`);
+      current = (current as Error & { cause?: unknown }).cause;
+    } else {
+      lines.push(depth === 0 ? String(current) : `Caused by: ${String(current)}`);
+      current = undefined;
+    }
+    depth++;
+  }
+  return lines.join("\n");
+}
