@@ -1,0 +1,77 @@
+import { parseArgs } from "node:util";
+import type { Command } from "./command.js";
+import { UsageError } from "./errors.js";
+import { closest } from "./suggest.js";
+
+export interface ParsedArgs {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
+  readonly help: boolean;
+}
+
+type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/**
+ * Parses a command's arguments strictly; turns every parse failure into a
+ * {@link UsageError} with a "did you mean" hint where one fits.
+ */
+export function parseCommandArgs(command: Command, args: readonly string[]): ParsedArgs {
+  const options: ParseArgsOptions = { help: { type: "boolean", short: "h" } };
+  for (const [name, spec] of Object.entries(command.options)) {
+    options[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+  }
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw toUsageError(command, error);
+  }
+  const help = parsed.values.help === true;
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (name !== "help") values[name] = Array.isArray(value) ? value.at(-1) : value;
+  }
+  if (!help) {
+    const max = command.positionals.length;
+    const min = command.positionals.filter((p) => !p.optional).length;
+    if (parsed.positionals.length > max) {
+      const extra = parsed.positionals[max] ?? "";
+      throw new UsageError(`Unexpected argument \`${extra}\` for \`slmops ${command.name}\`.`, {
+        command: command.name,
+        hint: extra.startsWith("-") ? undefined : `\`slmops ${command.name}\` takes at most ${max} argument${max === 1 ? "" : "s"}.`,
+      });
+    }
+    if (parsed.positionals.length < min) {
+      const missing = command.positionals[parsed.positionals.length];
+      throw new UsageError(`Missing argument \`${missing?.name ?? ""}\` for \`slmops ${command.name}\`.`, { command: command.name });
+    }
+  }
+  return { values, positionals: parsed.positionals, help };
+}
+
+function toUsageError(command: Command, error: unknown): UsageError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const names = Object.keys(command.options);
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const flag = /'([^']+)'/.exec(message)?.[1] ?? "";
+    const bare = flag.replace(/^-+/, "").split("=")[0] ?? "";
+    const suggestion = closest(bare, [...names, "help"]);
+    return new UsageError(`Unknown option \`${flag}\` for \`slmops ${command.name}\`.`, {
+      command: command.name,
+      hint: suggestion ? `did you mean \`--${suggestion}\`?` : `run \`slmops ${command.name} --help\` to see its options.`,
+      cause: error,
+    });
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
+    const name = flag.replace(/^-+/, "");
+    const spec = command.options[name] ?? Object.entries(command.options).find(([, s]) => `-${s.short}` === flag)?.[1];
+    const text =
+      spec?.type === "string"
+        ? `Option \`${flag}\` needs a value, e.g. \`${flag} ${spec.valueName ?? "value"}\`.`
+        : `Option \`${flag}\` takes no value.`;
+    return new UsageError(text, { command: command.name, cause: error });
+  }
+  return new UsageError(message.split("\n")[0] ?? message, { command: command.name, cause: error });
+}

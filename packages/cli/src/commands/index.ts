@@ -1,0 +1,5 @@
+import type { Command } from "../command.js";
+import { validateCommand } from "./validate.js";
+
+/** Every `slmops` command, in the order `slmops --help` lists them. Add new ones here. */
+export const commands: readonly Command[] = [validateCommand];
