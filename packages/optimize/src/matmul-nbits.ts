@@ -1,0 +1,123 @@
+/**
+ * Quantizes a MatMul weight W of shape [K, N] (row-major, as a MatMul's B
+ * input) block-wise along K, in the layout of ONNX Runtime's `com.microsoft`
+ * `MatMulNBits` operator:
+ *
+ * - `B`: uint8 [N, kBlocks, blockSize·bits/8] — for each output column n and
+ *   each block, the block's codes packed along K, the first code of a byte in
+ *   its low bits (two 4-bit codes per byte).
+ * - `scales`: [N, kBlocks], one per block.
+ * - `zero_points` (asymmetric only): uint8 [N, ceil(kBlocks·bits/8)], packed
+ *   like B; omitted for symmetric quantization (the operator then uses 2^(bits−1)).
+ *
+ * K need not be a multiple of the block size: the last block is padded with
+ * codes that decode to exactly zero.
+ */
+import { BlockQuantizer, type ErrorWeighting, type QuantMethod } from "./block-quant.js";
+
+export interface NBitsOptions {
+  /** 4 is what the pass writes; 2–8 are accepted by the layout. Only 2, 4 and 8 pack whole codes into bytes. */
+  readonly bits?: 2 | 4 | 8;
+  /** 16, 32, 64 or 128 (a power of two, at least 16). */
+  readonly blockSize: number;
+  readonly symmetric: boolean;
+  readonly method: QuantMethod;
+  readonly weighting?: ErrorWeighting;
+}
+
+export interface NBitsWeight {
+  readonly K: number;
+  readonly N: number;
+  readonly bits: number;
+  readonly blockSize: number;
+  readonly kBlocks: number;
+  readonly blobSize: number;
+  /** [N, kBlocks, blobSize] */
+  readonly packed: Uint8Array;
+  /** [N, kBlocks] */
+  readonly scales: Float32Array;
+  /** [N, ceil(kBlocks·bits/8)], or undefined when symmetric. */
+  readonly zeroPoints: Uint8Array | undefined;
+}
+
+/** Checks a block size against MatMulNBits' rule (power of two, ≥ 16). */
+export function isValidBlockSize(blockSize: number): boolean {
+  return Number.isInteger(blockSize) && blockSize >= 16 && (blockSize & (blockSize - 1)) === 0;
+}
+
+/**
+ * Quantizes `weight` ([K, N] row-major). `onColumn` is called after each
+ * output column with the number done so far (for progress reporting).
+ */
+export function quantizeNBits(
+  weight: Float32Array,
+  K: number,
+  N: number,
+  options: NBitsOptions,
+  onColumn?: (done: number, total: number) => void,
+): NBitsWeight {
+  const bits = options.bits ?? 4;
+  const { blockSize } = options;
+  if (!isValidBlockSize(blockSize)) throw new RangeError(`block size must be a power of two of at least 16, got ${blockSize}`);
+  if (weight.length !== K * N) throw new RangeError(`weight has ${weight.length} values, expected K·N = ${K * N}`);
+  const kBlocks = Math.ceil(K / blockSize);
+  const blobSize = (blockSize * bits) / 8;
+  const zpColumns = Math.ceil((kBlocks * bits) / 8);
+  const packed = new Uint8Array(N * kBlocks * blobSize);
+  const scales = new Float32Array(N * kBlocks);
+  const zeroPoints = options.symmetric ? undefined : new Uint8Array(N * zpColumns);
+  const quantizer = new BlockQuantizer(
+    { bits, symmetric: options.symmetric, method: options.method, ...(options.weighting ? { weighting: options.weighting } : {}) },
+    blockSize,
+  );
+  const block = new Float32Array(blockSize);
+  const codes = new Uint8Array(blockSize);
+  const perByte = 8 / bits;
+  const mask = (1 << bits) - 1;
+
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < kBlocks; b++) {
+      const k0 = b * blockSize;
+      const length = Math.min(blockSize, K - k0);
+      for (let i = 0; i < length; i++) block[i] = weight[(k0 + i) * N + n]!;
+      const { scale, zeroPoint } = quantizer.quantize(block, length, codes);
+      codes.fill(zeroPoint, length); // padding decodes to zero
+      scales[n * kBlocks + b] = scale;
+      const base = (n * kBlocks + b) * blobSize;
+      for (let i = 0; i < blockSize; i++) {
+        packed[base + Math.floor(i / perByte)]! |= (codes[i]! & mask) << ((i % perByte) * bits);
+      }
+      if (zeroPoints) {
+        zeroPoints[n * zpColumns + Math.floor(b / perByte)]! |= (zeroPoint & mask) << ((b % perByte) * bits);
+      }
+    }
+    onColumn?.(n + 1, N);
+  }
+  return { K, N, bits, blockSize, kBlocks, blobSize, packed, scales, zeroPoints };
+}
+
+/** Reconstructs the [K, N] float weight a MatMulNBits node computes with. */
+export function dequantizeNBits(q: NBitsWeight): Float32Array {
+  const { K, N, bits, blockSize, kBlocks, blobSize, packed, scales, zeroPoints } = q;
+  const out = new Float32Array(K * N);
+  const perByte = 8 / bits;
+  const mask = (1 << bits) - 1;
+  const zpColumns = Math.ceil((kBlocks * bits) / 8);
+  const defaultZero = 1 << (bits - 1);
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < kBlocks; b++) {
+      const scale = scales[n * kBlocks + b]!;
+      const zero = zeroPoints
+        ? (zeroPoints[n * zpColumns + Math.floor(b / perByte)]! >> ((b % perByte) * bits)) & mask
+        : defaultZero;
+      const base = (n * kBlocks + b) * blobSize;
+      for (let i = 0; i < blockSize; i++) {
+        const k = b * blockSize + i;
+        if (k >= K) break;
+        const code = (packed[base + Math.floor(i / perByte)]! >> ((i % perByte) * bits)) & mask;
+        out[k * N + n] = scale * (code - zero);
+      }
+    }
+  }
+  return out;
+}
