@@ -79,24 +79,34 @@ export function blockStyle(text: string, path: readonly (string | number)[]): st
 
 /**
  * Adds an empty line, indented like the keys of the mapping at `path`, after
- * the mapping's last entry: the place a user starts typing a new key.
+ * the mapping's last entry: the place a user starts typing a new key. With
+ * `keep`, only the mapping's first `keep` entries are left in place first, so
+ * that there is always something left to complete.
  */
-export function completionProbe(text: string, path: readonly (string | number)[]): CompletionProbe {
+export function completionProbe(text: string, path: readonly (string | number)[], options: { keep?: number } = {}): CompletionProbe {
   const blockText = blockStyle(text, path);
   const { lines, lineCounter, map } = locateMap(blockText, path);
-  const pairs = map.items;
+  const pairs = map.items.slice(0, options.keep ?? map.items.length);
   const first = pairs[0];
   const last = pairs[pairs.length - 1];
   if (!first || !last) throw new Error(`the mapping at ${path.join(".")} is empty`);
+  const dropped = new Set<number>();
+  for (const pair of map.items.slice(pairs.length)) {
+    const { first: from, last: to } = pairLines(lineCounter, pair);
+    for (let line = from; line <= to; line++) dropped.add(line);
+  }
   const indent = position(lineCounter, (first.key as Node).range?.[0] ?? 0).character;
   const after = pairLines(lineCounter, last).last;
-  const probeLine = " ".repeat(indent);
-  lines.splice(after + 1, 0, probeLine);
-  return {
-    text: lines.join("\n"),
-    position: { line: after + 1, character: indent },
-    presentKeys: pairs.map(keyOf),
-  };
+  const out: string[] = [];
+  let probe: LspPosition = { line: 0, character: indent };
+  lines.forEach((line, index) => {
+    if (!dropped.has(index)) out.push(line);
+    if (index === after) {
+      probe = { line: out.length, character: indent };
+      out.push(" ".repeat(indent));
+    }
+  });
+  return { text: out.join("\n"), position: probe, presentKeys: pairs.map(keyOf) };
 }
 
 /**
