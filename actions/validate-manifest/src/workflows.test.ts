@@ -1,0 +1,122 @@
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
+import { repoRoot } from "./test-support/paths.js";
+
+/** Workflow files and action metadata the repository ships. */
+function yamlFiles(): string[] {
+  const files: string[] = [];
+  const workflows = join(repoRoot, ".github", "workflows");
+  if (existsSync(workflows)) {
+    for (const name of readdirSync(workflows)) if (/\.ya?ml$/.test(name)) files.push(join(workflows, name));
+  }
+  const actions = join(repoRoot, "actions");
+  for (const name of readdirSync(actions)) {
+    for (const file of ["action.yml", "action.yaml"]) {
+      if (existsSync(join(actions, name, file))) files.push(join(actions, name, file));
+    }
+  }
+  return files.sort();
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function load(file: string): { [key: string]: Json } {
+  const doc = parseDocument(readFileSync(file, "utf8"), { uniqueKeys: true, prettyErrors: true });
+  expect(doc.errors.map((e) => e.message), relative(repoRoot, file)).toEqual([]);
+  const value = doc.toJS() as Json;
+  expect(typeof value === "object" && value !== null && !Array.isArray(value)).toBe(true);
+  return value as { [key: string]: Json };
+}
+
+/** Every `run:` script in a workflow or composite action, with where it is. */
+function runScripts(value: Json, path: string, out: { where: string; script: string }[] = []): { where: string; script: string }[] {
+  if (Array.isArray(value)) value.forEach((v, i) => runScripts(v, `${path}[${i}]`, out));
+  else if (value && typeof value === "object") {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === "run" && typeof v === "string") out.push({ where: `${path}.run`, script: v });
+      else runScripts(v, `${path}.${key}`, out);
+    }
+  }
+  return out;
+}
+
+function steps(workflow: { [key: string]: Json }): { [key: string]: Json }[] {
+  const jobs = (workflow.jobs ?? {}) as { [key: string]: { steps?: { [key: string]: Json }[] } };
+  return Object.values(jobs).flatMap((job) => job.steps ?? []);
+}
+
+describe("workflow and action files", () => {
+  const files = yamlFiles();
+
+  it("include the CI and release workflows and every action", () => {
+    const names = files.map((f) => relative(repoRoot, f).split("\\").join("/"));
+    expect(names).toContain(".github/workflows/ci.yml");
+    expect(names).toContain(".github/workflows/release.yml");
+    expect(names).toContain("actions/validate-manifest/action.yml");
+  });
+
+  it.each(files.map((f) => [relative(repoRoot, f), f]))("%s parses as YAML without duplicate keys", (_name, file) => {
+    load(file);
+  });
+
+  it.each(files.map((f) => [relative(repoRoot, f), f]))("%s never expands ${{ }} inside a run: script", (_name, file) => {
+    const offenders = runScripts(load(file), "").filter((r) => r.script.includes("${{"));
+    expect(offenders.map((o) => o.where)).toEqual([]);
+  });
+
+  it("the checker itself catches an expression inside run:", () => {
+    const bad = parseDocument("jobs:\n  a:\n    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n").toJS() as Json;
+    expect(runScripts(bad, "").map((r) => r.where)).toEqual([".jobs.a.steps[0].run"]);
+  });
+
+  for (const name of ["ci.yml", "release.yml"]) {
+    it(`${name} sets least-privilege permissions and pins third-party actions to a commit`, () => {
+      const workflow = load(join(repoRoot, ".github", "workflows", name));
+      expect(workflow.permissions, "top-level permissions").toBeDefined();
+      const top = workflow.permissions as { [key: string]: string };
+      expect(Object.values(top).filter((v) => v === "write")).toEqual([]);
+      for (const step of steps(workflow)) {
+        const uses = step.uses;
+        if (typeof uses !== "string" || uses.startsWith("./")) continue;
+        expect(uses, `${name}: ${uses}`).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+      }
+    });
+  }
+
+  it("ci.yml runs the CI entry point and the local action without credentials left behind", () => {
+    const workflow = load(join(repoRoot, ".github", "workflows", "ci.yml"));
+    const all = steps(workflow);
+    expect(all.some((s) => s.run === ".ci/run")).toBe(true);
+    expect(all.some((s) => s.uses === "./actions/validate-manifest")).toBe(true);
+    const checkout = all.find((s) => typeof s.uses === "string" && s.uses.startsWith("actions/checkout@"));
+    expect((checkout?.with as { [key: string]: Json } | undefined)?.["persist-credentials"]).toBe(false);
+  });
+
+  it("release.yml only writes from pushes to main, in the one job that needs it", () => {
+    const workflow = load(join(repoRoot, ".github", "workflows", "release.yml"));
+    expect(workflow.on).toEqual({ push: { branches: ["main"] } });
+    expect(workflow.permissions).toEqual({});
+    const jobs = workflow.jobs as { [key: string]: { permissions?: Json } };
+    expect(Object.values(jobs).map((j) => j.permissions)).toEqual([{ contents: "write", "pull-requests": "write" }]);
+    expect(runScripts(workflow, "").some((r) => r.script.includes("node scripts/release.mjs --tag --push"))).toBe(true);
+  });
+
+  it("every action runs on node24 from its bundled dist with kebab-case inputs and outputs", () => {
+    for (const file of files.filter((f) => /action\.ya?ml$/.test(f))) {
+      const action = load(file);
+      expect(action.name, file).toEqual(expect.any(String));
+      expect(action.description, file).toEqual(expect.any(String));
+      expect(action.branding, file).toMatchObject({ icon: expect.any(String), color: expect.any(String) });
+      expect(action.runs, file).toEqual({ using: "node24", main: "dist/index.js" });
+      for (const section of ["inputs", "outputs"] as const) {
+        const entries = Object.entries((action[section] ?? {}) as { [key: string]: { description?: Json } });
+        for (const [key, spec] of entries) {
+          expect(key, `${file} ${section}`).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+          expect(spec.description, `${file} ${section}.${key}`).toEqual(expect.any(String));
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Bundles a GitHub Action's `src/index.ts`, with every dependency, into one
+// ES module at `actions/<name>/dist/index.js` for the runner's Node 24
+// (`runs.using: node24`). `dist/` is not committed: the release script bundles
+// and commits it on the release tag.
+//
+//   node scripts/bundle-action.mjs                 every action under actions/
+//   node scripts/bundle-action.mjs actions/x ...   the named actions (or `.` inside one)
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+
+// Bundled CommonJS dependencies call `require` for Node's built-ins; an ES
+// module has none, so give it one.
+const banner = [
+  "import { createRequire as __slmopsCreateRequire } from 'node:module';",
+  "const require = __slmopsCreateRequire(import.meta.url);",
+].join("\n");
+
+/** Action directories (those holding an action.yml) under `<root>/actions`. */
+export function listActions(root = repoRoot) {
+  const dir = join(root, "actions");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, "action.yml")))
+    .map((e) => join(dir, e.name))
+    .sort();
+}
+
+/**
+ * Bundles one action directory. Returns the path of the written bundle and its
+ * size in bytes.
+ */
+export async function bundleAction(actionDir) {
+  const dir = resolve(actionDir);
+  const entry = join(dir, "src", "index.ts");
+  if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), dir) || "."}: no src/index.ts to bundle`);
+  const outfile = join(dir, "dist", "index.js");
+  await mkdir(dirname(outfile), { recursive: true });
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node24",
+    format: "esm",
+    banner: { js: banner },
+    legalComments: "eof",
+    sourcemap: false,
+    metafile: true,
+    logLevel: "warning",
+    absWorkingDir: dir,
+  });
+  // The bundle is an ES module wherever the action folder ends up.
+  writeFileSync(join(dir, "dist", "package.json"), '{ "type": "module" }\n');
+  const bytes = result.metafile.outputs[relative(dir, outfile).split("\\").join("/")]?.bytes ?? 0;
+  return { outfile, bytes };
+}
+
+async function cli(args) {
+  const dirs = args.length > 0 ? args.map((a) => resolve(a)) : listActions();
+  if (dirs.length === 0) {
+    console.error("bundle-action: no actions found (looked for actions/*/action.yml).");
+    process.exit(1);
+  }
+  for (const dir of dirs) {
+    const { outfile, bytes } = await bundleAction(dir);
+    console.log(`bundled ${basename(dir)} → ${relative(process.cwd(), outfile) || outfile} (${(bytes / 1024).toFixed(0)} KiB)`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await cli(process.argv.slice(2)).catch((error) => {
+    console.error(`bundle-action: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}
