@@ -1,0 +1,78 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { AtomicWriteError, createAtomicWriteStream } from "./index.js";
+import { scratchDir, uniform } from "./test-support/scratch-dir.js";
+
+let scratch: Awaited<ReturnType<typeof scratchDir>>;
+beforeEach(async () => {
+  scratch = await scratchDir();
+});
+afterEach(async () => {
+  await scratch.remove();
+});
+
+const CHUNK = 256 * 1024;
+const CHUNKS = 32; // 8 MiB in all
+
+test("streams a large output and replaces the target only once the stream has finished", async () => {
+  const target = path.join(scratch.dir, "weights.bin");
+  await writeFile(target, "old");
+  const seenMidway: string[] = [];
+  async function* source(): AsyncGenerator<Buffer> {
+    for (let index = 0; index < CHUNKS; index++) {
+      if (index === CHUNKS / 2) seenMidway.push(await readFile(target, "utf8"));
+      yield uniform(String.fromCharCode(65 + (index % 26)), CHUNK);
+    }
+  }
+  await pipeline(Readable.from(source()), createAtomicWriteStream(target));
+  expect(seenMidway).toEqual(["old"]);
+  const written = await readFile(target);
+  expect(written.length).toBe(CHUNK * CHUNKS);
+  for (let index = 0; index < CHUNKS; index++) {
+    expect(written.subarray(index * CHUNK, (index + 1) * CHUNK).equals(uniform(String.fromCharCode(65 + (index % 26)), CHUNK))).toBe(true);
+  }
+  expect(await scratch.entries()).toEqual(["weights.bin"]);
+});
+
+test("'finish' comes after the rename: the new content is in place when the stream says it is done", async () => {
+  const target = path.join(scratch.dir, "out.txt");
+  const stream = createAtomicWriteStream(target);
+  stream.end("done");
+  await finished(stream);
+  expect(await readFile(target, "utf8")).toBe("done");
+  expect(stream.tempPath).toMatch(/\.out\.txt\.\d+\.[0-9a-f]{12}\.tmp$/);
+});
+
+test("a source that fails mid-stream leaves the old content and no temporary file", async () => {
+  const target = path.join(scratch.dir, "weights.bin");
+  await writeFile(target, "old");
+  async function* failing(): AsyncGenerator<Buffer> {
+    yield uniform("a", CHUNK);
+    yield uniform("b", CHUNK);
+    throw new Error("download cut off");
+  }
+  await expect(pipeline(Readable.from(failing()), createAtomicWriteStream(target))).rejects.toThrow("download cut off");
+  expect(await readFile(target, "utf8")).toBe("old");
+  expect(await scratch.entries()).toEqual(["weights.bin"]);
+});
+
+test("destroy() before the end abandons the write", async () => {
+  const target = path.join(scratch.dir, "abandoned.bin");
+  const stream = createAtomicWriteStream(target);
+  await new Promise<void>((resolve, reject) => stream.write(uniform("z", CHUNK), (error) => (error ? reject(error) : resolve())));
+  expect(await scratch.entries()).toHaveLength(1);
+  stream.destroy();
+  await finished(stream).catch(() => undefined);
+  expect(await scratch.entries()).toEqual([]);
+});
+
+test("a target directory that does not exist fails the stream with an AtomicWriteError", async () => {
+  const target = path.join(scratch.dir, "missing", "out.bin");
+  const stream = createAtomicWriteStream(target);
+  const error = await finished(stream.end("x")).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(AtomicWriteError);
+  expect(error).toMatchObject({ step: "create", code: "ENOENT" });
+});
