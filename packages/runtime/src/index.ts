@@ -3,6 +3,9 @@
  * onnxruntime-node through this module, so the native addon has a single
  * owner: one version, one set of session defaults, one error vocabulary.
  */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 
@@ -80,9 +83,30 @@ export interface Session {
 /** ONNX Runtime could not load or run a model. Keeps the runtime's error as `cause`. */
 export class RuntimeError extends SlmopsError {}
 
-/** The execution providers the installed ONNX Runtime binding offers here. */
+/**
+ * The execution providers the installed ONNX Runtime binding offers here: the
+ * ones built into the binding, and the others (CUDA, TensorRT) only when their
+ * provider library was installed next to it.
+ */
 export function availableExecutionProviders(): string[] {
-  return ort.listSupportedBackends().map((b) => b.name);
+  return ort.listSupportedBackends()
+    .filter((b) => b.bundled || providerLibraryInstalled(b.name))
+    .map((b) => b.name);
+}
+
+/** Whether the shared library of a separately installed provider sits beside the binding. */
+function providerLibraryInstalled(name: string): boolean {
+  let root: string;
+  try {
+    root = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  } catch {
+    return false;
+  }
+  const file =
+    process.platform === "win32"
+      ? `onnxruntime_providers_${name}.dll`
+      : `libonnxruntime_providers_${name}${process.platform === "darwin" ? ".dylib" : ".so"}`;
+  return existsSync(join(root, "bin", "napi-v6", process.platform, process.arch, file));
 }
 
 export interface RuntimeInfo {
