@@ -11,7 +11,7 @@
  * - `rtn` — round to nearest over the block's range, as ONNX Runtime's own
  *   quantizer does: asymmetric takes [min(x, 0), max(x, 0)] onto the code
  *   range; symmetric maps the value of largest magnitude onto the code −2^(bits−1).
- * - `mse` — a search that needs no calibration data: it tries a fan of scales
+ * - `minimize-error` — a search that needs no calibration data: it tries a fan of scales
  *   around the range-based one, snaps each to its best integer zero point,
  *   refits the scale by weighted least squares for the codes it produced, and
  *   keeps the candidate with the smallest weighted squared error (the idea of
@@ -20,9 +20,9 @@
  */
 
 /** How block parameters are chosen. */
-export type QuantMethod = "rtn" | "mse";
+export type QuantMethod = "rtn" | "minimize-error";
 
-/** Weighting of the squared error the `mse` search minimizes. */
+/** Weighting of the squared error the `minimize-error` search minimizes. */
 export type ErrorWeighting = "uniform" | "magnitude";
 
 export interface BlockQuantOptions {

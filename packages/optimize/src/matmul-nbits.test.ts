@@ -46,7 +46,7 @@ describe("MatMulNBits layout", () => {
       expect(back.length).toBe(K * N);
       // every padded code equals the block's zero point
       const zeroOf = (n: number, b: number) =>
-        q.zeroPoints ? (q.zeroPoints[n] >> (4 * b)) & 15 : 8;
+        q.zeroPoints ? (q.zeroPoints[n]! >> (4 * b)) & 15 : 8;
       for (let n = 0; n < N; n++) {
         for (let i = 8; i < 32; i++) {
           const byte = q.packed[(n * 2 + 1) * 16 + (i >> 1)]!;
@@ -100,7 +100,7 @@ describe("error-minimizing search", () => {
     [128, true],
   ])("lowers reconstruction error vs rtn (block %i, symmetric %s)", (blockSize, symmetric) => {
     const rtn = dequantizeNBits(quantizeNBits(w, K, N, { blockSize, symmetric, method: "rtn" }));
-    const mseq = dequantizeNBits(quantizeNBits(w, K, N, { blockSize, symmetric, method: "mse" }));
+    const mseq = dequantizeNBits(quantizeNBits(w, K, N, { blockSize, symmetric, method: "minimize-error" }));
     const eRtn = mse(w, rtn);
     const eMse = mse(w, mseq);
     expect(eMse).toBeLessThan(eRtn * 0.95);
@@ -109,7 +109,7 @@ describe("error-minimizing search", () => {
   it("is never worse than rtn on any single block", () => {
     const options = { bits: 4, symmetric: false } as const;
     const rtn = new BlockQuantizer({ ...options, method: "rtn" }, 32);
-    const search = new BlockQuantizer({ ...options, method: "mse" }, 32);
+    const search = new BlockQuantizer({ ...options, method: "minimize-error" }, 32);
     const codes = new Uint8Array(32);
     for (let b = 0; b < 200; b++) {
       const x = weightLike(32, 1000 + b);
@@ -127,9 +127,9 @@ describe("error-minimizing search", () => {
 
   it("magnitude weighting lowers the weighted error it targets", () => {
     const blockSize = 32;
-    const plain = dequantizeNBits(quantizeNBits(w, K, N, { blockSize, symmetric: false, method: "mse" }));
+    const plain = dequantizeNBits(quantizeNBits(w, K, N, { blockSize, symmetric: false, method: "minimize-error" }));
     const weighted = dequantizeNBits(
-      quantizeNBits(w, K, N, { blockSize, symmetric: false, method: "mse", weighting: "magnitude" }),
+      quantizeNBits(w, K, N, { blockSize, symmetric: false, method: "minimize-error", weighting: "magnitude" }),
     );
     const weightedError = (r: Float32Array) => {
       let e = 0;

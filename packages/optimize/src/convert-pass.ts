@@ -1,0 +1,181 @@
+/**
+ * The `convert` pass: float32 → float16 for weights and computation.
+ *
+ * - Every FLOAT initializer and constant becomes FLOAT16; finite values beyond
+ *   the float16 range are clamped to ±65504 (so a "minus infinity" mask stays
+ *   a large finite number), and `Cast(to: FLOAT)` becomes `Cast(to: FLOAT16)`.
+ * - Operators listed in `keep-ops` still compute in fp32: their float inputs
+ *   are cast up and their float outputs cast back down.
+ * - With `keep-io-types` (the default) float graph inputs and outputs stay
+ *   fp32, with Casts at the edges, so callers need no change.
+ *
+ * Graphs with control flow (If, Loop, Scan) are refused rather than half converted.
+ */
+import { ConfigurationError } from "@slmops/diagnostics";
+import { DataType, attr, makeAttribute, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "@slmops/onnx";
+import { inferElementTypes } from "./element-types.js";
+import { FLOAT16_MAX } from "./float16.js";
+import { NameScope, graphOf, node } from "./graph.js";
+import type { NormalizedPass } from "./pass-options.js";
+import type { TensorProgress } from "./quantize-pass.js";
+import { floatTensor, readFloats } from "./tensors.js";
+
+export type ConvertPass = Extract<NormalizedPass, { name: "convert" }>;
+
+export interface ConvertStats {
+  readonly initializersConverted: number;
+  readonly nodesKeptInFp32: number;
+  readonly castsAdded: number;
+}
+
+const CONTROL_FLOW = new Set(["If", "Loop", "Scan"]);
+/** Operators that only take float32 inputs, so they always stay in fp32. */
+const FP32_ONLY = new Set(["DynamicQuantizeLinear"]);
+
+/** Runs the convert pass on `model` in place. */
+export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?: TensorProgress): ConvertStats {
+  const graph = graphOf(model);
+  for (const n of graph.node) {
+    if (CONTROL_FLOW.has(n.opType ?? "")) {
+      throw new ConfigurationError(`convert to fp16 does not handle control flow yet (node ${n.name ?? ""} is ${n.opType}); leave this model in fp32`);
+    }
+    if (n.opType === "MatMulInteger") {
+      throw new ConfigurationError(
+        "convert to fp16 after int8 quantization is not supported (int8 layers compute in integers and rescale in fp32); use one or the other",
+      );
+    }
+  }
+  const types = inferElementTypes(graph);
+  const isFloat = (name: string) => name !== "" && types.get(name) === DataType.FLOAT;
+  const names = new NameScope(graph);
+  const keep = new Set([...pass.keepOps, ...FP32_ONLY]);
+  let casts = 0;
+  let kept = 0;
+
+  // 1. Initializers.
+  const floatInitializers = graph.initializer.filter((t) => t.dataType === DataType.FLOAT);
+  floatInitializers.forEach((t, i) => {
+    Object.assign(t, toFloat16Tensor(t));
+    onTensor?.({ tensor: t.name ?? "", done: i + 1, total: floatInitializers.length });
+  });
+
+  // 2. Nodes: retype constants and casts; wrap kept operators in Casts.
+  const out: NodeProto[] = [];
+  const upcast = new Map<string, string>(); // fp16 value → its fp32 copy, shared between kept nodes
+  for (const n of graph.node) {
+    retypeAttributes(n);
+    if (!keep.has(n.opType ?? "")) {
+      out.push(n);
+      continue;
+    }
+    kept++;
+    n.input = n.input.map((x) => {
+      if (!isFloat(x)) return x;
+      let up = upcast.get(x);
+      if (!up) {
+        up = names.fresh(`${x}_fp32`);
+        out.push(node("Cast", names.fresh(`${x}_Cast_fp32`), [x], [up], { to: DataType.FLOAT }));
+        upcast.set(x, up);
+        casts++;
+      }
+      return up;
+    });
+    const after: NodeProto[] = [];
+    n.output = n.output.map((y) => {
+      if (!isFloat(y)) return y;
+      const wide = names.fresh(`${y}_fp32`);
+      after.push(node("Cast", names.fresh(`${y}_Cast_fp16`), [wide], [y], { to: DataType.FLOAT16 }));
+      casts++;
+      return wide;
+    });
+    out.push(n, ...after);
+  }
+  graph.node = out;
+
+  // 3. Graph inputs and outputs.
+  const prefix: NodeProto[] = [];
+  for (const input of graph.input) {
+    const name = input.name ?? "";
+    const tensorType = input.type?.tensorType;
+    if (!tensorType || tensorType.elemType !== DataType.FLOAT) continue;
+    if (graph.initializer.some((t) => t.name === name)) continue; // an overridable initializer, already converted
+    if (!pass.keepIoTypes) {
+      tensorType.elemType = DataType.FLOAT16;
+      continue;
+    }
+    const narrow = names.fresh(`${name}_fp16`);
+    renameUses(graph, name, narrow);
+    prefix.push(node("Cast", names.fresh(`${name}_Cast_fp16`), [name], [narrow], { to: DataType.FLOAT16 }));
+    casts++;
+  }
+  const suffix: NodeProto[] = [];
+  for (const output of graph.output) {
+    const name = output.name ?? "";
+    const tensorType = output.type?.tensorType;
+    if (!tensorType || tensorType.elemType !== DataType.FLOAT) continue;
+    if (!pass.keepIoTypes) {
+      tensorType.elemType = DataType.FLOAT16;
+      continue;
+    }
+    const narrow = names.fresh(`${name}_fp16`);
+    for (const n of graph.node) {
+      n.output = n.output.map((o) => (o === name ? narrow : o));
+      n.input = n.input.map((x) => (x === name ? narrow : x));
+    }
+    suffix.push(node("Cast", names.fresh(`${name}_Cast_fp32`), [narrow], [name], { to: DataType.FLOAT }));
+    casts++;
+  }
+  graph.node = [...prefix, ...graph.node, ...suffix];
+
+  // 4. Intermediate value types: float is now float16 (shape inference redoes the rest).
+  for (const v of graph.valueInfo) {
+    const t = v.type?.tensorType;
+    if (t?.elemType === DataType.FLOAT) t.elemType = DataType.FLOAT16;
+  }
+  return { initializersConverted: floatInitializers.length, nodesKeptInFp32: kept, castsAdded: casts };
+}
+
+function renameUses(graph: GraphProto, from: string, to: string): void {
+  for (const n of graph.node) n.input = n.input.map((x) => (x === from ? to : x));
+}
+
+function toFloat16Tensor(t: TensorProto): TensorProto {
+  const values = readFloats(t);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > FLOAT16_MAX) values[i] = FLOAT16_MAX;
+    else if (v < -FLOAT16_MAX) values[i] = -FLOAT16_MAX;
+  }
+  const converted = floatTensor(t.name ?? "", DataType.FLOAT16, t.dims, values);
+  return { ...t, ...converted, floatData: [], dataLocation: 0, externalData: [] };
+}
+
+/** Float types inside a node's attributes: Cast targets and constant values. */
+function retypeAttributes(n: NodeProto): void {
+  const op = n.opType ?? "";
+  const inDefault = n.domain === undefined || n.domain === "" || n.domain === "ai.onnx";
+  if (!inDefault) return;
+  for (const a of n.attribute) {
+    if (op === "Cast" && a.name === "to" && a.i === BigInt(DataType.FLOAT)) a.i = BigInt(DataType.FLOAT16);
+    if ((op === "Constant" || op === "ConstantOfShape") && a.name === "value" && a.t?.dataType === DataType.FLOAT) {
+      a.t = toFloat16Tensor(a.t);
+    }
+  }
+  if (op === "Constant") {
+    const index = n.attribute.findIndex((a) => a.name === "value_float" || a.name === "value_floats");
+    if (index >= 0) {
+      const a = n.attribute[index]!;
+      const values = a.name === "value_float" ? Float32Array.of(a.f ?? 0) : Float32Array.from(a.floats);
+      const dims = a.name === "value_float" ? [] : [values.length];
+      n.attribute[index] = tensorAttribute("value", toFloat16Tensor(floatTensor("", DataType.FLOAT, dims, values)));
+    }
+  }
+  if (op === "ConstantOfShape" && !n.attribute.some((a) => a.name === "value")) {
+    // The default value is a float32 zero.
+    n.attribute.push(tensorAttribute("value", floatTensor("", DataType.FLOAT16, [1], Float32Array.of(0))));
+  }
+}
+
+function tensorAttribute(name: string, t: TensorProto): AttributeProto {
+  return makeAttribute(name, attr.tensor(t));
+}

@@ -1,0 +1,212 @@
+/**
+ * The passes a variant lists, as plain objects with the manifest's names
+ * (`slmops.yaml` → `models[].variants[].passes[]`): exactly one key per pass.
+ * `normalizePass` checks a plain object and fills in the defaults.
+ */
+import { ConfigurationError } from "@slmops/diagnostics";
+import { isValidBlockSize } from "./matmul-nbits.js";
+
+export interface QuantizePassOptions {
+  /** `int4`: block-wise weight-only (`com.microsoft` `MatMulNBits`). `int8`: per-channel, dynamic activations. */
+  readonly weights: "int4" | "int8";
+  /** int4 only: 16, 32, 64 or 128; default 32. */
+  readonly "block-size"?: number;
+  /** Default `false` for int4 (zero point per block), `true` for int8 (the only int8 form). */
+  readonly symmetric?: boolean;
+  /** int4 only: `rtn` (default) or `minimize-error`. */
+  readonly method?: "rtn" | "minimize-error";
+  /** int4 only: MatMulNBits' `accuracy_level` (fp32 = 1 … int8 = 4); default unset. */
+  readonly "accuracy-level"?: "fp32" | "fp16" | "bf16" | "int8";
+  /** Node names to leave in full precision. */
+  readonly "exclude-nodes"?: readonly string[];
+}
+
+export interface ConvertPassOptions {
+  readonly to: "fp16";
+  /** Keep float inputs and outputs in fp32 (Casts at the edges); default `true`. */
+  readonly "keep-io-types"?: boolean;
+  /** Operator types computed in fp32 (Casts around them); default none. */
+  readonly "keep-ops"?: readonly string[];
+}
+
+export interface PrunePassOptions {
+  /** Share of weights set to zero: a fraction in [0, 1) or a percentage string like `"50%"`. */
+  readonly sparsity: number | string;
+  /** `per-layer` (default): every weight matrix reaches the sparsity; `global`: one threshold for all. */
+  readonly scope?: "per-layer" | "global";
+}
+
+export interface GraphOptimizePassOptions {
+  /** `basic` or `extended` (default); `layout` and `all` need `allow-machine-specific`. */
+  readonly level?: "basic" | "extended" | "layout" | "all";
+  readonly "allow-machine-specific"?: boolean;
+}
+
+/** One pass, as written in a manifest. */
+export type PassSpec =
+  | { readonly quantize: QuantizePassOptions }
+  | { readonly convert: ConvertPassOptions }
+  | { readonly prune: PrunePassOptions }
+  | { readonly "graph-optimize": GraphOptimizePassOptions };
+
+export type PassName = "quantize" | "convert" | "prune" | "graph-optimize";
+
+/** A pass with every default filled in. */
+export type NormalizedPass =
+  | {
+      readonly name: "quantize";
+      readonly weights: "int4";
+      readonly blockSize: number;
+      readonly symmetric: boolean;
+      readonly method: "rtn" | "minimize-error";
+      readonly accuracyLevel: number | undefined;
+      readonly excludeNodes: readonly string[];
+    }
+  | { readonly name: "quantize"; readonly weights: "int8"; readonly excludeNodes: readonly string[] }
+  | { readonly name: "convert"; readonly to: "fp16"; readonly keepIoTypes: boolean; readonly keepOps: readonly string[] }
+  | { readonly name: "prune"; readonly sparsity: number; readonly scope: "per-layer" | "global" }
+  | { readonly name: "graph-optimize"; readonly level: "basic" | "extended" | "layout" | "all"; readonly allowMachineSpecific: boolean };
+
+const ACCURACY_LEVELS: Readonly<Record<string, number>> = { fp32: 1, fp16: 2, bf16: 3, int8: 4 };
+
+/**
+ * Validates one pass given as a plain object and fills in its defaults.
+ * `where` names the pass in messages (e.g. `passes[1]`).
+ */
+export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    throw new ConfigurationError(`${where} must be an object with one key: quantize, convert, prune or graph-optimize`);
+  }
+  const keys = Object.keys(spec);
+  if (keys.length !== 1) {
+    throw new ConfigurationError(
+      `${where} must have exactly one key (quantize, convert, prune or graph-optimize), found ${keys.length === 0 ? "none" : keys.join(", ")}`,
+    );
+  }
+  const name = keys[0]!;
+  const body = (spec as Record<string, unknown>)[name] ?? {};
+  const at = `${where}.${name}`;
+  const o = object(body, at);
+  switch (name) {
+    case "quantize": {
+      allowOnly(o, at, ["weights", "block-size", "symmetric", "method", "accuracy-level", "exclude-nodes"]);
+      const weights = oneOf(o.weights, `${at}.weights`, ["int4", "int8"] as const, undefined);
+      const excludeNodes = stringList(o["exclude-nodes"], `${at}.exclude-nodes`);
+      if (weights === "int8") {
+        for (const key of ["block-size", "method", "accuracy-level"] as const) {
+          if (o[key] !== undefined) throw new ConfigurationError(`${at}.${key} applies to int4 only; remove it or use weights: int4`);
+        }
+        if (o.symmetric === false) {
+          throw new ConfigurationError(`${at}.symmetric: int8 weights are always symmetric per channel; remove \`symmetric: false\``);
+        }
+        return { name: "quantize", weights, excludeNodes };
+      }
+      const blockSize = o["block-size"] ?? 32;
+      if (typeof blockSize !== "number" || !isValidBlockSize(blockSize) || blockSize > 128) {
+        throw new ConfigurationError(`${at}.block-size must be 16, 32, 64 or 128, got ${JSON.stringify(blockSize)}`);
+      }
+      const level = oneOf(o["accuracy-level"], `${at}.accuracy-level`, ["fp32", "fp16", "bf16", "int8"] as const, null);
+      return {
+        name: "quantize",
+        weights,
+        blockSize,
+        symmetric: boolean(o.symmetric, `${at}.symmetric`, false),
+        method: oneOf(o.method, `${at}.method`, ["rtn", "minimize-error"] as const, "rtn"),
+        accuracyLevel: level === null ? undefined : ACCURACY_LEVELS[level],
+        excludeNodes,
+      };
+    }
+    case "convert": {
+      allowOnly(o, at, ["to", "keep-io-types", "keep-ops"]);
+      return {
+        name: "convert",
+        to: oneOf(o.to, `${at}.to`, ["fp16"] as const, undefined),
+        keepIoTypes: boolean(o["keep-io-types"], `${at}.keep-io-types`, true),
+        keepOps: stringList(o["keep-ops"], `${at}.keep-ops`),
+      };
+    }
+    case "prune": {
+      allowOnly(o, at, ["sparsity", "scope"]);
+      return {
+        name: "prune",
+        sparsity: fraction(o.sparsity, `${at}.sparsity`),
+        scope: oneOf(o.scope, `${at}.scope`, ["per-layer", "global"] as const, "per-layer"),
+      };
+    }
+    case "graph-optimize": {
+      allowOnly(o, at, ["level", "allow-machine-specific"]);
+      const level = oneOf(o.level, `${at}.level`, ["basic", "extended", "layout", "all"] as const, "extended");
+      const allowMachineSpecific = boolean(o["allow-machine-specific"], `${at}.allow-machine-specific`, false);
+      if ((level === "layout" || level === "all") && !allowMachineSpecific) {
+        throw new ConfigurationError(
+          `${at}.level \`${level}\` writes a model tied to the machine that optimized it; use \`basic\` or \`extended\`, or set \`allow-machine-specific: true\``,
+        );
+      }
+      return { name: "graph-optimize", level, allowMachineSpecific };
+    }
+    default:
+      throw new ConfigurationError(`${where}: unknown pass \`${name}\`; use quantize, convert, prune or graph-optimize`);
+  }
+}
+
+/** A short, stable description of a pass for records and logs, e.g. `quantize(int4, block 32, rtn)`. */
+export function describePass(pass: NormalizedPass): string {
+  switch (pass.name) {
+    case "quantize":
+      return pass.weights === "int4"
+        ? `quantize(int4, block ${pass.blockSize}, ${pass.symmetric ? "symmetric" : "zero points"}, ${pass.method}${pass.accuracyLevel ? `, accuracy ${pass.accuracyLevel}` : ""})`
+        : "quantize(int8, per-channel, dynamic activations)";
+    case "convert":
+      return `convert(fp16${pass.keepIoTypes ? ", fp32 io" : ""}${pass.keepOps.length ? `, keep ${pass.keepOps.join("/")}` : ""})`;
+    case "prune":
+      return `prune(${Math.round(pass.sparsity * 1000) / 10}%, ${pass.scope})`;
+    case "graph-optimize":
+      return `graph-optimize(${pass.level})`;
+  }
+}
+
+function object(v: unknown, at: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConfigurationError(`${at} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function allowOnly(o: Record<string, unknown>, at: string, keys: readonly string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) throw new ConfigurationError(`${at}: unknown option \`${key}\`; expected one of ${keys.join(", ")}`);
+  }
+}
+
+function oneOf<T extends string, D extends T | null | undefined>(v: unknown, at: string, values: readonly T[], fallback: D): T | Exclude<D, undefined> {
+  if (v === undefined) {
+    if (fallback === undefined) throw new ConfigurationError(`${at} is required: one of ${values.join(", ")}`);
+    return fallback as Exclude<D, undefined>;
+  }
+  if (typeof v !== "string" || !values.includes(v as T)) {
+    throw new ConfigurationError(`${at} must be one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+function boolean(v: unknown, at: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") throw new ConfigurationError(`${at} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function stringList(v: unknown, at: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || s.length === 0)) {
+    throw new ConfigurationError(`${at} must be a list of names`);
+  }
+  return [...(v as string[])];
+}
+
+function fraction(v: unknown, at: string): number {
+  let value: number | undefined;
+  if (typeof v === "number") value = v;
+  else if (typeof v === "string" && /^\s*\d+(\.\d+)?\s*%\s*$/.test(v)) value = Number.parseFloat(v) / 100;
+  if (value === undefined || !Number.isFinite(value) || value < 0 || value >= 1) {
+    throw new ConfigurationError(`${at} must be a share below 100%, like 0.5 or "50%", got ${JSON.stringify(v)}`);
+  }
+  return value;
+}
