@@ -1,1 +1,55 @@
-export {};
+/**
+ * `@slmops/model-maker`: small Llama-style decoder models as ONNX, with a
+ * matching byte-level BPE tokenizer and a synthetic eval set, made
+ * deterministically from a seed so examples and tests have complete, real
+ * model projects without downloading checkpoints.
+ */
+export {
+  PRESETS,
+  PRESET_NAMES,
+  MIN_VOCAB,
+  headDim,
+  parameterCount,
+  resolveConfig,
+  validateConfig,
+  type ModelConfig,
+  type ModelOptions,
+  type PresetName,
+} from "./config.js";
+export {
+  DIM,
+  IR_VERSION,
+  MAKER_FORMAT,
+  OPSET,
+  decoderInputNames,
+  decoderOutputNames,
+  makeModel,
+  ropeInverseFrequencies,
+  type MakeModelOptions,
+  type Progress,
+  type ProgressCallback,
+} from "./model.js";
+export { EMBED_TOKENS, FINAL_NORM, LM_HEAD, layerWeightName, makeWeights, weightCount, type Weight } from "./weights.js";
+export {
+  BOS_TOKEN,
+  EOS_TOKEN,
+  tokenizerConfigJson,
+  tokenizerJson,
+  trainByteLevelBpe,
+  type TrainedTokenizer,
+} from "./tokenizer.js";
+export { evalJsonl, stories, story, trainingCorpus } from "./corpus.js";
+export { Random, hashString } from "./random.js";
+export {
+  DEFAULT_LAYOUT,
+  configJson,
+  makeModelProject,
+  parseConfigJson,
+  remakeFromConfigFile,
+  writeModelProject,
+  type ModelProject,
+  type ProjectLayout,
+  type ProjectOptions,
+  type WriteProjectOptions,
+  type WrittenProject,
+} from "./project.js";
