@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, console */
 // Bundles a GitHub Action's `src/index.ts`, with every dependency, into one
 // ES module at `actions/<name>/dist/index.js` for the runner's Node 24
 // (`runs.using: node24`). `dist/` is not committed: the release script bundles
@@ -7,7 +8,7 @@
 //   node scripts/bundle-action.mjs                 every action under actions/
 //   node scripts/bundle-action.mjs actions/x ...   the named actions (or `.` inside one)
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -20,6 +21,26 @@ const banner = [
   "import { createRequire as __slmopsCreateRequire } from 'node:module';",
   "const require = __slmopsCreateRequire(import.meta.url);",
 ].join("\n");
+
+// Workspace packages load JSON data (schemas) with
+// `const require = createRequire(import.meta.url); require("x.json")`, which
+// Node 20 runs without import attributes. A bundle has no node_modules next to
+// it, so that data must be inlined: dropping the local `require` lets esbuild
+// see plain `require("...")` calls and bundle what they name.
+const LOCAL_REQUIRE = /^[ \t]*(?:const|let|var)[ \t]+require[ \t]*=[ \t]*(?:[\w$]+\.)?createRequire\(import\.meta\.url\);?[ \t]*$/m;
+
+const inlineLocalRequire = {
+  name: "inline-local-require",
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
+      // Only the workspace's own packages (third-party code is left as published).
+      if (args.path.split(/[\\/]/).includes("node_modules")) return undefined;
+      const source = await readFile(args.path, "utf8");
+      if (!LOCAL_REQUIRE.test(source)) return undefined;
+      return { contents: source.replace(LOCAL_REQUIRE, ""), loader: "js" };
+    });
+  },
+};
 
 /** Action directories (those holding an action.yml) under `<root>/actions`. */
 export function listActions(root = repoRoot) {
@@ -54,6 +75,7 @@ export async function bundleAction(actionDir) {
     metafile: true,
     logLevel: "warning",
     absWorkingDir: dir,
+    plugins: [inlineLocalRequire],
   });
   // The bundle is an ES module wherever the action folder ends up.
   writeFileSync(join(dir, "dist", "package.json"), '{ "type": "module" }\n');

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, console */
 // Releases the repository's GitHub Actions as one version.
 //
 // Every action's package (`@slmops/<name>-action`) shares one version through

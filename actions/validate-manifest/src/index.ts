@@ -1,1 +1,4 @@
-export {};
+import { run } from "@slmops/action-kit";
+import { main } from "./main.js";
+
+await run(main);
