@@ -1,0 +1,275 @@
+/**
+ * One verdict from every device's results: absolute limits and regression
+ * checks per (device, variant) pair of the plan, a failure for every pair that
+ * did not report, and the worst outcome overall. Deterministic for the same
+ * inputs.
+ */
+import { ConfigurationError } from "@slmops/diagnostics";
+import { compareFingerprints, describeFingerprintDifferences, type Fingerprint } from "./fingerprint.js";
+import { formatMetricValue } from "./format.js";
+import { evaluateLimit, type LimitResult, type MetricLimit, type MetricsRecord } from "./limits.js";
+import { METRICS, type MetricName, type SampleSeries } from "./metrics.js";
+import { compareSamples, compareValues, type CheckOutcome, type RegressionResult } from "./regression.js";
+
+/** The results one device reported for one variant. */
+export interface DeviceResult {
+  readonly device: string;
+  /** Variant id, `model/variant` where there are several models. */
+  readonly variant: string;
+  readonly fingerprint: Fingerprint;
+  /** Summary metrics in base units (ms, bytes, tokens/s, fraction, nats). */
+  readonly metrics: MetricsRecord;
+  /** Raw samples behind the latency and throughput metrics. */
+  readonly samples?: Readonly<Partial<Record<SampleSeries, readonly number[]>>>;
+}
+
+/** A place in `slmops.yaml`, for annotations on the gate that failed. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface RegressionRequirement {
+  readonly metric: MetricName;
+  /** Allowed worsening as a fraction (`max-increase` or `max-decrease`). */
+  readonly maxChange: number;
+  /** Default 0.95. */
+  readonly confidence?: number;
+}
+
+/** One gate of the manifest, with units already resolved to base units. */
+export interface GateDefinition {
+  readonly name: string;
+  /** Devices it applies to; all planned devices when absent. */
+  readonly devices?: readonly string[];
+  /** Variants it applies to, by id or `model/variant`; all when absent. */
+  readonly variants?: readonly string[];
+  readonly limits?: Readonly<Partial<Record<MetricName, MetricLimit>>>;
+  readonly regression?: RegressionRequirement;
+  readonly allowFingerprintMismatch?: boolean;
+  /** Where the gate is written, for annotations. */
+  readonly location?: SourceLocation;
+}
+
+export interface PlannedPair {
+  readonly device: string;
+  readonly variant: string;
+}
+
+/** The baseline results, or plainly why there are none. */
+export type BaselineInput =
+  | { readonly status: "found"; readonly source: string; readonly results: readonly DeviceResult[] }
+  | { readonly status: "missing"; readonly reason: string };
+
+export interface GateInput {
+  /** Every (device, variant) pair that was meant to run. */
+  readonly plan: readonly PlannedPair[];
+  readonly results: readonly DeviceResult[];
+  readonly baseline: BaselineInput;
+  readonly gates: readonly GateDefinition[];
+  /** Bootstrap resamples (default 2000). */
+  readonly resamples?: number;
+}
+
+export type CheckKind = "reported" | "limit" | "regression";
+
+export interface CheckResult {
+  readonly gate: string;
+  readonly device: string;
+  readonly variant: string;
+  readonly kind: CheckKind;
+  readonly metric?: string;
+  readonly outcome: CheckOutcome;
+  readonly message: string;
+  readonly advice?: string;
+  readonly location?: SourceLocation;
+  readonly limit?: LimitResult;
+  readonly regression?: RegressionResult;
+}
+
+export interface PairVerdict {
+  readonly device: string;
+  readonly variant: string;
+  readonly reported: boolean;
+  readonly outcome: CheckOutcome;
+  readonly metrics: MetricsRecord;
+  readonly baselineMetrics?: MetricsRecord;
+  readonly checks: readonly CheckResult[];
+}
+
+export interface Verdict {
+  readonly outcome: CheckOutcome;
+  readonly pairs: readonly PairVerdict[];
+  readonly checks: readonly CheckResult[];
+  readonly baseline: { readonly status: "found"; readonly source: string } | { readonly status: "missing"; readonly reason: string };
+  readonly counts: Readonly<Record<CheckOutcome, number>>;
+  /** Results for pairs that were not in the plan; reported, not gated. */
+  readonly unplanned: readonly PlannedPair[];
+}
+
+const key = (device: string, variant: string): string => `${device}\u0000${variant}`;
+
+/** The worst of several outcomes: fail, then inconclusive, then pass. */
+export function worstOutcome(outcomes: Iterable<CheckOutcome>): CheckOutcome {
+  let worst: CheckOutcome = "pass";
+  for (const o of outcomes) {
+    if (o === "fail") return "fail";
+    if (o === "inconclusive") worst = "inconclusive";
+  }
+  return worst;
+}
+
+function variantMatches(selector: string, variant: string): boolean {
+  if (selector === variant) return true;
+  const slash = variant.indexOf("/");
+  return !selector.includes("/") && slash >= 0 && variant.slice(slash + 1) === selector;
+}
+
+function applies(gate: GateDefinition, pair: PlannedPair): boolean {
+  if (gate.devices && !gate.devices.includes(pair.device)) return false;
+  if (gate.variants && !gate.variants.some((s) => variantMatches(s, pair.variant))) return false;
+  return true;
+}
+
+function indexResults(results: readonly DeviceResult[], what: string): Map<string, DeviceResult> {
+  const map = new Map<string, DeviceResult>();
+  for (const result of results) {
+    const k = key(result.device, result.variant);
+    if (map.has(k)) {
+      throw new ConfigurationError(`${what} has two results for device "${result.device}", variant "${result.variant}"; each pair must be reported once`);
+    }
+    map.set(k, result);
+  }
+  return map;
+}
+
+function regressionCheck(
+  gate: GateDefinition,
+  requirement: RegressionRequirement,
+  pair: PlannedPair,
+  candidate: DeviceResult,
+  baselineInput: BaselineInput,
+  baselines: Map<string, DeviceResult>,
+  resamples: number | undefined,
+): CheckResult {
+  const base = { gate: gate.name, device: pair.device, variant: pair.variant, kind: "regression" as const, metric: requirement.metric, ...(gate.location ? { location: gate.location } : {}) };
+  if (baselineInput.status === "missing") {
+    return { ...base, outcome: "inconclusive", message: `no baseline to compare ${requirement.metric} with: ${baselineInput.reason}`, advice: "The regression check needs a baseline from the base branch; it was not treated as a pass." };
+  }
+  const baseline = baselines.get(key(pair.device, pair.variant));
+  if (!baseline) {
+    return { ...base, outcome: "inconclusive", message: `the baseline (${baselineInput.source}) has no result for device "${pair.device}", variant "${pair.variant}", so ${requirement.metric} cannot be compared`, advice: "A new device or variant has no baseline until the base branch has run it." };
+  }
+  const differences = compareFingerprints(baseline.fingerprint, candidate.fingerprint);
+  if (differences.length > 0 && !gate.allowFingerprintMismatch) {
+    return {
+      ...base,
+      outcome: "fail",
+      message: `refused to compare ${requirement.metric} with the baseline: device "${pair.device}" has a different fingerprint (${describeFingerprintDifferences(differences)})`,
+      advice: "Rerun the baseline on the same device, or set `allow-fingerprint-mismatch: true` on the gate to compare anyway.",
+    };
+  }
+  const definition = METRICS[requirement.metric];
+  const options = {
+    metric: requirement.metric,
+    direction: definition.direction,
+    allowed: requirement.maxChange,
+    confidence: requirement.confidence ?? 0.95,
+    quantile: definition.series?.quantile ?? 0.5,
+    seed: `slmops-gate:${pair.device}:${pair.variant}:${requirement.metric}`,
+    ...(resamples !== undefined ? { resamples } : {}),
+  };
+  let regression: RegressionResult;
+  try {
+    const series = definition.series?.name;
+    const before = series ? baseline.samples?.[series] : undefined;
+    const after = series ? candidate.samples?.[series] : undefined;
+    if (before && after) {
+      regression = compareSamples(before, after, options);
+    } else {
+      const b = baseline.metrics[requirement.metric];
+      const c = candidate.metrics[requirement.metric];
+      if (typeof c !== "number") return { ...base, outcome: "fail", message: `${requirement.metric} was not reported by device "${pair.device}", so it cannot be compared with the baseline` };
+      if (typeof b !== "number") return { ...base, outcome: "inconclusive", message: `the baseline has no ${requirement.metric} for device "${pair.device}"`, advice: "Rerun the base branch's benchmark so the baseline has this metric." };
+      regression = compareValues(b, c, options);
+    }
+  } catch (error) {
+    if (error instanceof RangeError) return { ...base, outcome: "fail", message: `device "${pair.device}", variant "${pair.variant}": ${error.message}` };
+    throw error;
+  }
+  return {
+    ...base,
+    outcome: regression.outcome,
+    message: regression.message,
+    ...(regression.advice ? { advice: regression.advice } : {}),
+    regression,
+  };
+}
+
+/** Evaluates every gate on every planned pair and returns the verdict. */
+export function evaluateGates(input: GateInput): Verdict {
+  const results = indexResults(input.results, "the run");
+  const baselines = input.baseline.status === "found" ? indexResults(input.baseline.results, "the baseline") : new Map<string, DeviceResult>();
+  const planned = new Set<string>();
+  const pairs: PairVerdict[] = [];
+  for (const pair of input.plan) {
+    const k = key(pair.device, pair.variant);
+    if (planned.has(k)) continue;
+    planned.add(k);
+    const result = results.get(k);
+    const checks: CheckResult[] = [];
+    if (!result) {
+      checks.push({
+        gate: "reported",
+        device: pair.device,
+        variant: pair.variant,
+        kind: "reported",
+        outcome: "fail",
+        message: `device "${pair.device}" did not report variant "${pair.variant}"`,
+        advice: "Check the device's job in the workflow run: it failed, was cancelled, or its report was not uploaded.",
+      });
+    } else {
+      for (const gate of input.gates) {
+        if (!applies(gate, pair)) continue;
+        for (const [metric, limit] of Object.entries(gate.limits ?? {}) as [MetricName, MetricLimit][]) {
+          const limitResult = evaluateLimit(metric, result.metrics[metric], limit, formatMetricValue);
+          checks.push({
+            gate: gate.name,
+            device: pair.device,
+            variant: pair.variant,
+            kind: "limit",
+            metric,
+            outcome: limitResult.outcome,
+            message: limitResult.message,
+            limit: limitResult,
+            ...(gate.location ? { location: gate.location } : {}),
+          });
+        }
+        if (gate.regression) checks.push(regressionCheck(gate, gate.regression, pair, result, input.baseline, baselines, input.resamples));
+      }
+    }
+    const baseline = baselines.get(k);
+    pairs.push({
+      device: pair.device,
+      variant: pair.variant,
+      reported: result !== undefined,
+      outcome: worstOutcome(checks.map((c) => c.outcome)),
+      metrics: result?.metrics ?? {},
+      ...(baseline ? { baselineMetrics: baseline.metrics } : {}),
+      checks,
+    });
+  }
+  const checks = pairs.flatMap((p) => p.checks);
+  const counts: Record<CheckOutcome, number> = { pass: 0, fail: 0, inconclusive: 0 };
+  for (const c of checks) counts[c.outcome]++;
+  const unplanned = input.results.filter((r) => !planned.has(key(r.device, r.variant))).map((r) => ({ device: r.device, variant: r.variant }));
+  return {
+    outcome: worstOutcome(pairs.map((p) => p.outcome)),
+    pairs,
+    checks,
+    baseline: input.baseline.status === "found" ? { status: "found", source: input.baseline.source } : { status: "missing", reason: input.baseline.reason },
+    counts,
+    unplanned,
+  };
+}
