@@ -8,7 +8,7 @@
 import protobuf from "protobufjs";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 import { ONNX_DESCRIPTOR } from "./descriptor.js";
-import type { ModelProto } from "./proto.js";
+import type { ModelProto, TensorProto } from "./proto.js";
 import { DEFAULT_DECODE_LIMITS, WireFormatError, scanWire, type DecodeLimits } from "./wire-scan.js";
 
 const root = protobuf.Root.fromJSON(ONNX_DESCRIPTOR);
@@ -17,6 +17,10 @@ root.resolveAll();
 /** The protobufjs reflection of `onnx.ModelProto`, for callers who need it. */
 export const ModelProtoType: protobuf.Type = root.lookupType("onnx.ModelProto");
 const GraphProtoType = root.lookupType("onnx.GraphProto");
+const TensorProtoType = root.lookupType("onnx.TensorProto");
+
+/** Called for each TensorProto while encoding; returns the tensor to write in its place. */
+export type TensorReplacer = (tensor: TensorProto) => TensorProto;
 
 /** int64 fields that keep full 64-bit precision as bigint; every other int64 becomes a number. */
 const BIGINT_FIELDS = new Set(["AttributeProto.i", "AttributeProto.ints", "TensorProto.int64Data", "TensorProto.uint64Data"]);
@@ -66,7 +70,12 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
 
 /** Encodes a ModelProto. Throws ModelEncodeError if the model holds values ONNX cannot carry. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const wire = toWire(ModelProtoType, model as unknown as Record<string, unknown>, "model");
+  return encodeModelWith(model, undefined);
+}
+
+/** encodeModel, writing `replace(t)` in place of every tensor t (the model itself is not changed). */
+export function encodeModelWith(model: ModelProto, replace: TensorReplacer | undefined): Uint8Array {
+  const wire = toWire(ModelProtoType, model as unknown as Record<string, unknown>, "model", replace);
   let out: Uint8Array;
   try {
     out = ModelProtoType.encode(wire).finish();
@@ -138,11 +147,18 @@ function bigintToLong(value: bigint): LongLike {
   return { low: Number(bits & 0xffffffffn) | 0, high: Number(bits >> 32n) | 0 };
 }
 
-function convertToWire(type: protobuf.Type, field: protobuf.Field, value: unknown, path: string): unknown {
+function convertToWire(
+  type: protobuf.Type,
+  field: protobuf.Field,
+  value: unknown,
+  path: string,
+  replace: TensorReplacer | undefined,
+): unknown {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) {
     if (typeof value !== "object" || value === null) throw new ModelEncodeError(`${path} must be a ${resolved.name} object`);
-    return toWire(resolved, value as Record<string, unknown>, path);
+    const message = replace && resolved === TensorProtoType ? replace(value as TensorProto) : value;
+    return toWire(resolved, message as Record<string, unknown>, path, replace);
   }
   if (INT64_TYPES.has(field.type)) {
     if (typeof value === "bigint") {
@@ -171,7 +187,12 @@ function convertToWire(type: protobuf.Type, field: protobuf.Field, value: unknow
   }
 }
 
-function toWire(type: protobuf.Type, message: Record<string, unknown>, path: string): Record<string, unknown> {
+function toWire(
+  type: protobuf.Type,
+  message: Record<string, unknown>,
+  path: string,
+  replace: TensorReplacer | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of type.fieldsArray) {
     const key = field.name;
@@ -183,9 +204,9 @@ function toWire(type: protobuf.Type, message: Record<string, unknown>, path: str
       const passThrough = field.type === "float" || field.type === "double" || field.type === "int32";
       out[key] = passThrough
         ? value
-        : value.map((v, i) => convertToWire(type, field, v, `${path}.${key}[${i}]`));
+        : value.map((v, i) => convertToWire(type, field, v, `${path}.${key}[${i}]`, replace));
     } else {
-      out[key] = convertToWire(type, field, value, `${path}.${key}`);
+      out[key] = convertToWire(type, field, value, `${path}.${key}`, replace);
     }
   }
   return out;

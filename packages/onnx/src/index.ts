@@ -13,7 +13,16 @@ export {
   isKnownDataType,
   rawByteLength,
 } from "./data-type.js";
-export { decodeModel, encodeModel, InvalidModelError, ModelEncodeError, ModelProtoType, type DecodeOptions } from "./codec.js";
+export {
+  decodeModel,
+  encodeModel,
+  encodeModelWith,
+  InvalidModelError,
+  ModelEncodeError,
+  ModelProtoType,
+  type DecodeOptions,
+  type TensorReplacer,
+} from "./codec.js";
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "./wire-scan.js";
 export {
   emptyTensor,
@@ -63,3 +72,7 @@ export {
   float8e5m2fnuzToFloat32,
   float8e8m0ToFloat32,
 } from "./float-formats.js";
+export { readModel, writeModel, type ExternalDataOptions, type ReadModelOptions, type WriteModelOptions, type WriteModelResult } from "./model-file.js";
+export { checkExternalData, checkLocationSyntax, ExternalDataError, type ExternalDataCheckOptions } from "./external-data.js";
+export { externalSourceOf, type ExternalSource } from "./external-source.js";
+export { forEachGraph, forEachTensor, visitGraphTensors, type TensorPlace, type TensorVisitor } from "./visit.js";

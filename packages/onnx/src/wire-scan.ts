@@ -14,9 +14,9 @@ import type { Field, Type } from "protobufjs";
 export interface DecodeLimits {
   /** Largest input accepted, in bytes. Default: 2 GiB − 1 (protobuf's own limit). */
   readonly maxBytes?: number;
-  /** Deepest nesting of graphs inside graphs (If/Loop/Scan bodies). Default 64. */
+  /** Deepest nesting of graphs inside graphs (If/Loop/Scan bodies). Default 32. */
   readonly maxGraphDepth?: number;
-  /** Deepest nesting of messages of any kind. Default 512. */
+  /** Deepest nesting of messages of any kind. Default 100 (as protoc and protobufjs). */
   readonly maxMessageDepth?: number;
   /** Most messages (nodes, attributes, tensors, dimensions …) in one model. Default 16 million. */
   readonly maxMessages?: number;
@@ -28,8 +28,8 @@ export interface DecodeLimits {
 
 export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = {
   maxBytes: 2 ** 31 - 1,
-  maxGraphDepth: 64,
-  maxMessageDepth: 512,
+  maxGraphDepth: 32,
+  maxMessageDepth: 100,
   maxMessages: 16_000_000,
   maxRepeatedElements: 1_000_000_000,
   maxInt64Elements: 64_000_000,
