@@ -8,7 +8,7 @@ import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, test } from "vitest";
 import { schemasDir } from "./support/paths.js";
-import { propertyDeclarations, undescribedProperties, type SchemaNode } from "./support/schema-walk.js";
+import { propertyDeclarations, subschemas, undescribedProperties, type SchemaNode } from "./support/schema-walk.js";
 
 const schemaFiles = readdirSync(schemasDir)
   .filter((name) => name.endsWith(".schema.json"))
@@ -30,6 +30,25 @@ describe.each(schemaFiles)("%s", (name) => {
     // types; a union `type: [number, string]` is plain 2020-12 and allowed.
     const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
     expect(() => ajv.compile(schema as object)).not.toThrow();
+  });
+
+  test("every example it gives is valid against the subschema that gives it", () => {
+    const schema = loadSchema(name);
+    const id = typeof schema === "object" && typeof schema.$id === "string" ? schema.$id : undefined;
+    expect(id, "$id of the schema").toBeDefined();
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
+    ajv.addSchema(schema as object);
+    const invalid: string[] = [];
+    for (const { pointer, schema: node } of subschemas(schema)) {
+      const examples = typeof node === "object" ? node.examples : undefined;
+      if (!Array.isArray(examples)) continue;
+      const validate = ajv.getSchema(`${id}#${pointer}`);
+      if (!validate) throw new Error(`ajv cannot find ${pointer}`);
+      for (const example of examples) {
+        if (!validate(example)) invalid.push(`${pointer}: ${JSON.stringify(example)}: ${ajv.errorsText(validate.errors)}`);
+      }
+    }
+    expect(invalid).toEqual([]);
   });
 
   test("has a description on every property", () => {

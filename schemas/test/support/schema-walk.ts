@@ -28,19 +28,30 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Every property declaration in `schema`, depth first, in document order. */
-export function propertyDeclarations(schema: SchemaNode): PropertyDeclaration[] {
-  const found: PropertyDeclaration[] = [];
-  const visit = (node: unknown, pointer: string): void => {
+/** A subschema and its JSON Pointer inside the document. */
+export interface Subschema {
+  pointer: string;
+  schema: SchemaNode;
+  /** Set when the subschema declares a property: its name (or pattern). */
+  property?: string;
+}
+
+/**
+ * Every subschema of `schema`, the root included, depth first in document
+ * order: through properties, items, combinators, conditionals and `$defs`.
+ * Keywords whose values are data (`enum`, `const`, `default`, `examples`) are
+ * not entered.
+ */
+export function subschemas(schema: SchemaNode): Subschema[] {
+  const found: Subschema[] = [];
+  const visit = (node: unknown, pointer: string, property?: string): void => {
+    if (typeof node !== "boolean" && !isObject(node)) return;
+    found.push(property === undefined ? { pointer, schema: node } : { pointer, schema: node, property });
     if (!isObject(node)) return;
     for (const keyword of PROPERTY_MAPS) {
       const map = node[keyword];
       if (!isObject(map)) continue;
-      for (const [name, child] of Object.entries(map)) {
-        const childPointer = `${pointer}/${keyword}/${escapePointer(name)}`;
-        found.push({ pointer: childPointer, name, schema: child as SchemaNode });
-        visit(child, childPointer);
-      }
+      for (const [name, child] of Object.entries(map)) visit(child, `${pointer}/${keyword}/${escapePointer(name)}`, name);
     }
     for (const keyword of SINGLE) {
       if (keyword in node) visit(node[keyword], `${pointer}/${keyword}`);
@@ -57,6 +68,13 @@ export function propertyDeclarations(schema: SchemaNode): PropertyDeclaration[] 
   };
   visit(schema, "");
   return found;
+}
+
+/** Every property declaration in `schema` (under `properties` or `patternProperties`), in document order. */
+export function propertyDeclarations(schema: SchemaNode): PropertyDeclaration[] {
+  return subschemas(schema).flatMap(({ pointer, schema: node, property }) =>
+    property === undefined ? [] : [{ pointer, name: property, schema: node }],
+  );
 }
 
 /** Resolves a local JSON Pointer reference (`#/$defs/x`) inside `root`. */
