@@ -14,6 +14,8 @@ export interface LogitComparison {
   readonly top1Agreement: number;
   /** Largest |reference − variant| over all logits. */
   readonly maxAbsDiff: number;
+  /** KL(reference ‖ variant) at each position, for paired comparisons. */
+  readonly klPerPosition: readonly number[];
 }
 
 /**
@@ -55,6 +57,7 @@ export function compareLogits(reference: Float32Array, variant: Float32Array, vo
     klStandardError: Math.sqrt(variance / positions),
     top1Agreement: agree / positions,
     maxAbsDiff,
+    klPerPosition: kls,
   };
 }
 
@@ -74,4 +77,18 @@ export function rmse(a: Float32Array, b: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += (a[i]! - b[i]!) ** 2;
   return Math.sqrt(sum / a.length);
+}
+
+/**
+ * Paired difference of two variants' KL against the same reference, position
+ * by position: mean(a − b) and its standard error. A negative mean with
+ * |mean| several standard errors wide means `a` is reliably closer.
+ */
+export function pairedKlDifference(a: LogitComparison, b: LogitComparison): { mean: number; standardError: number } {
+  const n = a.klPerPosition.length;
+  if (n !== b.klPerPosition.length || n === 0) throw new RangeError("comparisons cover different positions");
+  const d = a.klPerPosition.map((v, i) => v - b.klPerPosition[i]!);
+  const mean = d.reduce((s, v) => s + v, 0) / n;
+  const variance = n > 1 ? d.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, standardError: Math.sqrt(variance / n) };
 }

@@ -21,7 +21,7 @@ export function matmul(a: Float32Array, b: Float32Array, M: number, K: number, N
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
       const av = a[m * K + k]!;
-      for (let n = 0; n < N; n++) out[m * N + n] += av * b[k * N + n]!;
+      for (let n = 0; n < N; n++) out[m * N + n] = out[m * N + n]! + av * b[k * N + n]!;
     }
   }
   return out;

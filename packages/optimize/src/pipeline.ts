@@ -1,0 +1,141 @@
+/**
+ * `optimizeModel`: runs a variant's passes in order over a source model and
+ * writes the result, with a record of what was done — the pass list, the
+ * input's and output's sha256 and sizes (external data included) and how
+ * long each pass took.
+ */
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { ConfigurationError } from "@slmops/diagnostics";
+import { encodeModel, type ModelProto } from "@slmops/onnx";
+import { convertToFloat16, type ConvertStats } from "./convert-pass.js";
+import { optimizeGraph, type GraphOptimizeStats } from "./graph-optimize-pass.js";
+import { describeModelFiles, loadModel, saveModel, type ModelFiles } from "./model-io.js";
+import { describePass, normalizePass, type NormalizedPass, type PassSpec } from "./pass-options.js";
+import { pruneModel, type PruneStats } from "./prune-pass.js";
+import { quantizeModel, type QuantizeStats } from "./quantize-pass.js";
+
+/** Progress through a pipeline, reported per tensor (for a progress bar). */
+export interface OptimizeProgress {
+  /** 0-based index of the running pass. */
+  readonly pass: number;
+  readonly passCount: number;
+  /** The running pass, e.g. `quantize(int4, block 32, …)`. */
+  readonly description: string;
+  /** The tensor just finished, when the pass works tensor by tensor. */
+  readonly tensor?: string;
+  /** Units done and total within this pass. */
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface OptimizeOptions {
+  /** Path of the source model (`.onnx`). */
+  readonly source: string;
+  /** Passes in order, as plain manifest objects (validated here). */
+  readonly passes: readonly PassSpec[] | readonly unknown[];
+  /** Directory for the variant; created if missing. */
+  readonly outDir: string;
+  /** File name of the variant's model; default `model.onnx`. */
+  readonly fileName?: string;
+  readonly onProgress?: (progress: OptimizeProgress) => void;
+}
+
+/** Compressed sizes (gzip) before and after a pass, for passes that only help compression. */
+export interface CompressedSizes {
+  readonly before: number;
+  readonly after: number;
+}
+
+/** What one pass did. */
+export interface PassRecord {
+  /** A one-line description, e.g. `prune(50%, per-layer)`. */
+  readonly description: string;
+  /** The pass with its defaults filled in. */
+  readonly options: NormalizedPass;
+  readonly durationMs: number;
+  readonly stats: QuantizeStats | ConvertStats | PruneStats | GraphOptimizeStats;
+  /** For `prune`: gzip-compressed model size before and after. */
+  readonly compressed?: CompressedSizes;
+}
+
+/** The record of one variant. */
+export interface VariantRecord {
+  readonly source: ModelFiles;
+  readonly output: ModelFiles;
+  readonly passes: readonly PassRecord[];
+  readonly durationMs: number;
+}
+
+const gzipAsync = promisify(gzip);
+
+async function gzippedSize(model: ModelProto): Promise<number> {
+  return (await gzipAsync(encodeModel(model))).byteLength;
+}
+
+/**
+ * Runs `passes` over `source` and writes the variant to `outDir`. Throws
+ * ConfigurationError for a mistake in the passes (before any work is done)
+ * or a model the passes cannot handle.
+ */
+export async function optimizeModel(options: OptimizeOptions): Promise<VariantRecord> {
+  const started = performance.now();
+  const passes = options.passes.map((p, i) => normalizePass(p, `passes[${i}]`));
+  if (passes.length === 0) throw new ConfigurationError("a variant needs at least one pass");
+  const fileName = options.fileName ?? "model.onnx";
+  if (fileName.includes("/") || fileName.includes("\\") || fileName.startsWith(".")) {
+    throw new ConfigurationError(`variant file name \`${fileName}\` must be a plain file name, like model.onnx`);
+  }
+
+  const sourcePath = resolve(options.source);
+  let model = await loadModel(sourcePath);
+  const source = await describeModelFiles(sourcePath, model);
+  const records: PassRecord[] = [];
+
+  for (const [index, pass] of passes.entries()) {
+    const description = describePass(pass);
+    const report = (done: number, total: number, tensor?: string) =>
+      options.onProgress?.({ pass: index, passCount: passes.length, description, done, total, ...(tensor ? { tensor } : {}) });
+    const onTensor = (e: { tensor: string; done: number; total: number }) => report(e.done, e.total, e.tensor);
+    report(0, 1);
+    const t0 = performance.now();
+    let stats: PassRecord["stats"];
+    let compressed: CompressedSizes | undefined;
+    let measuring = 0; // time spent measuring compressed sizes, not part of the pass
+    switch (pass.name) {
+      case "quantize":
+        stats = quantizeModel(model, pass, onTensor);
+        break;
+      case "convert":
+        stats = convertToFloat16(model, pass, onTensor);
+        break;
+      case "prune": {
+        const m0 = performance.now();
+        const before = await gzippedSize(model);
+        measuring = performance.now() - m0;
+        stats = pruneModel(model, pass, onTensor);
+        const m1 = performance.now();
+        compressed = { before, after: await gzippedSize(model) };
+        measuring += performance.now() - m1;
+        break;
+      }
+      case "graph-optimize": {
+        const result = await optimizeGraph(model, pass);
+        model = result.model;
+        stats = result.stats;
+        report(1, 1);
+        break;
+      }
+    }
+    const durationMs = performance.now() - t0 - measuring;
+    records.push({ description, options: pass, durationMs, stats, ...(compressed ? { compressed } : {}) });
+  }
+
+  await mkdir(options.outDir, { recursive: true });
+  const outPath = resolve(join(options.outDir, fileName));
+  await saveModel(model, outPath);
+  const output = await describeModelFiles(outPath, model);
+  return { source, output, passes: records, durationMs: performance.now() - started };
+}
