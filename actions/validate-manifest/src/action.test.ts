@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { exampleProject } from "./test-support/example-project.js";
 import { runAction } from "./test-support/run-action.js";
-import { repoRoot, runnerNode } from "./test-support/paths.js";
+import { actionDir, repoRoot, runnerNode } from "./test-support/paths.js";
 
 const VALID = `version: 1
 models:
@@ -124,11 +125,23 @@ describe("validate-manifest action (bundled, real Node runtime)", { timeout: 60_
     }
   });
 
-  it("validates the repository's example project", () => {
-    const r = runAction(repoRoot, { manifest: "examples/story-lm/slmops.yaml" });
+  it("accepts the repository's example manifest", async () => {
+    const dir = await exampleProject(join(repoRoot, "examples", "story-lm", "slmops.yaml"));
+    const r = runAction(dir, { manifest: "slmops.yaml" });
     expect(errorCommands(r.stdout)).toEqual([]);
     expect(r.status).toBe(0);
     expect(r.outputs.valid).toBe("true");
+  });
+
+  it("runs on its own, copied away from the repository and its node_modules, as a release tag ships it", () => {
+    const shipped = mkdtempSync(join(tmpdir(), "shipped-action-"));
+    cpSync(join(actionDir, "dist"), join(shipped, "dist"), { recursive: true });
+    const { text, lines } = manyProblems(1);
+    const r = runAction(workspace(text), { manifest: "project/slmops.yaml" }, join(shipped, "dist", "index.js"));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(1);
+    expect(errorCommands(r.stdout)[0]).toMatch(new RegExp(`^::error title=[^,]+,file=project/slmops\\.yaml,line=${lines[0]},`));
+    expect(r.outputs.valid).toBe("false");
   });
 
   it("runs under the Node 24 GitHub uses for node24 actions", () => {

@@ -41,8 +41,8 @@ export function parseOutputFile(text: string): Record<string, string> {
  * workspace, inputs as `INPUT_<NAME>` variables, and the output and summary
  * files it provides.
  */
-export function runAction(workspace: string, inputs: Record<string, string>): ActionRun {
-  if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing; build the action first (pnpm build).`);
+export function runAction(workspace: string, inputs: Record<string, string>, bundle: string = bundlePath): ActionRun {
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing; build the action first (pnpm build).`);
   const node = runnerNode();
   if (node.note) console.warn(node.note);
   const files = mkdtempSync(join(tmpdir(), "runner-files-"));
@@ -62,7 +62,7 @@ export function runAction(workspace: string, inputs: Record<string, string>): Ac
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: files,
   });
-  const result = spawnSync(node.path, [bundlePath], { cwd: workspace, env, encoding: "utf8", timeout: 60_000 });
+  const result = spawnSync(node.path, [bundle], { cwd: workspace, env, encoding: "utf8", timeout: 60_000 });
   const outputText = readFileSync(outputFile, "utf8");
   return {
     status: result.status,
