@@ -14,10 +14,13 @@ import { decodeManifestText } from "./text.js";
 import { type NodeSpan, toPlainTree } from "./tree.js";
 import type { LoadManifestOptions, ManifestFailure, ManifestResult, ManifestSuccess } from "./types.js";
 
+/** Problems after which the data is not worth validating further. */
+const FATAL_TREE_PROBLEMS = new Set(["manifest/alias-bomb", "manifest/too-deep", "yaml/unresolved-alias", "yaml/recursive-alias"]);
+
 const YAML_HINTS: Readonly<Record<string, string>> = {
   TAB_AS_INDENT: "indent with spaces; YAML does not allow tabs for indentation",
   MULTIPLE_DOCS: "slmops.yaml holds one document; remove the extra `---` and what follows, or merge it",
-  BAD_INDENT: "check the indentation: entries of one mapping or list start in the same column",
+  BAD_INDENT: "check the indentation (entries of one mapping or list start in the same column) and that every `[` and `{` is closed",
   MISSING_CHAR: "a bracket, brace or quote is not closed",
   MULTILINE_IMPLICIT_KEY: "a key must fit on one line; is a `:` or a closing quote missing above?",
   BLOCK_AS_IMPLICIT_KEY: "is a `:` missing, or a value indented too little?",
@@ -93,7 +96,7 @@ export async function parseManifest(text: string | Uint8Array, options: LoadMani
   for (const p of tree.problems) {
     diagnostics.push(spanDiagnostic(displayPath, "error", p.code, p.message, p.hint, position(p.start), position(p.end)));
   }
-  if (tree.problems.some((p) => p.code === "manifest/alias-bomb" || p.code === "manifest/too-deep")) return failure(file, diagnostics);
+  if (tree.problems.some((p) => FATAL_TREE_PROBLEMS.has(p.code))) return failure(file, diagnostics);
 
   const data = tree.value;
   if (data === null || typeof data !== "object" || Array.isArray(data)) {

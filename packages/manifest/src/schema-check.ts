@@ -3,7 +3,7 @@ import { tryParseDuration, tryParsePercentage, tryParseSize, type UnitResult } f
 import { error, type Problem } from "./problem.js";
 import { manifestSchema } from "./schema.js";
 import { closest, listOf } from "./suggest.js";
-import { describeOwner, describeSubject, segmentsOf, valueAt } from "./where.js";
+import { describeOwner, describeSubject, ownerPointer, segmentsOf, valueAt } from "./where.js";
 import { pointerSegment } from "./tree.js";
 
 let compiled: ValidateFunction | undefined;
@@ -57,7 +57,7 @@ function kindOf(value: unknown): string {
   if (value === null) return "empty (null)";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "number") return Number.isInteger(value) ? `the number ${value}` : `the number ${value}`;
+  if (typeof value === "number") return Number.isFinite(value) ? `the number ${value}` : `\`${String(value)}\` (not a finite number)`;
   if (typeof value === "boolean") return `\`${value}\``;
   return `the text ${show(value)}`;
 }
@@ -81,7 +81,7 @@ function definitionOf(e: ErrorObject): string | undefined {
 function explain(e: ErrorObject, data: unknown): Problem | undefined {
   const pointer = e.instancePath;
   const value = valueAt(data, pointer);
-  const owner = describeOwner(data, parentOf(pointer));
+  const owner = describeOwner(data, ownerPointer(pointer));
   const subject = describeSubject(pointer);
   const parentSchema = (e.parentSchema ?? {}) as Record<string, unknown>;
   switch (e.keyword) {
@@ -128,7 +128,8 @@ function explain(e: ErrorObject, data: unknown): Problem | undefined {
     case "const": {
       const wanted = (e.params as { allowedValue: unknown }).allowedValue;
       const hint = pointer === "/version" ? `this slmops reads manifest version ${String(wanted)}; write \`version: ${String(wanted)}\`` : undefined;
-      return error("schema/not-allowed", pointer, `${subject} must be \`${String(wanted)}\`, not ${show(value)}`, hint);
+      const got = typeof value === typeof wanted ? show(value) : kindOf(value);
+      return error("schema/not-allowed", pointer, `${subject} must be the ${typeof wanted === "number" ? "number" : "value"} \`${String(wanted)}\`, not ${got}`, hint);
     }
     case "pattern":
       return explainPattern(e, pointer, value, subject, owner);
@@ -237,14 +238,9 @@ function ownerSuffix(owner: string, pointer: string): string {
   return `of ${owner} `;
 }
 
-function parentOf(pointer: string): string {
-  const slash = pointer.lastIndexOf("/");
-  return slash <= 0 ? "" : pointer.slice(0, slash);
-}
-
 function firstSentence(text: string): string {
-  const end = text.indexOf(". ");
-  return end === -1 ? text : text.slice(0, end + 1);
+  const match = /(?<!e\.g|i\.e)\.\s+(?=[A-Z])/u.exec(text);
+  return match ? text.slice(0, match.index + 1) : text;
 }
 
 function short(text: string): string {

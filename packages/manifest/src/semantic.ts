@@ -7,6 +7,7 @@ import { error, type Problem, warning } from "./problem.js";
 import { has, isObject, listAt, objectAt, type RawObject, stringAt } from "./raw.js";
 import { closest } from "./suggest.js";
 import { pointerSegment } from "./tree.js";
+import { describeValue } from "./where.js";
 import { readValue, type ValueKind } from "./values.js";
 
 export interface SemanticContext {
@@ -104,7 +105,8 @@ function checkPasses(data: RawObject, problems: Problem[]): void {
         const prune = objectAt(pass, "prune");
         if (prune) {
           const sparsity = readValue("fraction", prune.sparsity);
-          if (typeof sparsity === "number" && sparsity >= 1) {
+          // Numbers above 1 are the schema's to report; percentages and exactly 1 are ours.
+          if (typeof sparsity === "number" && (typeof prune.sparsity === "string" ? sparsity >= 1 : sparsity === 1)) {
             problems.push(error("value/out-of-range", `${base}/prune/sparsity`, `sparsity must be below 100%, not ${describeFraction(prune.sparsity)}`, "e.g. `sparsity: 50%`"));
           }
         }
@@ -146,7 +148,7 @@ function checkUnits(data: RawObject, problems: Problem[]): void {
     const value = readValue(kind, (parent as RawObject)[key]);
     if (!(value instanceof UnitError)) return;
     if (!wellFormed(kind, (parent as RawObject)[key])) return; // the schema reports malformed text
-    problems.push(error("unit/invalid", pointer, value.message, value.hint));
+    problems.push(error("unit/invalid", pointer, `${describeValue(data, pointer)}: ${value.message}`, value.hint));
   };
   listAt(data, "devices").forEach((device, d) => check("size", device, "memory-budget", `/devices/${d}/memory-budget`));
   const bench = objectAt(data, "bench");
@@ -207,7 +209,7 @@ function checkGates(data: RawObject, catalog: Catalog, problems: Problem[]): voi
       if (spec.kind === "fraction") {
         for (const bound of ["max", "min"] as const) {
           const value = readValue("fraction", limit[bound]);
-          if (typeof value === "number" && value > 1) {
+          if (typeof limit[bound] === "string" && typeof value === "number" && value > 1) {
             problems.push(error("value/out-of-range", `${base}/require/${name}/${bound}`, `\`${name}\` is a share of positions; it cannot exceed 100%`, "e.g. `min: 90%`"));
           }
         }
@@ -247,7 +249,11 @@ function resolveVariant(reference: string, pointer: string, catalog: Catalog, sc
     const variant = reference.slice(slash + 1);
     const variants = catalog.models.get(model);
     if (!variants) return { problem: unknownReference(pointer, "model", model, catalog.models.keys(), reference) };
-    if (!variants.has(variant)) return { problem: unknownReference(pointer, `variant of model \`${model}\``, variant, variants, reference, `${model}/`) };
+    if (!variants.has(variant)) {
+      const suggestion = closest(variant, variants);
+      const hint = suggestion ? `did you mean \`${model}/${suggestion}\`?` : `its variants: ${[...variants].map((v) => `\`${model}/${v}\``).join(", ") || "none"}`;
+      return { problem: error("reference/unknown-variant", pointer, `model \`${model}\` has no variant \`${variant}\``, hint) };
+    }
     return { model, variant };
   }
   const owners = [...scope].filter((model) => catalog.models.get(model)?.has(reference));
@@ -306,7 +312,7 @@ function checkRelease(data: RawObject, catalog: Catalog, problems: Problem[]): v
   const abort = objectAt(rollout, "abort");
   if (abort) {
     const rate = readValue("fraction", abort["failure-rate"]);
-    if (typeof rate === "number" && rate > 1) problems.push(error("value/out-of-range", "/release/rollout/abort/failure-rate", "`failure-rate` is a share of devices; it cannot exceed 100%", "e.g. `failure-rate: 2%`"));
+    if (typeof abort["failure-rate"] === "string" && typeof rate === "number" && rate > 1) problems.push(error("value/out-of-range", "/release/rollout/abort/failure-rate", "`failure-rate` is a share of devices; it cannot exceed 100%", "e.g. `failure-rate: 2%`"));
   }
 }
 

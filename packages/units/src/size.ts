@@ -99,7 +99,7 @@ export function tryParseSize(text: string): UnitResult {
 
   const bytes = exactProduct(numberText, factor);
   if (bytes === undefined) {
-    return fail(`${quote(text)} is not a whole number of bytes`, `use a smaller unit, e.g. write \`${numberText.split(".")[0] ?? "0"}${unit}\` or a value in \`B\``);
+    return fail(`${quote(text)} is not a whole number of bytes`, "write a value that comes to whole bytes, e.g. in a smaller unit or in `B`");
   }
   if (bytes > MAX_BYTES) return fail(`${quote(text)} is too large (more than ${Number.MAX_SAFE_INTEGER} bytes)`);
   return { ok: true, value: Number(bytes) };
