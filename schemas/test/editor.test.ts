@@ -48,7 +48,8 @@ function documentationText(item: CompletionItem): string {
 
 const squash = (text: string): string => text.replace(/\s+/g, " ").trim();
 
-describe("yaml-language-server over the example slmops.yaml", () => {
+// Each test talks to a child process; leave room for a loaded CI machine.
+describe("yaml-language-server over the example slmops.yaml", { timeout: 20_000 }, () => {
   let server: YamlLanguageServer;
   let trap: NetworkTrap;
 
