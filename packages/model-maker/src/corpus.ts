@@ -42,6 +42,19 @@ const ENDINGS = [
   "And they lived happily ever after.",
 ];
 
+const NAME_START = [
+  "Bri", "Ka", "Mo", "Lin", "Tor", "Vel", "Ash", "Fen", "Gal", "Hol", "Ros", "Wil", "Ery", "Dun", "Mar",
+  "Pel", "Sil", "Tam", "Or", "Cal", "Nor", "Bel", "Thorn", "Elm", "Oak",
+];
+const NAME_MIDDLE = ["", "an", "el", "or", "in", "ad", "um", "ber", "ri"];
+const NAME_END = ["dale", "wood", "moor", "ford", "ton", "brook", "field", "vale", "mere", "stead", "haven", "crest", "by", "wick"];
+const COUNTS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve"];
+
+/** A made-up town name from syllables ("Ashelbrook"), so the text has rare words too. */
+function townName(random: Random): string {
+  return random.pick(NAME_START) + random.pick(NAME_MIDDLE) + random.pick(NAME_END);
+}
+
 type Pronoun = { readonly subject: string; readonly object: string; readonly possessive: string };
 const PRONOUNS: readonly Pronoun[] = [
   { subject: "she", object: "her", possessive: "her" },
@@ -78,14 +91,14 @@ export function story(random: Random): string {
       sentences.push(`Once upon a time, there was ${article(adjective)} ${animal} named ${hero}.`);
       break;
     case 1:
-      sentences.push(`${hero} was ${article(adjective)} ${animal} who lived in the ${place}.`);
+      sentences.push(`${hero} was ${article(adjective)} ${animal} who lived in the ${place} near ${townName(random)}.`);
       break;
     default:
       sentences.push(`In a ${place} far away, there lived ${article(adjective)} ${animal} called ${hero}.`);
   }
   sentences.push(`${capitalize(p.subject)} loved to ${activity} with ${p.possessive} friend ${friend}, ${article(random.pick(ADJECTIVES))} ${friendAnimal}.`);
   sentences.push(`${time}, ${hero} found ${article(color)} ${object} near the ${random.pick(PLACES)}.`);
-  switch (random.int(4)) {
+  switch (random.int(5)) {
     case 0:
       sentences.push(`"Look, ${friend}!" said ${hero}. "What a ${color} ${object}!"`);
       sentences.push(`${friend} was ${feeling}. "Can I hold it?" ${friend} asked.`);
@@ -98,6 +111,10 @@ export function story(random: Random): string {
       sentences.push(`But the ${object} was stuck, and ${hero} could not get it.`);
       sentences.push(`${friend} came to help, and together they pulled and pulled.`);
       sentences.push(`At last the ${object} came free, and ${hero} was ${random.pick(FEELINGS)}.`);
+      break;
+    case 3:
+      sentences.push(`${friend} said it came all the way from ${townName(random)}, ${random.int(90) + 10} miles away.`);
+      sentences.push(`"Then we must take it back," said ${hero}, and they walked for ${random.pick(COUNTS)} days.`);
       break;
     default:
       sentences.push(`${hero} asked, "Who lost this ${object}?"`);
@@ -118,7 +135,7 @@ export function stories(seed: number, stream: string, count: number): string[] {
 }
 
 /** Text the tokenizer learns its merges from. */
-export function trainingCorpus(seed: number, count = 3000): string[] {
+export function trainingCorpus(seed: number, count = 4000): string[] {
   return stories(seed, "corpus/train", count);
 }
 

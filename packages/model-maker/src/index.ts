@@ -42,6 +42,7 @@ export { evalJsonl, stories, story, trainingCorpus } from "./corpus.js";
 export { Random, hashString } from "./random.js";
 export {
   DEFAULT_LAYOUT,
+  repositoryLayout,
   configJson,
   makeModelProject,
   parseConfigJson,

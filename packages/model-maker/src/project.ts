@@ -31,6 +31,23 @@ export const DEFAULT_LAYOUT: ProjectLayout = {
   config: "config.json",
 };
 
+/**
+ * The layout of a model inside an slmops repository: the model's files under
+ * `models/<id>/`, its eval set under `data/` (as the example project uses).
+ */
+export function repositoryLayout(modelId: string): ProjectLayout {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(modelId)) {
+    throw new ConfigurationError(`model id \`${modelId}\` must be letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return {
+    model: `models/${modelId}/model.onnx`,
+    tokenizer: `models/${modelId}/tokenizer.json`,
+    tokenizerConfig: `models/${modelId}/tokenizer_config.json`,
+    eval: `data/eval.jsonl`,
+    config: `models/${modelId}/config.json`,
+  };
+}
+
 /** The files of a project, in memory. */
 export interface ModelProject {
   readonly config: ModelConfig;

@@ -69,30 +69,36 @@ export function trainByteLevelBpe(texts: readonly string[], vocab: number): Trai
   // Unique pre-tokenized words with their frequencies.
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const piece of text.match(PRETOKENIZE) ?? []) {
-      const word = toByteLevel(piece);
-      counts.set(word, (counts.get(word) ?? 0) + 1);
-    }
+    for (const piece of text.match(PRETOKENIZE) ?? []) counts.set(piece, (counts.get(piece) ?? 0) + 1);
   }
   const words: number[][] = [];
   const freqs: number[] = [];
-  for (const [word, freq] of counts) {
-    words.push(Array.from(word, (ch) => idOf.get(ch) ?? -1));
+  for (const [piece, freq] of counts) {
+    words.push(Array.from(toByteLevel(piece), (ch) => idOf.get(ch) ?? -1));
     freqs.push(freq);
   }
 
+  // Pair counts, and which words hold each pair, updated only for the words a merge touches.
   const SHIFT = 2 ** 20;
-  const merges: [string, string][] = [];
-  while (tokens.length < vocab) {
-    const pairCounts = new Map<number, number>();
-    for (let w = 0; w < words.length; w++) {
-      const word = words[w] as number[];
-      const freq = freqs[w] as number;
-      for (let i = 0; i + 1 < word.length; i++) {
-        const key = (word[i] as number) * SHIFT + (word[i + 1] as number);
-        pairCounts.set(key, (pairCounts.get(key) ?? 0) + freq);
+  const pairCounts = new Map<number, number>();
+  const pairWords = new Map<number, Set<number>>();
+  const account = (w: number, sign: 1 | -1): void => {
+    const word = words[w] as number[];
+    const freq = (freqs[w] as number) * sign;
+    for (let i = 0; i + 1 < word.length; i++) {
+      const key = (word[i] as number) * SHIFT + (word[i + 1] as number);
+      pairCounts.set(key, (pairCounts.get(key) ?? 0) + freq);
+      if (sign > 0) {
+        let holders = pairWords.get(key);
+        if (!holders) pairWords.set(key, (holders = new Set()));
+        holders.add(w);
       }
     }
+  };
+  for (let w = 0; w < words.length; w++) account(w, 1);
+
+  const merges: [string, string][] = [];
+  while (tokens.length < vocab) {
     let bestKey = -1;
     let bestCount = 1;
     for (const [key, count] of pairCounts) {
@@ -108,13 +114,17 @@ export function trainByteLevelBpe(texts: readonly string[], vocab: number): Trai
     const rightText = tokens[right] as string;
     const merged = tokens.length;
     tokens.push(leftText + rightText);
-    idOf.set(leftText + rightText, merged);
     merges.push([leftText, rightText]);
-    for (const word of words) {
+    for (const w of [...(pairWords.get(bestKey) ?? [])].sort((a, b) => a - b)) {
+      const word = words[w] as number[];
+      account(w, -1);
       for (let i = 0; i + 1 < word.length; i++) {
         if (word[i] === left && word[i + 1] === right) word.splice(i, 2, merged);
       }
+      account(w, 1);
     }
+    pairCounts.delete(bestKey);
+    pairWords.delete(bestKey);
   }
   const reservedFrom = tokens.length;
   for (let n = 0; tokens.length < vocab; n++) tokens.push(`<|reserved_${n}|>`);
