@@ -1,0 +1,413 @@
+/**
+ * The operations the server implements, by operationId. Each builds its
+ * response from the description's example for that status, with the state
+ * laid over it. Other valid operations answer 501 and are recorded.
+ */
+import { createHash } from "node:crypto";
+import type { JsonObject, OpenApiDocument } from "./description.js";
+import type { Operation } from "./operations.js";
+import { paginate } from "./pagination.js";
+import { exampleBody, exampleItem, overlay } from "./responses.js";
+import type { Actor, AnnotationRecord, ArtifactRecord, CheckRunRecord, CommentRecord, GitHubState, RepositoryState, WorkflowRunRecord } from "./state.js";
+
+export interface HandlerContext {
+  readonly doc: OpenApiDocument;
+  readonly operation: Operation;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly body: unknown;
+  /** The full request URL. */
+  readonly url: URL;
+  readonly state: GitHubState;
+  /** The server's origin, e.g. `http://127.0.0.1:4567`. */
+  readonly baseUrl: string;
+}
+
+export interface HandlerResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** An error response with GitHub's `basic-error` shape. */
+export class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export type Handler = (ctx: HandlerContext) => HandlerResult;
+
+function linkHeader(link: string | undefined): Record<string, string> {
+  return link ? { link } : {};
+}
+
+const nodeId = (kind: string, id: number): string => Buffer.from(`${kind}${id}`).toString("base64");
+
+function repoOf(ctx: HandlerContext): RepositoryState {
+  return ctx.state.repository(String(ctx.params.owner), String(ctx.params.repo));
+}
+
+function repoApi(ctx: HandlerContext, repo: RepositoryState): string {
+  return `${ctx.baseUrl}/repos/${repo.owner}/${repo.repo}`;
+}
+
+function repoHtml(ctx: HandlerContext, repo: RepositoryState): string {
+  return `${ctx.baseUrl}/_html/${repo.owner}/${repo.repo}`;
+}
+
+function userJson(ctx: HandlerContext, template: unknown, actor: Actor): JsonObject {
+  return overlay(template, {
+    login: actor.login,
+    id: actor.id,
+    node_id: nodeId("U_", actor.id),
+    type: actor.type,
+    url: `${ctx.baseUrl}/users/${encodeURIComponent(actor.login)}`,
+    html_url: `${ctx.baseUrl}/_html/${encodeURIComponent(actor.login)}`,
+    site_admin: false,
+  });
+}
+
+// ── issue comments ────────────────────────────────────────────────────────
+
+function commentJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, c: CommentRecord): JsonObject {
+  return overlay(template, {
+    id: c.id,
+    node_id: nodeId("IC_", c.id),
+    url: `${repoApi(ctx, repo)}/issues/comments/${c.id}`,
+    html_url: `${repoHtml(ctx, repo)}/pull/${c.issueNumber}#issuecomment-${c.id}`,
+    issue_url: `${repoApi(ctx, repo)}/issues/${c.issueNumber}`,
+    body: c.body,
+    user: userJson(ctx, template.user, c.user),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  });
+}
+
+function findComment(ctx: HandlerContext, repo: RepositoryState): CommentRecord {
+  const comment = repo.comments.find((c) => c.id === ctx.params.comment_id);
+  if (!comment) throw new HttpError(404, "Not Found");
+  return comment;
+}
+
+const listComments: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const since = typeof ctx.params.since === "string" ? ctx.params.since : undefined;
+  const all = repo.comments.filter((c) => c.issueNumber === ctx.params.issue_number && (!since || c.updatedAt >= since));
+  const page = paginate(all, ctx.url, ctx.params);
+  const template = exampleItem(ctx.doc, ctx.operation, 200);
+  return { status: 200, body: page.items.map((c) => commentJson(ctx, template, repo, c)), headers: linkHeader(page.link) };
+};
+
+const createComment: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const body = (ctx.body as { body: string }).body;
+  const at = ctx.state.now();
+  const comment: CommentRecord = { id: ctx.state.nextId(), issueNumber: ctx.params.issue_number as number, body, user: ctx.state.actor, createdAt: at, updatedAt: at };
+  repo.comments.push(comment);
+  const json = commentJson(ctx, exampleBody(ctx.doc, ctx.operation, 201) as JsonObject, repo, comment);
+  return { status: 201, body: json, headers: { location: String(json.url) } };
+};
+
+const getComment: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  return { status: 200, body: commentJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, findComment(ctx, repo)) };
+};
+
+const updateComment: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const comment = findComment(ctx, repo);
+  comment.body = (ctx.body as { body: string }).body;
+  comment.updatedAt = ctx.state.now();
+  return { status: 200, body: commentJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, comment) };
+};
+
+const deleteComment: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const comment = findComment(ctx, repo);
+  repo.comments.splice(repo.comments.indexOf(comment), 1);
+  return { status: 204 };
+};
+
+// ── check runs ────────────────────────────────────────────────────────────
+
+interface CheckRunBody {
+  name?: string;
+  head_sha?: string;
+  details_url?: string;
+  external_id?: string;
+  status?: string;
+  conclusion?: string;
+  started_at?: string;
+  completed_at?: string;
+  output?: { title?: string; summary?: string; text?: string; annotations?: AnnotationRecord[] };
+}
+
+function checkRunJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, r: CheckRunRecord): JsonObject {
+  return overlay(template, {
+    id: r.id,
+    head_sha: r.headSha,
+    node_id: nodeId("CR_", r.id),
+    external_id: r.externalId,
+    url: `${repoApi(ctx, repo)}/check-runs/${r.id}`,
+    html_url: `${repoHtml(ctx, repo)}/runs/${r.id}`,
+    details_url: r.detailsUrl,
+    status: r.status,
+    conclusion: r.conclusion,
+    started_at: r.startedAt,
+    completed_at: r.completedAt,
+    output: {
+      title: r.output.title,
+      summary: r.output.summary,
+      text: r.output.text,
+      annotations_count: r.annotations.length,
+      annotations_url: `${repoApi(ctx, repo)}/check-runs/${r.id}/annotations`,
+    },
+    name: r.name,
+    check_suite: { id: r.id + 1 },
+    pull_requests: [],
+  });
+}
+
+function applyCheckRunBody(ctx: HandlerContext, run: CheckRunRecord, body: CheckRunBody): void {
+  if (body.name !== undefined) run.name = body.name;
+  if (body.details_url !== undefined) run.detailsUrl = body.details_url;
+  if (body.external_id !== undefined) run.externalId = body.external_id;
+  if (body.status !== undefined) run.status = body.status;
+  if (body.started_at !== undefined) run.startedAt = body.started_at;
+  if (body.conclusion !== undefined) {
+    // Giving a conclusion completes the check run.
+    run.conclusion = body.conclusion;
+    run.status = "completed";
+    run.completedAt = body.completed_at ?? run.completedAt ?? ctx.state.now();
+  } else if (body.completed_at !== undefined) {
+    run.completedAt = body.completed_at;
+  }
+  if (body.output) {
+    if (body.output.title !== undefined) run.output.title = body.output.title;
+    if (body.output.summary !== undefined) run.output.summary = body.output.summary;
+    if (body.output.text !== undefined) run.output.text = body.output.text;
+    const annotations = body.output.annotations ?? [];
+    if (annotations.length > 0) {
+      run.annotations.push(...annotations.map((a) => ({ ...a })));
+      run.annotationBatches.push(annotations.length);
+    }
+  }
+}
+
+function findCheckRun(ctx: HandlerContext, repo: RepositoryState): CheckRunRecord {
+  const run = repo.checkRuns.get(ctx.params.check_run_id as number);
+  if (!run) throw new HttpError(404, "Not Found");
+  return run;
+}
+
+const createCheckRun: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const body = ctx.body as CheckRunBody;
+  const run: CheckRunRecord = {
+    id: ctx.state.nextId(),
+    name: body.name ?? "",
+    headSha: body.head_sha ?? "",
+    status: "queued",
+    conclusion: null,
+    startedAt: ctx.state.now(),
+    completedAt: null,
+    detailsUrl: null,
+    externalId: null,
+    output: { title: null, summary: null, text: null },
+    annotations: [],
+    annotationBatches: [],
+  };
+  applyCheckRunBody(ctx, run, body);
+  repo.checkRuns.set(run.id, run);
+  return { status: 201, body: checkRunJson(ctx, exampleBody(ctx.doc, ctx.operation, 201) as JsonObject, repo, run) };
+};
+
+const updateCheckRun: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const run = findCheckRun(ctx, repo);
+  applyCheckRunBody(ctx, run, ctx.body as CheckRunBody);
+  return { status: 200, body: checkRunJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, run) };
+};
+
+const getCheckRun: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  return { status: 200, body: checkRunJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, findCheckRun(ctx, repo)) };
+};
+
+const listAnnotations: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const run = findCheckRun(ctx, repo);
+  const template = exampleItem(ctx.doc, ctx.operation, 200);
+  const page = paginate(run.annotations, ctx.url, ctx.params);
+  const items = page.items.map((a) =>
+    overlay(template, {
+      path: a.path,
+      start_line: a.start_line,
+      end_line: a.end_line,
+      start_column: a.start_column ?? null,
+      end_column: a.end_column ?? null,
+      annotation_level: a.annotation_level,
+      title: a.title ?? null,
+      message: a.message,
+      raw_details: a.raw_details ?? null,
+      blob_href: `${repoHtml(ctx, repo)}/blob/${run.headSha}/${a.path}`,
+    }),
+  );
+  return { status: 200, body: items, headers: linkHeader(page.link) };
+};
+
+// ── workflow runs and artifacts ───────────────────────────────────────────
+
+function workflowRunJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, r: WorkflowRunRecord): JsonObject {
+  const api = `${repoApi(ctx, repo)}/actions/runs/${r.id}`;
+  return overlay(template, {
+    id: r.id,
+    name: r.name,
+    node_id: nodeId("WFR_", r.id),
+    check_suite_id: r.id + 1,
+    check_suite_node_id: nodeId("CS_", r.id + 1),
+    head_branch: r.headBranch,
+    head_sha: r.headSha,
+    path: `.github/workflows/${r.workflowFile}`,
+    run_number: r.runNumber,
+    event: r.event,
+    display_title: r.name,
+    status: r.status,
+    conclusion: r.conclusion,
+    workflow_id: r.workflowId,
+    url: api,
+    html_url: `${repoHtml(ctx, repo)}/actions/runs/${r.id}`,
+    pull_requests: [],
+    created_at: r.createdAt,
+    updated_at: r.createdAt,
+    run_attempt: 1,
+    run_started_at: r.createdAt,
+    jobs_url: `${api}/jobs`,
+    logs_url: `${api}/logs`,
+    check_suite_url: `${repoApi(ctx, repo)}/check-suites/${r.id + 1}`,
+    artifacts_url: `${api}/artifacts`,
+    cancel_url: `${api}/cancel`,
+    rerun_url: `${api}/rerun`,
+    workflow_url: `${repoApi(ctx, repo)}/actions/workflows/${r.workflowId}`,
+  });
+}
+
+function artifactJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, run: WorkflowRunRecord, a: ArtifactRecord): JsonObject {
+  const url = `${repoApi(ctx, repo)}/actions/artifacts/${a.id}`;
+  return overlay(template, {
+    id: a.id,
+    node_id: nodeId("AR_", a.id),
+    name: a.name,
+    size_in_bytes: a.zip.byteLength,
+    url,
+    archive_download_url: `${url}/zip`,
+    expired: a.expired,
+    created_at: a.createdAt,
+    updated_at: a.createdAt,
+    expires_at: a.createdAt.replace(/^(\d{4})/, (y) => String(Number(y) + 1)),
+    digest: `sha256:${createHash("sha256").update(a.zip).digest("hex")}`,
+    workflow_run: { id: run.id, repository_id: repo.id, head_repository_id: repo.id, head_branch: run.headBranch, head_sha: run.headSha },
+  });
+}
+
+function filterRuns(ctx: HandlerContext, runs: readonly WorkflowRunRecord[]): WorkflowRunRecord[] {
+  const p = ctx.params;
+  return runs
+    .filter((r) => p.branch === undefined || r.headBranch === p.branch)
+    .filter((r) => p.event === undefined || r.event === p.event)
+    .filter((r) => p.head_sha === undefined || r.headSha === p.head_sha)
+    .filter((r) => p.status === undefined || r.status === p.status || r.conclusion === p.status)
+    .sort((a, b) => (a.createdAt === b.createdAt ? b.id - a.id : a.createdAt < b.createdAt ? 1 : -1));
+}
+
+function runListResult(ctx: HandlerContext, repo: RepositoryState, runs: WorkflowRunRecord[]): HandlerResult {
+  const template = exampleItem(ctx.doc, ctx.operation, 200, "workflow_runs");
+  const page = paginate(runs, ctx.url, ctx.params);
+  return {
+    status: 200,
+    body: { total_count: runs.length, workflow_runs: page.items.map((r) => workflowRunJson(ctx, template, repo, r)) },
+    headers: linkHeader(page.link),
+  };
+}
+
+const listWorkflowRuns: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const id = ctx.params.workflow_id;
+  const workflowId = typeof id === "number" ? id : repo.workflows.get(String(id));
+  if (workflowId === undefined || ![...repo.workflows.values()].includes(workflowId)) throw new HttpError(404, "Not Found");
+  return runListResult(ctx, repo, filterRuns(ctx, repo.workflowRuns.filter((r) => r.workflowId === workflowId)));
+};
+
+const listWorkflowRunsForRepo: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  return runListResult(ctx, repo, filterRuns(ctx, repo.workflowRuns));
+};
+
+function findRun(ctx: HandlerContext, repo: RepositoryState): WorkflowRunRecord {
+  const run = repo.workflowRuns.find((r) => r.id === ctx.params.run_id);
+  if (!run) throw new HttpError(404, "Not Found");
+  return run;
+}
+
+function findArtifact(ctx: HandlerContext, repo: RepositoryState): { run: WorkflowRunRecord; artifact: ArtifactRecord } {
+  for (const run of repo.workflowRuns) {
+    const artifact = run.artifacts.find((a) => a.id === ctx.params.artifact_id);
+    if (artifact) return { run, artifact };
+  }
+  throw new HttpError(404, "Not Found");
+}
+
+const getWorkflowRun: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  return { status: 200, body: workflowRunJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, findRun(ctx, repo)) };
+};
+
+const listRunArtifacts: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const run = findRun(ctx, repo);
+  const artifacts = run.artifacts.filter((a) => ctx.params.name === undefined || a.name === ctx.params.name);
+  const template = exampleItem(ctx.doc, ctx.operation, 200, "artifacts");
+  const page = paginate(artifacts, ctx.url, ctx.params);
+  return {
+    status: 200,
+    body: { total_count: artifacts.length, artifacts: page.items.map((a) => artifactJson(ctx, template, repo, run, a)) },
+    headers: linkHeader(page.link),
+  };
+};
+
+const getArtifact: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const { run, artifact } = findArtifact(ctx, repo);
+  return { status: 200, body: artifactJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, run, artifact) };
+};
+
+/** Path prefix of artifact archives, outside the API (like GitHub's blob storage). */
+export const BLOB_PREFIX = "/_blobs/artifacts/";
+
+const downloadArtifact: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const { artifact } = findArtifact(ctx, repo);
+  if (ctx.params.archive_format !== "zip") throw new HttpError(404, "Not Found");
+  if (artifact.expired) throw new HttpError(410, "Artifact has expired");
+  return { status: 302, headers: { location: `${ctx.baseUrl}${BLOB_PREFIX}${artifact.id}/${encodeURIComponent(artifact.name)}.zip` } };
+};
+
+export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
+  "issues/list-comments": listComments,
+  "issues/create-comment": createComment,
+  "issues/get-comment": getComment,
+  "issues/update-comment": updateComment,
+  "issues/delete-comment": deleteComment,
+  "checks/create": createCheckRun,
+  "checks/update": updateCheckRun,
+  "checks/get": getCheckRun,
+  "checks/list-annotations": listAnnotations,
+  "actions/list-workflow-runs": listWorkflowRuns,
+  "actions/list-workflow-runs-for-repo": listWorkflowRunsForRepo,
+  "actions/get-workflow-run": getWorkflowRun,
+  "actions/list-workflow-run-artifacts": listRunArtifacts,
+  "actions/get-artifact": getArtifact,
+  "actions/download-artifact": downloadArtifact,
+});

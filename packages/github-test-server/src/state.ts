@@ -1,0 +1,216 @@
+/**
+ * What the test server remembers: per repository, pull request comments,
+ * check runs with their annotations, workflow runs and their artifacts. Tests
+ * seed it (workflow runs, artifacts, existing comments) and inspect it.
+ */
+import { zipSync } from "fflate";
+
+export interface Actor {
+  readonly login: string;
+  readonly id: number;
+  readonly type: "User" | "Bot";
+}
+
+export interface CommentRecord {
+  readonly id: number;
+  readonly issueNumber: number;
+  body: string;
+  readonly user: Actor;
+  readonly createdAt: string;
+  updatedAt: string;
+}
+
+export interface AnnotationRecord {
+  readonly path: string;
+  readonly start_line: number;
+  readonly end_line: number;
+  readonly start_column?: number;
+  readonly end_column?: number;
+  readonly annotation_level: "notice" | "warning" | "failure";
+  readonly message: string;
+  readonly title?: string;
+  readonly raw_details?: string;
+}
+
+export interface CheckRunRecord {
+  readonly id: number;
+  name: string;
+  readonly headSha: string;
+  status: string;
+  conclusion: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  detailsUrl: string | null;
+  externalId: string | null;
+  output: { title: string | null; summary: string | null; text: string | null };
+  readonly annotations: AnnotationRecord[];
+  /** How many requests carried annotations, and how many each. */
+  readonly annotationBatches: number[];
+}
+
+export interface ArtifactRecord {
+  readonly id: number;
+  readonly name: string;
+  /** The zip archive served on download. */
+  readonly zip: Uint8Array;
+  readonly expired: boolean;
+  readonly createdAt: string;
+}
+
+export interface WorkflowRunRecord {
+  readonly id: number;
+  /** Workflow file name, e.g. `bench.yml`. */
+  readonly workflowFile: string;
+  readonly workflowId: number;
+  readonly name: string;
+  readonly headBranch: string;
+  readonly headSha: string;
+  readonly event: string;
+  readonly status: "queued" | "in_progress" | "completed";
+  readonly conclusion: "success" | "failure" | "cancelled" | "skipped" | null;
+  readonly runNumber: number;
+  readonly createdAt: string;
+  readonly artifacts: ArtifactRecord[];
+}
+
+export interface RepositoryState {
+  readonly owner: string;
+  readonly repo: string;
+  readonly id: number;
+  readonly comments: CommentRecord[];
+  readonly checkRuns: Map<number, CheckRunRecord>;
+  readonly workflowRuns: WorkflowRunRecord[];
+  readonly workflows: Map<string, number>;
+}
+
+export interface SeedArtifact {
+  readonly name: string;
+  /** Files to zip, by path inside the archive; or the archive bytes themselves. */
+  readonly files?: Readonly<Record<string, string | Uint8Array>>;
+  readonly zip?: Uint8Array;
+  readonly expired?: boolean;
+}
+
+export interface SeedWorkflowRun {
+  readonly workflowFile: string;
+  readonly headBranch: string;
+  readonly headSha?: string;
+  readonly event?: string;
+  readonly status?: WorkflowRunRecord["status"];
+  readonly conclusion?: WorkflowRunRecord["conclusion"];
+  /** ISO time; later runs are listed first. Default: now, in seeding order. */
+  readonly createdAt?: string;
+  readonly artifacts?: readonly SeedArtifact[];
+}
+
+/** Second-precision ISO time, as GitHub writes it. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export class GitHubState {
+  readonly #repos = new Map<string, RepositoryState>();
+  #nextId = 1000;
+  #clock = Date.UTC(2026, 0, 1);
+  /** The account the server's token belongs to. */
+  readonly actor: Actor;
+
+  constructor(actor: Actor = { login: "github-actions[bot]", id: 41898282, type: "Bot" }) {
+    this.actor = actor;
+  }
+
+  /** A new id, unique across everything in this server. */
+  nextId(): number {
+    return this.#nextId++;
+  }
+
+  /** A strictly increasing timestamp, so ordering by time is deterministic. */
+  now(): string {
+    this.#clock += 1000;
+    return isoSeconds(new Date(this.#clock));
+  }
+
+  repository(owner: string, repo: string): RepositoryState {
+    const key = `${owner.toLowerCase()}/${repo.toLowerCase()}`;
+    let state = this.#repos.get(key);
+    if (!state) {
+      state = { owner, repo, id: this.nextId(), comments: [], checkRuns: new Map(), workflowRuns: [], workflows: new Map() };
+      this.#repos.set(key, state);
+    }
+    return state;
+  }
+
+  /** The repository if it was used or seeded before. */
+  findRepository(owner: string, repo: string): RepositoryState | undefined {
+    return this.#repos.get(`${owner.toLowerCase()}/${repo.toLowerCase()}`);
+  }
+
+  /** Adds a comment as if someone had written it (default: another user). */
+  addComment(owner: string, repo: string, issueNumber: number, body: string, user?: Actor): CommentRecord {
+    const at = this.now();
+    const comment: CommentRecord = { id: this.nextId(), issueNumber, body, user: user ?? { login: "octocat", id: 1, type: "User" }, createdAt: at, updatedAt: at };
+    this.repository(owner, repo).comments.push(comment);
+    return comment;
+  }
+
+  /** Comments on one issue or pull request, oldest first. */
+  comments(owner: string, repo: string, issueNumber: number): CommentRecord[] {
+    return (this.findRepository(owner, repo)?.comments ?? []).filter((c) => c.issueNumber === issueNumber);
+  }
+
+  /** Adds a workflow run (and its artifacts). */
+  addWorkflowRun(owner: string, repo: string, seed: SeedWorkflowRun): WorkflowRunRecord {
+    const state = this.repository(owner, repo);
+    let workflowId = state.workflows.get(seed.workflowFile);
+    if (workflowId === undefined) {
+      workflowId = this.nextId();
+      state.workflows.set(seed.workflowFile, workflowId);
+    }
+    const createdAt = seed.createdAt ?? this.now();
+    const run: WorkflowRunRecord = {
+      id: this.nextId(),
+      workflowFile: seed.workflowFile,
+      workflowId,
+      name: seed.workflowFile.replace(/\.ya?ml$/, ""),
+      headBranch: seed.headBranch,
+      headSha: seed.headSha ?? (this.#nextId * 2654435761).toString(16).padStart(40, "0").slice(-40),
+      event: seed.event ?? "push",
+      status: seed.status ?? "completed",
+      conclusion: seed.conclusion === undefined ? "success" : seed.conclusion,
+      runNumber: state.workflowRuns.filter((r) => r.workflowId === workflowId).length + 1,
+      createdAt,
+      artifacts: (seed.artifacts ?? []).map((a) => ({
+        id: this.nextId(),
+        name: a.name,
+        zip: a.zip ?? zipFiles(a.files ?? {}),
+        expired: a.expired ?? false,
+        createdAt,
+      })),
+    };
+    state.workflowRuns.push(run);
+    return run;
+  }
+
+  /** An artifact by id, in any repository. */
+  findArtifact(id: number): ArtifactRecord | undefined {
+    for (const repo of this.#repos.values()) {
+      for (const run of repo.workflowRuns) {
+        const artifact = run.artifacts.find((a) => a.id === id);
+        if (artifact) return artifact;
+      }
+    }
+    return undefined;
+  }
+
+  /** A check run by id, in any repository. */
+  checkRun(owner: string, repo: string, id: number): CheckRunRecord | undefined {
+    return this.findRepository(owner, repo)?.checkRuns.get(id);
+  }
+}
+
+/** A zip archive of the given files (text as UTF-8). */
+export function zipFiles(files: Readonly<Record<string, string | Uint8Array>>): Uint8Array {
+  const entries: Record<string, Uint8Array> = {};
+  for (const [path, content] of Object.entries(files)) entries[path] = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  return zipSync(entries, { mtime: new Date(Date.UTC(2026, 0, 1)) });
+}
