@@ -198,7 +198,7 @@ function explainPattern(e: ErrorObject, pointer: string, value: unknown, subject
       return unit(tryParsePercentage(text));
     case "id": {
       if (propertyName !== undefined) {
-        return error("schema/invalid-id", pointer, `${show(propertyName)} is not a valid device id`, "ids use lower-case letters, digits, `-`, `_` and `.`, and start with a letter or digit", "key");
+        return error("schema/invalid-id", `${pointer}/${pointerSegment(propertyName)}`, `${show(propertyName)} is not a valid device id`, idHint(propertyName), "key");
       }
       return error("schema/invalid-id", pointer, `${show(value)} is not a valid id`, idHint(text));
     }

@@ -10,6 +10,10 @@ import { pointerSegment } from "./tree.js";
 import { describeValue } from "./where.js";
 import { readValue, type ValueKind } from "./values.js";
 
+/** The schema's id and reference patterns; values that fail them are reported by the schema alone. */
+const ID = /^[a-z0-9][a-z0-9._-]*$/u;
+const REF = /^[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)?$/u;
+
 export interface SemanticContext {
   readonly root: string;
   readonly realRoot: string;
@@ -186,14 +190,14 @@ function checkGates(data: RawObject, catalog: Catalog, problems: Problem[]): voi
     listAt(gate, "models").forEach((model, i) => {
       if (typeof model !== "string") return;
       if (catalog.models.has(model)) scope.add(model);
-      else problems.push(unknownReference(`${base}/models/${i}`, "model", model, catalog.models.keys()));
+      else if (ID.test(model)) problems.push(unknownReference(`${base}/models/${i}`, "model", model, catalog.models.keys()));
     });
     if (!has(gate, "models")) for (const id of catalog.models.keys()) scope.add(id);
     listAt(gate, "devices").forEach((device, i) => {
-      if (typeof device === "string" && !catalog.devices.has(device)) problems.push(unknownReference(`${base}/devices/${i}`, "device", device, catalog.devices));
+      if (typeof device === "string" && ID.test(device) && !catalog.devices.has(device)) problems.push(unknownReference(`${base}/devices/${i}`, "device", device, catalog.devices));
     });
     listAt(gate, "variants").forEach((variant, i) => {
-      if (typeof variant !== "string") return;
+      if (typeof variant !== "string" || !REF.test(variant)) return;
       const problem = resolveVariant(variant, `${base}/variants/${i}`, catalog, scope).problem;
       if (problem) problems.push(problem);
     });
@@ -287,8 +291,9 @@ function checkRelease(data: RawObject, catalog: Catalog, problems: Problem[]): v
   if (targets) {
     for (const [device, variant] of Object.entries(targets)) {
       const pointer = `/release/targets/${pointerSegment(device)}`;
-      if (!catalog.devices.has(device)) problems.push(unknownReference(pointer, "device", device, catalog.devices, device, "", "key"));
-      if (typeof variant === "string") {
+      // A key that is not even a valid id is the schema's to report.
+      if (!catalog.devices.has(device) && ID.test(device)) problems.push(unknownReference(pointer, "device", device, catalog.devices, device, "", "key"));
+      if (typeof variant === "string" && REF.test(variant)) {
         const problem = resolveVariant(variant, pointer, catalog, allModels).problem;
         if (problem) problems.push(problem);
       }
