@@ -25,7 +25,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataType } from "@slmops/onnx";
 import { compareLogits, pairedKlDifference, type LogitComparison } from "./metrics.js";
+import { dequantizeNBits, quantizeNBits } from "./matmul-nbits.js";
 import { loadModel } from "./model-io.js";
+import { readFloats } from "./tensors.js";
 import { optimizeModel, type OptimizeProgress, type VariantRecord } from "./pipeline.js";
 import type { PassSpec } from "./pass-options.js";
 import { prefillLogits, tokens, writeDecoder, type DecoderFile } from "./test-support/decoder.js";
@@ -53,6 +55,26 @@ async function variant(name: string, passes: PassSpec[], onProgress?: (p: Optimi
 }
 
 describe("passes on a maker decoder (tiny preset)", () => {
+  it("int4 error-minimizing reconstructs every maker weight more closely than round-to-nearest", async () => {
+    const model = await loadModel(decoder.path);
+    const g = model.graph!;
+    const weights = g.node.filter((n) => n.opType === "MatMul").map((n) => g.initializer.find((t) => t.name === n.input[1]));
+    const mse = (a: Float32Array, b: Float32Array) => a.reduce((acc, v, i) => acc + (v - b[i]!) ** 2, 0) / a.length;
+    let checked = 0;
+    for (const t of weights) {
+      if (!t) continue;
+      const [K, N] = t.dims as [number, number];
+      const w = readFloats(t);
+      for (const symmetric of [false, true]) {
+        const rtn = dequantizeNBits(quantizeNBits(w, K, N, { blockSize: 32, symmetric, method: "rtn" }));
+        const search = dequantizeNBits(quantizeNBits(w, K, N, { blockSize: 32, symmetric, method: "minimize-error" }));
+        expect(mse(w, search)).toBeLessThan(mse(w, rtn) * 0.97);
+      }
+      checked++;
+    }
+    expect(checked).toBe(decoder.config.layers * 7 + 1);
+  }, 60_000);
+
   it("int4 error-minimizing has lower KL than round-to-nearest on the same model", async () => {
     const rtn = await variant("int4-rtn", [{ quantize: { weights: "int4", "block-size": 32, method: "rtn" } }]);
     const search = await variant("int4-search", [{ quantize: { weights: "int4", "block-size": 32, method: "minimize-error" } }]);

@@ -1,0 +1,150 @@
+// Benchmark of the optimization passes on the largest maker preset:
+// quantization time against ONNX Runtime session creation on the fp32 model,
+// output size against the theoretical size, peak memory against the weight
+// bytes, and greedy decode tokens/s of each variant against fp32.
+//
+//   pnpm --filter @slmops/optimize bench            (preset `large`, ~100M parameters)
+//   SLMOPS_BENCH_PRESET=small pnpm --filter @slmops/optimize bench
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir, cpus } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { PRESETS, headDim, makeModel, parameterCount } from "@slmops/model-maker";
+import { encodeModel } from "@slmops/onnx";
+import { createSession, runtimeInfo } from "@slmops/runtime";
+import { compareLogits } from "../dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
+const presetName = process.env.SLMOPS_BENCH_PRESET ?? "large";
+const config = PRESETS[presetName];
+if (!config) throw new Error(`unknown preset ${presetName}`);
+const PROMPT = 32;
+const GENERATE = 32;
+const ROUNDS = 3;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+const dir = await mkdtemp(join(tmpdir(), "slmops-optimize-bench-"));
+try {
+  const source = join(dir, "model.onnx");
+  const model = makeModel(config);
+  const matmulWeights = model.graph.initializer.filter((t) => model.graph.node.some((n) => n.opType === "MatMul" && n.input[1] === t.name));
+  const countOf = (t) => t.dims.reduce((a, b) => a * b, 1);
+  const quantizableParams = matmulWeights.reduce((a, t) => a + countOf(t), 0);
+  const allParams = model.graph.initializer.reduce((a, t) => a + countOf(t), 0);
+  const blocks32 = matmulWeights.reduce((a, t) => a + Math.ceil(t.dims[0] / 32) * t.dims[1], 0);
+  const otherParams = allParams - quantizableParams;
+  await writeFile(source, encodeModel(model));
+  const weightBytes = allParams * 4;
+
+  // Baseline: ONNX Runtime session creation on the fp32 model (median of ROUNDS, first one cold).
+  const loads = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = performance.now();
+    const s = await createSession(source);
+    loads.push(performance.now() - t0);
+    await s.release();
+  }
+  const loadMs = median(loads);
+
+  const variants = [
+    { id: "int4-rtn", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, method: "rtn" } }] },
+    { id: "int4-minimize-error", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, method: "minimize-error" } }] },
+    { id: "int4-rtn-acc-int8", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, "accuracy-level": "int8" } }] },
+    { id: "int8", bits: 8, passes: [{ quantize: { weights: "int8" } }] },
+    { id: "fp16", bits: 16, passes: [{ convert: { to: "fp16", "keep-ops": ["ReduceMean", "Softmax"] } }] },
+  ];
+  const theoretical = {
+    // codes + one fp32 scale and one 4-bit zero point per block of 32; the rest stays fp32
+    4: quantizableParams / 2 + blocks32 * (4 + 0.5) + otherParams * 4,
+    // codes + one fp32 scale per output column; the rest stays fp32
+    8: quantizableParams + matmulWeights.reduce((a, t) => a + t.dims[1] * 4, 0) + otherParams * 4,
+    16: allParams * 2,
+  };
+
+  const results = [];
+  for (const v of variants) {
+    const outDir = join(dir, v.id);
+    const { stdout } = await run(process.execPath, [join(here, "optimize-child.mjs"), source, outDir, JSON.stringify(v.passes)], {
+      maxBuffer: 1 << 26,
+    });
+    const child = JSON.parse(stdout.trim().split("\n").at(-1));
+    const passMs = child.record.passes.reduce((a, p) => a + p.durationMs, 0);
+    results.push({ ...v, path: child.record.output.path, bytes: child.record.output.bytes, passMs, peak: child.peakRssBytes, start: child.startRssBytes });
+  }
+
+  // Decode: greedy, KV cache, PROMPT tokens of prefill then GENERATE single-token steps.
+  const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % config.vocab);
+  const int64 = (xs) => ({ type: "int64", dims: [1, xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
+  async function decode(path) {
+    const session = await createSession(path);
+    try {
+      const once = async () => {
+        const feeds = { input_ids: int64(prompt), attention_mask: int64(prompt.map(() => 1)), position_ids: int64(prompt.map((_, i) => i)) };
+        for (let i = 0; i < config.layers; i++) {
+          for (const k of ["key", "value"]) feeds[`past_key_values.${i}.${k}`] = { type: "float32", dims: [1, config.kvHeads, 0, headDim(config)], data: new Float32Array(0) };
+        }
+        let out = await session.run(feeds);
+        const prefillLogits = out.logits.data;
+        const argmaxLast = (logits, dims) => {
+          const vocab = dims.at(-1);
+          const off = logits.length - vocab;
+          let best = 0;
+          for (let j = 1; j < vocab; j++) if (logits[off + j] > logits[off + best]) best = j;
+          return best;
+        };
+        let next = argmaxLast(out.logits.data, out.logits.dims);
+        const t0 = performance.now();
+        for (let step = 0; step < GENERATE; step++) {
+          const position = PROMPT + step;
+          const f = { input_ids: int64([next]), attention_mask: int64(Array(position + 1).fill(1)), position_ids: int64([position]) };
+          for (let i = 0; i < config.layers; i++) {
+            f[`past_key_values.${i}.key`] = out[`present.${i}.key`];
+            f[`past_key_values.${i}.value`] = out[`present.${i}.value`];
+          }
+          out = await session.run(f);
+          next = argmaxLast(out.logits.data, out.logits.dims);
+        }
+        return { tokensPerSecond: GENERATE / ((performance.now() - t0) / 1000), prefillLogits };
+      };
+      await once(); // warm-up
+      const runs = [];
+      let logits;
+      for (let r = 0; r < ROUNDS; r++) {
+        const o = await once();
+        runs.push(o.tokensPerSecond);
+        logits = o.prefillLogits;
+      }
+      return { tokensPerSecond: median(runs), logits };
+    } finally {
+      await session.release();
+    }
+  }
+  const reference = await decode(source);
+  for (const r of results) {
+    const d = await decode(r.path);
+    r.tokensPerSecond = d.tokensPerSecond;
+    r.quality = compareLogits(reference.logits, d.logits, config.vocab);
+  }
+
+  const info = runtimeInfo();
+  console.log(`\n## optimize benchmark — preset \`${presetName}\` (${parameterCount(config).toLocaleString("en-US")} parameters, ${mib(weightBytes)} of fp32 weights)`);
+  console.log(`machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length}, Node ${process.version}, onnxruntime-node ${info.onnxruntimeVersion}`);
+  console.log(`baseline: ONNX Runtime session creation on the fp32 model, median of ${ROUNDS}: ${loadMs.toFixed(0)} ms; fp32 decode ${reference.tokensPerSecond.toFixed(1)} tokens/s\n`);
+  console.log("| variant | pass time | ÷ fp32 session creation | size | ÷ theoretical | peak RSS (growth) | growth ÷ fp32 weight bytes | decode tokens/s | ÷ fp32 | KL vs fp32 | top-1 |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of results) {
+    console.log(
+      `| ${r.id} | ${(r.passMs / 1000).toFixed(2)} s | ${(r.passMs / loadMs).toFixed(1)}× | ${mib(r.bytes)} | ${(r.bytes / theoretical[r.bits]).toFixed(3)} | ${mib(r.peak)} (${mib(r.peak - r.start)}) | ${((r.peak - r.start) / weightBytes).toFixed(2)} | ${r.tokensPerSecond.toFixed(1)} | ${(r.tokensPerSecond / reference.tokensPerSecond).toFixed(2)}× | ${r.quality.klDivergence.toExponential(2)} | ${(r.quality.top1Agreement * 100).toFixed(1)}% |`,
+    );
+  }
+  console.log(`\nprompt ${PROMPT} tokens, ${GENERATE} generated greedily with the KV cache; tokens/s median of ${ROUNDS} after one warm-up; KL and top-1 over the prompt's ${PROMPT} positions.`);
+  console.log("peak RSS: the optimizing process's maximum resident set (OS-measured); growth: above its resident set once Node and ONNX Runtime were loaded.");
+  console.log(`theoretical size: quantized MatMul weights at their bits plus their scales (and int4 zero points), every other parameter at fp32 (fp16: all at 2 bytes).`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
