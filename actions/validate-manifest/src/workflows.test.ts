@@ -4,20 +4,22 @@ import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { repoRoot } from "./test-support/paths.js";
 
-/** Workflow files and action metadata the repository ships. */
+/** Every YAML file under a directory, recursively. */
+function walkYaml(dir: string, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name === "dist") continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walkYaml(path, out);
+    else if (/\.ya?ml$/.test(entry.name)) out.push(path);
+  }
+  return out;
+}
+
+/** Workflow files (and anything else YAML under .github/) and the actions' metadata. */
 function yamlFiles(): string[] {
-  const files: string[] = [];
-  const workflows = join(repoRoot, ".github", "workflows");
-  if (existsSync(workflows)) {
-    for (const name of readdirSync(workflows)) if (/\.ya?ml$/.test(name)) files.push(join(workflows, name));
-  }
-  const actions = join(repoRoot, "actions");
-  for (const name of readdirSync(actions)) {
-    for (const file of ["action.yml", "action.yaml"]) {
-      if (existsSync(join(actions, name, file))) files.push(join(actions, name, file));
-    }
-  }
-  return files.sort();
+  const actions = walkYaml(join(repoRoot, "actions")).filter((f) => /[\\/]action\.ya?ml$/.test(f));
+  return [...walkYaml(join(repoRoot, ".github")), ...actions].sort();
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { describe, expect, it } from "vitest";
 import type { Command } from "./command.js";
@@ -60,6 +63,26 @@ describe("main", () => {
     const noColor = memoryIo({ stderrIsTTY: true, env: { NO_COLOR: "1" } });
     await main(["nope"], noColor);
     expect(noColor.err()).not.toContain("\u001b[");
+  });
+});
+
+describe("validate output styling", () => {
+  it("colors diagnostics on a terminal, plain with NO_COLOR or when piped", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-color-"));
+    writeFileSync(join(dir, "slmops.yaml"), "version: 1\nmodels: []\nbogus: 1\n");
+    const tty = memoryIo({ cwd: dir, stdoutIsTTY: true });
+    expect(await main(["validate"], tty)).toBe(1);
+    expect(tty.out()).toContain("\u001b[31merror:\u001b[39m");
+    expect(tty.out()).toContain("\u001b[31m✗\u001b[39m");
+    const noColor = memoryIo({ cwd: dir, stdoutIsTTY: true, env: { NO_COLOR: "1" } });
+    expect(await main(["validate"], noColor)).toBe(1);
+    const piped = memoryIo({ cwd: dir });
+    expect(await main(["validate"], piped)).toBe(1);
+    for (const io of [noColor, piped]) {
+      expect(io.out()).not.toContain("\u001b[");
+      expect(io.out()).toMatch(/^slmops\.yaml:3:1: error: /m);
+    }
+    expect(tty.out().replace(/\u001b\[\d+m/g, "")).toBe(piped.out());
   });
 });
 
