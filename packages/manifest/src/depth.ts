@@ -93,8 +93,8 @@ export function findExcessiveNesting(text: string, maxDepth: number): DepthExcee
         atValueStart = true;
         continue;
       } else if (flowDepth === 0 && atValueStart && (c === 0x2d /* - */ || c === 0x3f) /* ? */ && nextIsSpace) {
-        // A block sequence entry or complex key opens a node one level deeper, at the next column.
-        const column = i - lineStart + 1;
+        // A block sequence entry or complex key opens a node one level deeper, where its content starts (0-based, like `indent`).
+        const column = i - lineStart + 2;
         if ((blockIndents[blockIndents.length - 1] ?? -1) < column) blockIndents.push(column);
         if (blockIndents.length > maxDepth) return { offset: i };
         continue;
