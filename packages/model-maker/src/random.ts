@@ -72,6 +72,48 @@ export class Random {
     return item;
   }
 
+  /** Fills `out` with normal(mean, std) samples; the same values as calling {@link normal} in a loop. */
+  fillNormal(out: Float32Array, mean: number, std: number): void {
+    let i = 0;
+    if (this.spare !== undefined && out.length > 0) {
+      out[i++] = mean + std * this.spare;
+      this.spare = undefined;
+    }
+    // The sfc32 step of nextUint32, inlined on local state: this loop makes every weight.
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    let spare = Number.NaN;
+    while (i < out.length) {
+      let t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+      const u = 2 * ((t >>> 0) / 4294967296) - 1;
+      t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+      const v = 2 * ((t >>> 0) / 4294967296) - 1;
+      const s = u * u + v * v;
+      if (s <= 0 || s >= 1) continue;
+      const f = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i++] = mean + std * (u * f);
+      if (i < out.length) out[i++] = mean + std * (v * f);
+      else spare = v * f;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+    if (!Number.isNaN(spare)) this.spare = spare;
+  }
+
   /** Standard normal sample (Marsaglia's polar method). */
   normal(): number {
     if (this.spare !== undefined) {

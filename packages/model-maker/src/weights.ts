@@ -29,7 +29,7 @@ function normal(name: string, dims: readonly number[], seed: number, mean: numbe
   const random = new Random(seed, name);
   const size = dims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = mean + std * random.normal();
+  random.fillNormal(data, mean, std);
   return { name, dims, data };
 }
 
