@@ -127,13 +127,13 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
   const stack: Frame[] = [{ type: root, end: bytes.length, graph: false }];
 
   const readVarint = (end: number): number => {
-    // Returns the low 53 bits' worth as a number; exact for lengths and tags.
+    // Exact up to 2^53 (all a valid length or tag can be); larger values stay larger.
     let result = 0;
     let shift = 1;
     for (let i = 0; i < 10; i++) {
       if (pos >= end) throw new WireFormatError("truncated varint", pos);
       const b = bytes[pos++]!;
-      if (i < 8) result += (b & 0x7f) * shift;
+      result += (b & 0x7f) * shift;
       shift *= 128;
       if ((b & 0x80) === 0) return result;
     }
