@@ -35,7 +35,7 @@ test("streams a large output and replaces the target only once the stream has fi
     expect(written.subarray(index * CHUNK, (index + 1) * CHUNK).equals(uniform(String.fromCharCode(65 + (index % 26)), CHUNK))).toBe(true);
   }
   expect(await scratch.entries()).toEqual(["weights.bin"]);
-});
+}, 60_000);
 
 test("'finish' comes after the rename: the new content is in place when the stream says it is done", async () => {
   const target = path.join(scratch.dir, "out.txt");

@@ -19,6 +19,10 @@ afterEach(async () => {
   await scratch.remove();
 });
 
+// These tests run child processes and write megabytes with fsync: give them
+// room on a loaded machine (every wait inside is bounded too).
+const SLOW = 120_000;
+
 /** Reads `target` over and over until `until` settles; returns every content seen. */
 async function readWhile(target: string, until: Promise<unknown>): Promise<Buffer[]> {
   let done = false;
@@ -47,7 +51,7 @@ test("concurrent writers in one process never produce a mixed file", async () =>
   expect(mixed).toHaveLength(0);
   expect(isOneOf(await readFile(target), payloads)).toBe(true);
   expect(await scratch.entries()).toEqual(["shared.bin"]);
-});
+}, SLOW);
 
 test("concurrent writer processes never produce a mixed file", async () => {
   const target = path.join(scratch.dir, "shared.bin");
@@ -76,4 +80,4 @@ test("concurrent writer processes never produce a mixed file", async () => {
   expect(new Set(seen.map((content) => content[0])).size).toBeGreaterThan(1);
   expect(isOneOf(await readFile(target), payloads)).toBe(true);
   expect(await scratch.entries()).toEqual(["shared.bin"]);
-}, 90_000);
+}, SLOW);

@@ -20,6 +20,10 @@ afterEach(async () => {
   await scratch.remove();
 });
 
+// These tests run child processes and write megabytes with fsync: give them
+// room on a loaded machine (every wait inside is bounded too).
+const SLOW = 120_000;
+
 function start(args: string[]): WriterChild {
   const child = WriterChild.start(args);
   children.push(child);
@@ -41,7 +45,7 @@ test("a writer killed mid-stream leaves the old file intact; its orphan is clean
   expect(await scratch.entries()).toEqual([path.basename(tempPath), "model.onnx"].sort());
   expect(await removeStaleTempFiles(target)).toEqual([tempPath]);
   expect(await scratch.entries()).toEqual(["model.onnx"]);
-});
+}, SLOW);
 
 test("a writer rewriting the file in a loop, killed at arbitrary moments, always leaves one whole version", async () => {
   const target = path.join(scratch.dir, "state.bin");
@@ -61,7 +65,7 @@ test("a writer rewriting the file in a loop, killed at arbitrary moments, always
     expect(await scratch.entries()).toEqual(["state.bin"]);
   }
   expect(killedMidWrite, "rounds whose kill landed mid-write").toBeGreaterThan(0);
-});
+}, SLOW);
 
 test("removeStaleTempFiles keeps the temporary file of a writer that is still running", async () => {
   const target = path.join(scratch.dir, "live.bin");
@@ -72,4 +76,4 @@ test("removeStaleTempFiles keeps the temporary file of a writer that is still ru
   await child.kill();
   expect(await removeStaleTempFiles(target)).toHaveLength(1);
   expect(await scratch.entries()).toEqual([]);
-});
+}, SLOW);

@@ -37,7 +37,9 @@ export interface StartOptions {
   yamlSettings?: YamlSettings;
   /** `http.proxy` handed to the server; every HTTP(S) request it makes goes there. */
   httpProxy?: string;
-  /** Upper bound of every single wait (start-up, a request, diagnostics). */
+  /** Upper bound of start-up (spawn, initialize, settings applied). Default 90 s. */
+  startTimeoutMs?: number;
+  /** Upper bound of every later wait (a request, diagnostics). Default 30 s. */
   timeoutMs?: number;
 }
 
@@ -116,7 +118,7 @@ export class YamlLanguageServer {
    * applied the client's settings (signalled by `yaml/schema/store/initialized`).
    */
   static async start(options: StartOptions): Promise<YamlLanguageServer> {
-    const timeoutMs = options.timeoutMs ?? 20_000;
+    const timeoutMs = options.timeoutMs ?? 30_000;
     const child = spawn(process.execPath, [yamlLanguageServerBin(), "--stdio"], {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, NODE_OPTIONS: "" },
@@ -127,7 +129,7 @@ export class YamlLanguageServer {
     );
     const server = new YamlLanguageServer(child, connection, timeoutMs);
     try {
-      await server.initialize(options);
+      await server.initialize(options, options.startTimeoutMs ?? 90_000);
       return server;
     } catch (error) {
       await server.close();
@@ -135,7 +137,7 @@ export class YamlLanguageServer {
     }
   }
 
-  private async initialize(options: StartOptions): Promise<void> {
+  private async initialize(options: StartOptions, startTimeoutMs: number): Promise<void> {
     const yaml = { ...offlineSettings, ...options.yamlSettings };
     const sections: Record<string, unknown> = {
       yaml,
@@ -154,7 +156,7 @@ export class YamlLanguageServer {
     this.connection.onClose(() => this.log.push("connection closed"));
     this.connection.listen();
 
-    this.initializeResult = await this.request(
+    this.initializeResult = await withTimeout(
       this.connection.sendRequest(lsp.InitializeRequest.type, {
         processId: process.pid,
         rootUri: options.rootUri,
@@ -175,12 +177,13 @@ export class YamlLanguageServer {
           },
         },
       }),
+      startTimeoutMs,
       "initialize",
     );
     // Ask for the "settings applied" signal before the server pulls its settings.
     await this.connection.sendNotification("yaml/supportSchemaSelection", {});
     await this.connection.sendNotification(lsp.InitializedNotification.type, {});
-    await withTimeout(settingsApplied, this.timeoutMs, "the server to apply its settings");
+    await withTimeout(settingsApplied, startTimeoutMs, "the server to apply its settings");
   }
 
   /** Opens a document and resolves with the diagnostics the server publishes for it. */
