@@ -30,5 +30,6 @@ export function formatMetricValue(metric: string, value: number): string {
 export function formatChange(change: number): string {
   if (!Number.isFinite(change)) return Number.isNaN(change) ? "n/a" : "+∞";
   const p = change * 100;
-  return `${p >= 0 ? "+" : "−"}${Math.abs(p).toFixed(Math.abs(p) >= 10 ? 1 : 2)}%`;
+  const digits = Math.abs(p) >= 100 ? 0 : Math.abs(p) >= 10 ? 1 : 2;
+  return `${p >= 0 ? "+" : "−"}${Math.abs(p).toFixed(digits)}%`;
 }

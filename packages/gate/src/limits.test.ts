@@ -39,3 +39,10 @@ describe("evaluateLimits", () => {
     expect(evaluateLimit("tokens-per-second", 20, { min: 25 }, formatMetricValue).message).toBe("tokens-per-second is 20 tokens/s, below the minimum 25 tokens/s");
   });
 });
+
+describe("formatChange", () => {
+  it("writes relative changes with a sign and sensible precision", async () => {
+    const { formatChange } = await import("./format.js");
+    expect([formatChange(0.0123), formatChange(-0.031), formatChange(0.125), formatChange(19), formatChange(Number.NaN)]).toEqual(["+1.23%", "−3.10%", "+12.5%", "+1900%", "n/a"]);
+  });
+});

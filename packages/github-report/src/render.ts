@@ -1,0 +1,196 @@
+/**
+ * The verdict as GitHub-flavoured Markdown: a headline, a device × variant
+ * table with each metric, its delta to the baseline and ✅/❌/⚠️ for the gates
+ * on it, the checks that did not pass with advice, a Mermaid chart of a key
+ * metric per device, and the raw figures in a collapsed section. Pure: the
+ * same verdict gives the same text.
+ */
+import { formatChange, formatMetricValue, isMetricName, METRIC_NAMES, METRICS, worstOutcome, type CheckOutcome, type CheckResult, type MetricName, type PairVerdict, type Verdict } from "@slmops/gate";
+import { MAX_COMMENT_LENGTH, REPORT_MARKER } from "./comment.js";
+
+export const OUTCOME_ICON: Readonly<Record<CheckOutcome, string>> = Object.freeze({ pass: "✅", fail: "❌", inconclusive: "⚠️" });
+
+const HEADLINE: Readonly<Record<CheckOutcome, string>> = Object.freeze({
+  pass: "every gate passed",
+  fail: "a gate failed",
+  inconclusive: "inconclusive — rerun to decide",
+});
+
+/** Metrics tried, in order, as the chart's key metric. */
+export const KEY_METRICS: readonly MetricName[] = ["decode-latency-p50", "latency-p50", "ttft", "tokens-per-second", "peak-memory"];
+
+export interface RenderOptions {
+  /** Heading text after the icon (default `slmops`). */
+  readonly title?: string;
+  /** The metric charted per device (default: the first of {@link KEY_METRICS} reported). */
+  readonly keyMetric?: string;
+  /** A link to the workflow run, shown under the headline. */
+  readonly runUrl?: string;
+  /** Longest text allowed (default: what fits in a comment with the marker). */
+  readonly maxLength?: number;
+  /** Start with the hidden marker of the report comment (default true). */
+  readonly marker?: boolean;
+}
+
+/** Escapes text for a Markdown table cell or list item. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
+}
+
+function metricColumns(verdict: Verdict): string[] {
+  const names = new Set<string>();
+  for (const pair of verdict.pairs) {
+    for (const [name, value] of Object.entries(pair.metrics)) if (typeof value === "number") names.add(name);
+    for (const check of pair.checks) if (check.metric) names.add(check.metric);
+  }
+  const known = METRIC_NAMES.filter((n) => names.has(n));
+  const other = [...names].filter((n) => !isMetricName(n)).sort();
+  return [...known, ...other];
+}
+
+function columnLabel(metric: string): string {
+  return isMetricName(metric) ? METRICS[metric].label : metric;
+}
+
+function metricCell(pair: PairVerdict, metric: string): string {
+  const value = pair.metrics[metric];
+  const checks = pair.checks.filter((c) => c.metric === metric);
+  const icon = checks.length > 0 ? ` ${OUTCOME_ICON[worstOutcome(checks.map((c) => c.outcome))]}` : "";
+  if (typeof value !== "number") return checks.length > 0 ? `—${icon}` : "—";
+  const base = pair.baselineMetrics?.[metric];
+  const delta = typeof base === "number" && base !== 0 ? ` (${formatChange(value / base - 1)})` : "";
+  return `${escapeMarkdown(formatMetricValue(metric, value))}${icon}${delta}`;
+}
+
+function resultCell(pair: PairVerdict): string {
+  if (!pair.reported) return `${OUTCOME_ICON.fail} did not report`;
+  if (pair.checks.length === 0) return "— no gate";
+  return OUTCOME_ICON[pair.outcome];
+}
+
+function table(verdict: Verdict): string {
+  const columns = metricColumns(verdict);
+  const header = ["Device", "Variant", "Result", ...columns.map(columnLabel)];
+  const lines = [`| ${header.map(escapeMarkdown).join(" | ")} |`, `| ${header.map((_, i) => (i < 3 ? "---" : "---:")).join(" | ")} |`];
+  for (const pair of verdict.pairs) {
+    const cells = [escapeMarkdown(pair.device), escapeMarkdown(pair.variant), resultCell(pair), ...columns.map((m) => metricCell(pair, m))];
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+function location(check: CheckResult): string {
+  return check.location ? ` _(${escapeMarkdown(`${check.location.file}:${check.location.line}`)})_` : "";
+}
+
+function problems(verdict: Verdict): string | undefined {
+  const notPassed = verdict.checks.filter((c) => c.outcome !== "pass");
+  if (notPassed.length === 0) return undefined;
+  const items = notPassed.map((c) => {
+    const head = `- ${OUTCOME_ICON[c.outcome]} **${escapeMarkdown(`${c.device} · ${c.variant}`)}** — ${escapeMarkdown(c.message)}${location(c)}`;
+    return c.advice ? `${head}\n  <br>${escapeMarkdown(c.advice)}` : head;
+  });
+  return `### Checks that did not pass\n\n${items.join("\n")}`;
+}
+
+/** The chart's unit and how values convert to it. */
+function chartScale(metric: string): { unit: string; scale: number } {
+  if (!isMetricName(metric)) return { unit: "value", scale: 1 };
+  switch (METRICS[metric].unit) {
+    case "ms":
+      return { unit: "ms", scale: 1 };
+    case "bytes":
+      return { unit: "MiB", scale: 1 / (1024 * 1024) };
+    case "fraction":
+      return { unit: "%", scale: 100 };
+    default:
+      return { unit: METRICS[metric].unit, scale: 1 };
+  }
+}
+
+function chartNumber(value: number): string {
+  return String(Number(value.toPrecision(4)));
+}
+
+/** A Mermaid `xychart-beta` bar chart of one metric per (device, variant); a line shows the baseline. */
+export function renderChart(verdict: Verdict, keyMetric?: string): string | undefined {
+  const metric = keyMetric ?? KEY_METRICS.find((m) => verdict.pairs.some((p) => typeof p.metrics[m] === "number"));
+  if (!metric) return undefined;
+  const pairs = verdict.pairs.filter((p) => typeof p.metrics[metric] === "number");
+  if (pairs.length === 0) return undefined;
+  const { unit, scale } = chartScale(metric);
+  const label = (p: PairVerdict) => JSON.stringify(`${p.device} · ${p.variant}`.replace(/"/g, "'"));
+  const bars = pairs.map((p) => chartNumber((p.metrics[metric] as number) * scale));
+  const lines = [
+    "```mermaid",
+    "xychart-beta",
+    `    title ${JSON.stringify(`${columnLabel(metric)} (${unit}) by device`)}`,
+    `    x-axis [${pairs.map(label).join(", ")}]`,
+    `    y-axis ${JSON.stringify(unit)}`,
+    `    bar [${bars.join(", ")}]`,
+  ];
+  if (pairs.every((p) => typeof p.baselineMetrics?.[metric] === "number")) {
+    lines.push(`    line [${pairs.map((p) => chartNumber((p.baselineMetrics![metric] as number) * scale)).join(", ")}]`);
+  }
+  lines.push("```");
+  const legend = lines.some((l) => l.startsWith("    line")) ? "Bars: this change; line: baseline." : "Bars: this change.";
+  return `${lines.join("\n")}\n\n${legend}`;
+}
+
+/** The figures behind the report, as plain JSON (NaN and infinities become null). */
+export function rawFigures(verdict: Verdict): unknown {
+  return {
+    outcome: verdict.outcome,
+    baseline: verdict.baseline,
+    counts: verdict.counts,
+    pairs: verdict.pairs.map((p) => ({
+      device: p.device,
+      variant: p.variant,
+      reported: p.reported,
+      outcome: p.outcome,
+      metrics: p.metrics,
+      ...(p.baselineMetrics ? { baselineMetrics: p.baselineMetrics } : {}),
+      checks: p.checks.map((c) => ({
+        gate: c.gate,
+        kind: c.kind,
+        ...(c.metric ? { metric: c.metric } : {}),
+        outcome: c.outcome,
+        message: c.message,
+        ...(c.regression
+          ? { regression: { method: c.regression.method, change: c.regression.change, lower: c.regression.lower, upper: c.regression.upper, confidence: c.regression.confidence, allowed: c.regression.allowed, baselineCount: c.regression.baselineCount, candidateCount: c.regression.candidateCount } }
+          : {}),
+      })),
+    })),
+    ...(verdict.unplanned.length > 0 ? { unplanned: verdict.unplanned } : {}),
+  };
+}
+
+function details(verdict: Verdict): string {
+  const json = JSON.stringify(rawFigures(verdict), (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
+  return `<details><summary>Raw figures</summary>\n\n\`\`\`json\n${json}\n\`\`\`\n\n</details>`;
+}
+
+/** The report as Markdown, within the length GitHub accepts for a comment. */
+export function renderReport(verdict: Verdict, options: RenderOptions = {}): string {
+  const marker = options.marker ?? true;
+  const max = options.maxLength ?? MAX_COMMENT_LENGTH - REPORT_MARKER.length - 1;
+  const { pass, fail, inconclusive } = verdict.counts;
+  const headline = `## ${OUTCOME_ICON[verdict.outcome]} ${escapeMarkdown(options.title ?? "slmops")}: ${HEADLINE[verdict.outcome]}`;
+  const baseline =
+    verdict.baseline.status === "found"
+      ? `Baseline: ${escapeMarkdown(verdict.baseline.source)}.`
+      : `**No baseline:** ${escapeMarkdown(verdict.baseline.reason)}. Regression checks could not compare and did not pass.`;
+  const summary = [`${pass} passed, ${fail} failed, ${inconclusive} inconclusive.`, baseline, options.runUrl ? `[Workflow run](${options.runUrl})` : undefined]
+    .filter((s): s is string => s !== undefined)
+    .join(" ");
+  const unplanned =
+    verdict.unplanned.length > 0 ? `Not in the plan, not gated: ${verdict.unplanned.map((u) => escapeMarkdown(`${u.device} · ${u.variant}`)).join(", ")}.` : undefined;
+  const head = [marker ? REPORT_MARKER : undefined, headline, "", summary].filter((s): s is string => s !== undefined).join("\n");
+  const sections = [head, table(verdict), unplanned, problems(verdict), renderChart(verdict, options.keyMetric)].filter((s): s is string => s !== undefined);
+  const full = [...sections, details(verdict)].join("\n\n") + "\n";
+  if (full.length <= max) return full;
+  const withoutRaw = [...sections, "<details><summary>Raw figures</summary>\n\nToo long for a comment: see the run's report artifact.\n\n</details>"].join("\n\n") + "\n";
+  if (withoutRaw.length <= max) return withoutRaw;
+  const note = "\n\n… (cut to fit GitHub's size limit; see the run's report artifact)\n";
+  return withoutRaw.slice(0, max - note.length) + note;
+}
