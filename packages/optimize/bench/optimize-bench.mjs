@@ -1,3 +1,4 @@
+/* global process, console, performance */
 // Benchmark of the optimization passes on the largest maker preset:
 // quantization time against ONNX Runtime session creation on the fp32 model,
 // output size against the theoretical size, peak memory against the weight

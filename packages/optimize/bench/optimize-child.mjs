@@ -1,3 +1,4 @@
+/* global process, performance */
 // Runs one optimizeModel call in its own process so its peak resident set
 // (measured by the OS) belongs to that call alone. Prints one JSON line.
 import { optimizeModel } from "../dist/index.js";

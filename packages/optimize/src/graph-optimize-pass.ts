@@ -14,10 +14,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
-import type { ModelProto } from "@slmops/onnx";
+import { readModel, type ModelProto } from "@slmops/onnx";
 import { createSession } from "@slmops/runtime";
 import { graphOf } from "./graph.js";
-import { loadModel, saveModel } from "./model-io.js";
+import { saveModel } from "./model-io.js";
 import type { NormalizedPass } from "./pass-options.js";
 
 export type GraphOptimizePass = Extract<NormalizedPass, { name: "graph-optimize" }>;
@@ -45,7 +45,8 @@ export async function optimizeGraph(
     await saveModel(model, input);
     const session = await createSession(input, { graphOptimizationLevel: pass.level, optimizedModelPath: output });
     await session.release();
-    const optimized = await loadModel(output);
+    // Loaded whole: the scratch directory goes away below.
+    const optimized = await readModel(output, { externalData: "load" });
     return { model: optimized, stats: { nodesBefore: graphOf(model).node.length, nodesAfter: graphOf(optimized).node.length } };
   } finally {
     if (!scratch) await rm(dir, { recursive: true, force: true });

@@ -1,14 +1,13 @@
 /**
  * Reading the source model and writing variants, with the sizes and digests
  * a variant record needs. A model is its `.onnx` file plus any external data
- * files it names; both count towards its size and are hashed.
+ * file it names; both count towards its size and are hashed.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { writeFileAtomic } from "@slmops/atomic-file";
-import { decodeModel, encodeModel, type ModelProto } from "@slmops/onnx";
+import { readModel, writeModel, type ModelProto } from "@slmops/onnx";
 
 /** One file of a model on disk. */
 export interface ModelFile {
@@ -28,17 +27,24 @@ export interface ModelFiles {
   readonly files: readonly ModelFile[];
 }
 
-/** Reads and decodes a model file (the file is untrusted: the decoder bounds and validates it). */
+/**
+ * Reads a model file. The file and its external data are untrusted: the
+ * reader bounds the protobuf and checks every external reference first.
+ * External tensors stay on disk and are read one at a time as passes need
+ * them, so peak memory follows the largest tensor, not the whole model.
+ */
 export async function loadModel(path: string): Promise<ModelProto> {
-  const bytes = await readFile(path);
-  return decodeModel(bytes, { name: path });
+  return readModel(path, { externalData: "lazy" });
 }
 
-/** Writes a model atomically (temp file, fsync, rename). Returns its bytes. */
-export async function saveModel(model: ModelProto, path: string): Promise<Uint8Array> {
-  const bytes = encodeModel(model);
-  await writeFileAtomic(path, bytes);
-  return bytes;
+/**
+ * Writes a model atomically (each file: temp file, fsync, rename), its
+ * weights in `<file>.data` beside it when `externalData` is set. Returns the
+ * names of the files written.
+ */
+export async function saveModel(model: ModelProto, path: string, externalData = false): Promise<string[]> {
+  const result = await writeModel(path, model, { externalData });
+  return result.dataPath ? [path, result.dataPath] : [path];
 }
 
 /** Names of the external data files a model refers to, deduplicated. */
@@ -58,12 +64,11 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Sizes and digests of a model file and its external data. */
-export async function describeModelFiles(path: string, model: ModelProto): Promise<ModelFiles> {
+/** Sizes and digests of a model file and the data files named beside it. */
+export async function describeModelFiles(path: string, dataFiles: readonly string[]): Promise<ModelFiles> {
   const dir = dirname(path);
-  const names = [basename(path), ...externalDataFiles(model)];
   const files: ModelFile[] = [];
-  for (const name of names) {
+  for (const name of [basename(path), ...dataFiles.map((f) => basename(f))]) {
     const full = join(dir, name);
     files.push({ name, bytes: (await stat(full)).size, sha256: await sha256File(full) });
   }

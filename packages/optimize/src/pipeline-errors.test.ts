@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "@slmops/diagnostics";
-import { DataType, encodeModel } from "@slmops/onnx";
+import { DataType, encodeModel, writeModel } from "@slmops/onnx";
 import { createSession } from "@slmops/runtime";
 import { loadModel } from "./model-io.js";
 import { optimizeModel } from "./pipeline.js";
@@ -77,6 +77,47 @@ describe("optimizeModel refuses bad input clearly", () => {
     expect(
       await configurationError(optimizeModel({ source, outDir: dir, fileName: "../escape.onnx", passes: [{ quantize: { weights: "int8" } }] })),
     ).toMatch(/plain file name/);
+  });
+});
+
+describe("external data", () => {
+  it("reads a source with external data and writes the variant the same way, both files hashed", async () => {
+    const sub = join(dir, "external");
+    await mkdir(sub, { recursive: true });
+    const external = join(sub, "model.onnx");
+    const w = weightLike(256 * 64, 3);
+    await writeModel(external, singleMatMul(w, 256, 64), { externalData: { threshold: 1024 } });
+    const record = await optimizeModel({ source: external, outDir: join(dir, "external-out"), passes: [{ prune: { sparsity: 0.5 } }, { quantize: { weights: "int4" } }] });
+    expect(record.source.files.map((f) => f.name)).toEqual(["model.onnx", "model.onnx.data"]);
+    expect(record.output.files.map((f) => f.name)).toEqual(["model.onnx", "model.onnx.data"]);
+    expect(record.output.bytes).toBe(record.output.files[0]!.bytes + record.output.files[1]!.bytes);
+    for (const f of record.output.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const session = await createSession(record.output.path);
+    try {
+      const a = weightLike(2 * 256, 8, 1);
+      const out = await session.run({ A: { type: "float32", dims: [2, 256], data: a } });
+      expect(out.Y!.dims).toEqual([2, 64]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("refuses external data that points outside the model's directory", async () => {
+    const sub = join(dir, "escape");
+    await mkdir(sub, { recursive: true });
+    const model = singleMatMul(weightLike(64 * 16, 1), 64, 16);
+    const w = model.graph!.initializer[0]!;
+    delete w.rawData;
+    w.dataLocation = 1;
+    w.externalData = [
+      { key: "location", value: "../outside.bin" },
+      { key: "offset", value: "0" },
+      { key: "length", value: String(64 * 16 * 4) },
+    ];
+    await writeFile(join(dir, "outside.bin"), new Uint8Array(64 * 16 * 4));
+    await writeFile(join(sub, "model.onnx"), encodeModel(model));
+    const message = await configurationError(optimizeModel({ source: join(sub, "model.onnx"), outDir: join(dir, "e"), passes: [{ quantize: { weights: "int8" } }] }));
+    expect(message).toMatch(/\.\./);
   });
 });
 

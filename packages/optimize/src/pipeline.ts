@@ -6,13 +6,13 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
+import { once } from "node:events";
+import { createGzip } from "node:zlib";
 import { ConfigurationError } from "@slmops/diagnostics";
-import { encodeModel, type ModelProto } from "@slmops/onnx";
+import { tensorRawBytes, type ModelProto } from "@slmops/onnx";
 import { convertToFloat16, type ConvertStats } from "./convert-pass.js";
 import { optimizeGraph, type GraphOptimizeStats } from "./graph-optimize-pass.js";
-import { describeModelFiles, loadModel, saveModel, type ModelFiles } from "./model-io.js";
+import { describeModelFiles, externalDataFiles, loadModel, saveModel, type ModelFiles } from "./model-io.js";
 import { describePass, normalizePass, type NormalizedPass, type PassSpec } from "./pass-options.js";
 import { pruneModel, type PruneStats } from "./prune-pass.js";
 import { quantizeModel, type QuantizeStats } from "./quantize-pass.js";
@@ -40,6 +40,11 @@ export interface OptimizeOptions {
   readonly outDir: string;
   /** File name of the variant's model; default `model.onnx`. */
   readonly fileName?: string;
+  /**
+   * Keep weights in an external data file (`<file>.data`) beside the model.
+   * Default: as the source does. Needed above 2 GiB.
+   */
+  readonly externalData?: boolean;
   readonly onProgress?: (progress: OptimizeProgress) => void;
 }
 
@@ -57,7 +62,7 @@ export interface PassRecord {
   readonly options: NormalizedPass;
   readonly durationMs: number;
   readonly stats: QuantizeStats | ConvertStats | PruneStats | GraphOptimizeStats;
-  /** For `prune`: gzip-compressed model size before and after. */
+  /** For `prune`: gzip-compressed size of the weights before and after. */
   readonly compressed?: CompressedSizes;
 }
 
@@ -69,10 +74,27 @@ export interface VariantRecord {
   readonly durationMs: number;
 }
 
-const gzipAsync = promisify(gzip);
-
+/**
+ * gzip size of the model's weights, one stream over every initializer's
+ * bytes (external data included): what a compressed download of the
+ * weights costs.
+ */
 async function gzippedSize(model: ModelProto): Promise<number> {
-  return (await gzipAsync(encodeModel(model))).byteLength;
+  const gzip = createGzip();
+  let bytes = 0;
+  gzip.on("data", (chunk: Buffer) => {
+    bytes += chunk.byteLength;
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    gzip.on("end", resolve);
+    gzip.on("error", reject);
+  });
+  for (const t of model.graph?.initializer ?? []) {
+    if (!gzip.write(tensorRawBytes(t))) await once(gzip, "drain");
+  }
+  gzip.end();
+  await finished;
+  return bytes;
 }
 
 /**
@@ -91,7 +113,8 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
 
   const sourcePath = resolve(options.source);
   let model = await loadModel(sourcePath);
-  const source = await describeModelFiles(sourcePath, model);
+  const sourceData = externalDataFiles(model);
+  const source = await describeModelFiles(sourcePath, sourceData);
   const records: PassRecord[] = [];
 
   for (const [index, pass] of passes.entries()) {
@@ -135,7 +158,7 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
 
   await mkdir(options.outDir, { recursive: true });
   const outPath = resolve(join(options.outDir, fileName));
-  await saveModel(model, outPath);
-  const output = await describeModelFiles(outPath, model);
+  const written = await saveModel(model, outPath, options.externalData ?? sourceData.length > 0);
+  const output = await describeModelFiles(outPath, written.slice(1));
   return { source, output, passes: records, durationMs: performance.now() - started };
 }
