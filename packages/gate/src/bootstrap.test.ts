@@ -50,10 +50,12 @@ describe("bootstrapRelativeChange", () => {
   });
 
   it("is reproducible with the same seed and varies with another", () => {
-    const noisy = Array.from({ length: 50 }, (_, i) => 10 + Math.sin(i) * 2);
-    const a = bootstrapRelativeChange(noisy, candidate, { quantile: 0.9, confidence: 0.9, seed: 1 });
-    const b = bootstrapRelativeChange(noisy, candidate, { quantile: 0.9, confidence: 0.9, seed: 1 });
-    const c = bootstrapRelativeChange(noisy, candidate, { quantile: 0.9, confidence: 0.9, seed: 2 });
+    const random = createRandom("continuous");
+    const noisy = Array.from({ length: 200 }, () => 10 + random() * 4);
+    const later = Array.from({ length: 200 }, () => 11 + random() * 4);
+    const a = bootstrapRelativeChange(noisy, later, { quantile: 0.9, confidence: 0.9, seed: 1 });
+    const b = bootstrapRelativeChange(noisy, later, { quantile: 0.9, confidence: 0.9, seed: 1 });
+    const c = bootstrapRelativeChange(noisy, later, { quantile: 0.9, confidence: 0.9, seed: 2 });
     expect(b).toEqual(a);
     expect(c.lower === a.lower && c.upper === a.upper).toBe(false);
   });

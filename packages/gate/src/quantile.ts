@@ -1,13 +1,14 @@
 /**
- * Sample quantiles, defined as R's and NumPy's default ("type 7"): linear
- * interpolation between the order statistics around `(n - 1) * q`.
+ * Sample quantiles by the nearest-rank definition, as the benchmark reports
+ * them (MLPerf loadgen style): the q-quantile of n sorted values is the value
+ * at 1-based rank ⌈q·n⌉ (rank 1 for q = 0). It is always a measured value, so
+ * a report's p50 can be recomputed exactly from its samples.
  */
 
-/** The position of quantile `q` among `n` sorted values: the lower index and the weight of the next one. */
+/** The 0-based index of quantile `q` among `n` sorted values (and a zero interpolation weight). */
 export function quantilePosition(n: number, q: number): { readonly index: number; readonly fraction: number } {
-  const h = (n - 1) * q;
-  const index = Math.min(n - 1, Math.max(0, Math.floor(h)));
-  return { index, fraction: h - index };
+  const rank = Math.max(1, Math.ceil(q * n));
+  return { index: Math.min(n, rank) - 1, fraction: 0 };
 }
 
 /** Quantile `q` (0..1) of values already sorted ascending. */
