@@ -68,6 +68,32 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
   }
 }
 
+/**
+ * Decodes an untrusted serialized TensorProto (e.g. the `input_0.pb` files of
+ * ONNX's backend tests), with the same checks as decodeModel.
+ */
+export function decodeTensor(bytes: Uint8Array, options: DecodeOptions = {}): TensorProto {
+  const name = options.name ?? "the tensor";
+  const limits = { ...DEFAULT_DECODE_LIMITS, ...options.limits };
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new InvalidModelError(`${name} is not a valid ONNX tensor: ${reason}`, { cause });
+  };
+  try {
+    scanWire(bytes, TensorProtoType, GraphProtoType, limits);
+    return fromWire(TensorProtoType, TensorProtoType.decode(bytes) as unknown as Record<string, unknown>) as unknown as TensorProto;
+  } catch (error) {
+    if (error instanceof WireFormatError) return fail(error.message, error);
+    if (error instanceof Error && !(error instanceof TypeError)) return fail(error.message, error);
+    throw error;
+  }
+}
+
+/** Encodes a TensorProto on its own. */
+export function encodeTensor(tensor: TensorProto): Uint8Array {
+  const out = TensorProtoType.encode(toWire(TensorProtoType, tensor as unknown as Record<string, unknown>, "tensor", undefined)).finish();
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
 /** Encodes a ModelProto. Throws ModelEncodeError if the model holds values ONNX cannot carry. */
 export function encodeModel(model: ModelProto): Uint8Array {
   return encodeModelWith(model, undefined);

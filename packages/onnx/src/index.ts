@@ -15,7 +15,9 @@ export {
 } from "./data-type.js";
 export {
   decodeModel,
+  decodeTensor,
   encodeModel,
+  encodeTensor,
   encodeModelWith,
   InvalidModelError,
   ModelEncodeError,
