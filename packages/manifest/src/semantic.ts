@@ -334,13 +334,19 @@ async function checkPaths(data: RawObject, context: SemanticContext): Promise<Pr
     const tokenizer = stringAt(evaluation, "tokenizer");
     if (tokenizer !== undefined) checks.push({ pointer: `/models/${m}/eval/tokenizer`, written: tokenizer, what: "tokenizer", owner });
   });
+  // Many models often share a file (one eval set): each path is checked on disk once, and again only to explain a failure.
+  const verdicts = new Map<string, Promise<Problem | undefined>>();
   const results = await Promise.all(
     checks.map(async (check) => {
       if (check.written === "") return undefined; // the schema reports an empty path
       const text = checkPathText(check);
       if (!text.ok) return text.problem;
       if (!context.checkFiles) return undefined;
-      return checkPathOnDisk(check, text.normalized, context.root, context.realRoot);
+      const earlier = verdicts.get(text.normalized);
+      if (earlier && (await earlier) === undefined) return undefined;
+      const verdict = checkPathOnDisk(check, text.normalized, context.root, context.realRoot);
+      if (!earlier) verdicts.set(text.normalized, verdict);
+      return verdict;
     }),
   );
   return results.filter((p): p is Problem => p !== undefined);
