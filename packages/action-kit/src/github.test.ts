@@ -30,7 +30,7 @@ const pr = (head: string | null) => ({
   },
 });
 
-describe("currentPullRequest", () => {
+describe("currentPullRequest", { timeout: 60_000 }, () => {
   it("describes a same-repository pull request", () => {
     expect(pullRequestFor("pull_request", pr("acme/models"))).toEqual({
       owner: "acme",

@@ -4,7 +4,7 @@ import { runScript } from "./test-support/run-script.js";
 const diag = (i: number, severity = "error") =>
   `{severity: ${JSON.stringify(severity)}, code: "schema/x", message: "problem " + ${i}, file: process.cwd() + "/slmops.yaml", line: ${i}, column: 3, endLine: ${i}, endColumn: 9}`;
 
-describe("run", () => {
+describe("run", { timeout: 60_000 }, () => {
   it("fails a step on a user's mistake with its message alone, no stack trace", () => {
     const r = runScript(`
       await kit.run(() => { throw new kit.ConfigurationError("Input \`manifest\` names a missing file."); });
@@ -49,7 +49,7 @@ describe("run", () => {
   });
 });
 
-describe("annotate", () => {
+describe("annotate", { timeout: 60_000 }, () => {
   it("annotates within GitHub's per-step limits, keeping a slot for the failure, and logs the rest", () => {
     const errors = Array.from({ length: 25 }, (_, i) => diag(i + 1)).join(",");
     const warnings = Array.from({ length: 12 }, (_, i) => diag(100 + i, "warning")).join(",");

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { describe, expect, it } from "vitest";
 import type { Command } from "./command.js";
@@ -66,7 +67,7 @@ describe("main", () => {
   });
 });
 
-describe("validate output styling", () => {
+describe("validate output styling", { timeout: 60_000 }, () => {
   it("colors diagnostics on a terminal, plain with NO_COLOR or when piped", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cli-color-"));
     writeFileSync(join(dir, "slmops.yaml"), "version: 1\nmodels: []\nbogus: 1\n");
@@ -82,7 +83,7 @@ describe("validate output styling", () => {
       expect(io.out()).not.toContain("\u001b[");
       expect(io.out()).toMatch(/^slmops\.yaml:3:1: error: /m);
     }
-    expect(tty.out().replace(/\u001b\[\d+m/g, "")).toBe(piped.out());
+    expect(stripVTControlCharacters(tty.out())).toBe(piped.out());
   });
 });
 

@@ -5,7 +5,7 @@ import { hasStackTrace, runCli } from "./test-support/run-cli.js";
 
 const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")) as { version: string };
 
-describe("slmops (usage)", () => {
+describe("slmops (usage)", { timeout: 60_000 }, () => {
   it("prints help listing the commands, exit 0", () => {
     const r = runCli(["--help"]);
     expect(r.status).toBe(0);
