@@ -6,6 +6,7 @@
 export { run } from "./run.js";
 export {
   readRawInput,
+  getInput,
   getStringInput,
   getBooleanInput,
   getPathInput,
@@ -13,6 +14,8 @@ export {
   getJsonInput,
   workspaceDirectory,
   type InputOptions,
+  type InputSpec,
+  type InputValue,
   type PathInputOptions,
   type PathInput,
 } from "./inputs.js";

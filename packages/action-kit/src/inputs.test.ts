@@ -1,6 +1,6 @@
 import { ConfigurationError } from "@slmops/diagnostics";
 import { describe, expect, it } from "vitest";
-import { getBooleanInput, getJsonInput, getListInput, getPathInput, getStringInput, readRawInput } from "./inputs.js";
+import { getBooleanInput, getInput, getJsonInput, getListInput, getPathInput, getStringInput, readRawInput } from "./inputs.js";
 
 describe("inputs", () => {
   it("reads kebab-case names from INPUT_ variables with hyphens kept, trimmed", () => {
@@ -66,5 +66,15 @@ describe("inputs", () => {
     })();
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toMatch(/^Input `matrix` is not valid JSON: /);
+  });
+
+  it("reads any type through getInput", () => {
+    const env = { INPUT_NAME: "x", "INPUT_FAIL-ON-INVALID": "False", INPUT_LIST: "a,b", INPUT_DATA: "[1]", INPUT_DIR: "sub", GITHUB_WORKSPACE: "/ws" };
+    const name: string = getInput("name", { type: "string", env });
+    const fail: boolean = getInput("fail-on-invalid", { type: "boolean", env, fallback: true });
+    const list: string[] = getInput("list", { type: "list", env });
+    expect([name, fail, list, getInput("data", { type: "json", env })]).toEqual(["x", false, ["a", "b"], [1]]);
+    expect(getInput("dir", { type: "path", env })).toEqual({ absolute: "/ws/sub", relative: "sub" });
+    expect(getInput("missing", { type: "boolean", env, fallback: true })).toBe(true);
   });
 });

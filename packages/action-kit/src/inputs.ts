@@ -131,3 +131,41 @@ function parseJson(name: string, value: string): unknown {
     throw new ConfigurationError(`Input \`${name}\` is not valid JSON: ${reason}.`, { cause: error });
   }
 }
+
+/** What {@link getInput} reads: the input's type and its options. */
+export type InputSpec =
+  | ({ readonly type: "string"; readonly fallback?: string } & InputOptions)
+  | ({ readonly type: "boolean"; readonly fallback?: boolean } & InputOptions)
+  | ({ readonly type: "path" } & PathInputOptions)
+  | ({ readonly type: "list" } & InputOptions)
+  | ({ readonly type: "json" } & InputOptions);
+
+/** The value {@link getInput} returns for a spec. */
+export type InputValue<S extends InputSpec> = S extends { type: "string" }
+  ? string
+  : S extends { type: "boolean" }
+    ? boolean
+    : S extends { type: "path" }
+      ? PathInput | undefined
+      : S extends { type: "list" }
+        ? string[]
+        : unknown;
+
+/**
+ * Reads one input by type: `getInput("fail-on-invalid", { type: "boolean", fallback: true })`.
+ * The same as calling the matching `get…Input` function.
+ */
+export function getInput<S extends InputSpec>(name: string, spec: S): InputValue<S> {
+  switch (spec.type) {
+    case "string":
+      return getStringInput(name, spec) as InputValue<S>;
+    case "boolean":
+      return getBooleanInput(name, spec) as InputValue<S>;
+    case "path":
+      return getPathInput(name, spec) as InputValue<S>;
+    case "list":
+      return getListInput(name, spec) as InputValue<S>;
+    case "json":
+      return getJsonInput(name, spec) as InputValue<S>;
+  }
+}
