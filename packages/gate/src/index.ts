@@ -25,6 +25,7 @@ export {
   type PairVerdict,
   type PlannedPair,
   type RegressionRequirement,
+  type ReportedFailure,
   type SourceLocation,
   type Verdict,
 } from "./verdict.js";

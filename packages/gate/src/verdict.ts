@@ -50,6 +50,17 @@ export interface GateDefinition {
   readonly allowFingerprintMismatch?: boolean;
   /** Where the gate is written, for annotations. */
   readonly location?: SourceLocation;
+  /** Where each limit is written, when known (more precise than `location`). */
+  readonly limitLocations?: Readonly<Partial<Record<MetricName, SourceLocation>>>;
+  /** Where the regression requirement is written, when known. */
+  readonly regressionLocation?: SourceLocation;
+}
+
+/** A planned pair whose benchmark ran but failed (crash, timeout, error). */
+export interface ReportedFailure {
+  readonly device: string;
+  readonly variant: string;
+  readonly message: string;
 }
 
 export interface PlannedPair {
@@ -68,6 +79,8 @@ export interface GateInput {
   readonly results: readonly DeviceResult[];
   readonly baseline: BaselineInput;
   readonly gates: readonly GateDefinition[];
+  /** Pairs whose benchmark failed on the device; each fails the verdict with its message. */
+  readonly failures?: readonly ReportedFailure[];
   /** Bootstrap resamples (default 2000). */
   readonly resamples?: number;
 }
@@ -153,7 +166,8 @@ function regressionCheck(
   baselines: Map<string, DeviceResult>,
   resamples: number | undefined,
 ): CheckResult {
-  const base = { gate: gate.name, device: pair.device, variant: pair.variant, kind: "regression" as const, metric: requirement.metric, ...(gate.location ? { location: gate.location } : {}) };
+  const where = gate.regressionLocation ?? gate.location;
+  const base = { gate: gate.name, device: pair.device, variant: pair.variant, kind: "regression" as const, metric: requirement.metric, ...(where ? { location: where } : {}) };
   if (baselineInput.status === "missing") {
     return { ...base, outcome: "inconclusive", message: `no baseline to compare ${requirement.metric} with: ${baselineInput.reason}`, advice: "The regression check needs a baseline from the base branch; it was not treated as a pass." };
   }
@@ -211,6 +225,8 @@ function regressionCheck(
 export function evaluateGates(input: GateInput): Verdict {
   const results = indexResults(input.results, "the run");
   const baselines = input.baseline.status === "found" ? indexResults(input.baseline.results, "the baseline") : new Map<string, DeviceResult>();
+  const failed = new Map<string, ReportedFailure>();
+  for (const f of input.failures ?? []) failed.set(key(f.device, f.variant), f);
   const planned = new Set<string>();
   const pairs: PairVerdict[] = [];
   for (const pair of input.plan) {
@@ -219,7 +235,18 @@ export function evaluateGates(input: GateInput): Verdict {
     planned.add(k);
     const result = results.get(k);
     const checks: CheckResult[] = [];
-    if (!result) {
+    const failure = failed.get(k);
+    if (!result && failure) {
+      checks.push({
+        gate: "reported",
+        device: pair.device,
+        variant: pair.variant,
+        kind: "reported",
+        outcome: "fail",
+        message: `device "${pair.device}" could not benchmark variant "${pair.variant}": ${failure.message}`,
+        advice: "Fix the failure shown in the device's report (or its job log) and rerun.",
+      });
+    } else if (!result) {
       checks.push({
         gate: "reported",
         device: pair.device,
@@ -243,7 +270,7 @@ export function evaluateGates(input: GateInput): Verdict {
             outcome: limitResult.outcome,
             message: limitResult.message,
             limit: limitResult,
-            ...(gate.location ? { location: gate.location } : {}),
+            ...((gate.limitLocations?.[metric] ?? gate.location) ? { location: gate.limitLocations?.[metric] ?? gate.location } : {}),
           });
         }
         if (gate.regression) checks.push(regressionCheck(gate, gate.regression, pair, result, input.baseline, baselines, input.resamples));
@@ -263,7 +290,7 @@ export function evaluateGates(input: GateInput): Verdict {
   const checks = pairs.flatMap((p) => p.checks);
   const counts: Record<CheckOutcome, number> = { pass: 0, fail: 0, inconclusive: 0 };
   for (const c of checks) counts[c.outcome]++;
-  const unplanned = input.results.filter((r) => !planned.has(key(r.device, r.variant))).map((r) => ({ device: r.device, variant: r.variant }));
+  const unplanned = [...input.results, ...(input.failures ?? [])].filter((r) => !planned.has(key(r.device, r.variant))).map((r) => ({ device: r.device, variant: r.variant }));
   return {
     outcome: worstOutcome(pairs.map((p) => p.outcome)),
     pairs,

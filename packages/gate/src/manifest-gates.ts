@@ -1,0 +1,61 @@
+/**
+ * The manifest's gates and device plan as the verdict's inputs: limits and
+ * regression requirements in base units, with the line of `slmops.yaml` each
+ * is written on, for annotations.
+ */
+import { relative, sep } from "node:path";
+import type { Gate, Manifest, ManifestSuccess, MetricName } from "@slmops/manifest";
+import type { MetricLimit } from "./limits.js";
+import type { GateDefinition, PlannedPair, SourceLocation } from "./verdict.js";
+
+/** Every (device, `model/variant`) pair the manifest plans to benchmark. */
+export function planFromManifest(manifest: Manifest): PlannedPair[] {
+  const pairs: PlannedPair[] = [];
+  for (const device of manifest.devices) {
+    for (const model of manifest.models) for (const variant of model.variants) pairs.push({ device: device.id, variant: `${model.id}/${variant.id}` });
+  }
+  return pairs;
+}
+
+/** The manifest's file as written in annotations: relative to the repository root, with `/`. */
+function manifestFile(loaded: ManifestSuccess): string {
+  const rel = relative(loaded.root, loaded.file);
+  return rel === "" || rel.startsWith("..") ? loaded.file : rel.split(sep).join("/");
+}
+
+function locator(loaded: ManifestSuccess): (pointer: string) => SourceLocation | undefined {
+  const file = manifestFile(loaded);
+  return (pointer) => {
+    const at = loaded.locate(pointer);
+    return at ? { file, line: at.line, column: at.column } : undefined;
+  };
+}
+
+function definition(gate: Gate, locate: (pointer: string) => SourceLocation | undefined): GateDefinition {
+  const limits: Partial<Record<MetricName, MetricLimit>> = {};
+  const limitLocations: Partial<Record<MetricName, SourceLocation>> = {};
+  for (const limit of gate.limits) {
+    limits[limit.metric] = { ...(limit.max !== undefined ? { max: limit.max } : {}), ...(limit.min !== undefined ? { min: limit.min } : {}) };
+    const at = locate(limit.pointer);
+    if (at) limitLocations[limit.metric] = at;
+  }
+  const location = locate(gate.pointer);
+  const regressionLocation = gate.regression ? locate(gate.regression.pointer) : undefined;
+  return {
+    name: gate.name,
+    devices: gate.devices,
+    variants: gate.variants.map((v) => `${v.model}/${v.variant}`),
+    limits,
+    ...(gate.regression ? { regression: { metric: gate.regression.metric, maxChange: gate.regression.maxWorsening, confidence: gate.regression.confidence } } : {}),
+    allowFingerprintMismatch: gate.allowFingerprintMismatch,
+    ...(location ? { location } : {}),
+    limitLocations,
+    ...(regressionLocation ? { regressionLocation } : {}),
+  };
+}
+
+/** The manifest's gates with their source locations. */
+export function gatesFromManifest(loaded: ManifestSuccess): GateDefinition[] {
+  const locate = locator(loaded);
+  return loaded.manifest.gates.map((gate) => definition(gate, locate));
+}
