@@ -40,6 +40,7 @@ export {
 } from "./tokenizer.js";
 export { evalJsonl, stories, story, trainingCorpus } from "./corpus.js";
 export { Random, hashString } from "./random.js";
+export { MODEL_FLAGS, modelOptionsFromFlags, type ModelFlag } from "./flags.js";
 export {
   DEFAULT_LAYOUT,
   repositoryLayout,

@@ -213,9 +213,9 @@ export async function writeModelProject(
  * check that committed files are exactly what the maker writes.
  */
 export async function remakeFromConfigFile(configPath: string): Promise<ModelProject> {
-  const config = parseConfigJson(await readFile(configPath, "utf8"), configPath);
-  const document = JSON.parse(await readFile(configPath, "utf8")) as { slmops?: { preset?: unknown } };
-  const preset = document.slmops?.preset;
+  const source = await readFile(configPath, "utf8");
+  const config = parseConfigJson(source, configPath);
+  const preset = (JSON.parse(source) as { slmops?: { preset?: unknown } }).slmops?.preset;
   const project = makeModelProject(config);
   if (typeof preset !== "string") return project;
   // Keep the recorded preset name so config.json comes out identical too.
