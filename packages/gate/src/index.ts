@@ -29,3 +29,4 @@ export {
   type SourceLocation,
   type Verdict,
 } from "./verdict.js";
+export { formatVerdictText, type TextStyle } from "./text.js";

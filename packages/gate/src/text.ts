@@ -1,0 +1,42 @@
+/** The verdict as plain text for a terminal: a headline, then each pair with its checks. */
+import type { CheckOutcome } from "./regression.js";
+import type { CheckResult, Verdict } from "./verdict.js";
+
+/** Colors (or none) for the text. */
+export interface TextStyle {
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  yellow(text: string): string;
+  green(text: string): string;
+}
+
+const PLAIN: TextStyle = { bold: (t) => t, dim: (t) => t, red: (t) => t, yellow: (t) => t, green: (t) => t };
+
+function mark(outcome: CheckOutcome, style: TextStyle): string {
+  return outcome === "pass" ? style.green("✓") : outcome === "fail" ? style.red("✗") : style.yellow("?");
+}
+
+function checkLine(check: CheckResult, style: TextStyle): string[] {
+  const at = check.location ? style.dim(` (${check.location.file}:${check.location.line}:${check.location.column})`) : "";
+  const lines = [`    ${mark(check.outcome, style)} ${check.message}${at}`];
+  if (check.advice && check.outcome !== "pass") lines.push(style.dim(`      ${check.advice}`));
+  return lines;
+}
+
+const HEADLINE: Readonly<Record<CheckOutcome, string>> = { pass: "gate passed", fail: "gate failed", inconclusive: "gate inconclusive" };
+
+/** Every pair and check, one per line, ending with a newline. */
+export function formatVerdictText(verdict: Verdict, style: TextStyle = PLAIN): string {
+  const { pass, fail, inconclusive } = verdict.counts;
+  const baseline = verdict.baseline.status === "found" ? `baseline: ${verdict.baseline.source}` : `no baseline: ${verdict.baseline.reason}`;
+  const lines = [`${mark(verdict.outcome, style)} ${style.bold(HEADLINE[verdict.outcome])}: ${pass} passed, ${fail} failed, ${inconclusive} inconclusive (${baseline})`];
+  for (const pair of verdict.pairs) {
+    const state = !pair.reported ? "did not report" : pair.checks.length === 0 ? "no gate" : pair.outcome;
+    lines.push(`  ${mark(pair.outcome, style)} ${style.bold(`${pair.device} · ${pair.variant}`)} ${style.dim(state)}`);
+    for (const check of pair.checks) lines.push(...checkLine(check, style));
+  }
+  for (const u of verdict.unplanned) lines.push(style.dim(`  · ${u.device} · ${u.variant}: not in the plan, not gated`));
+  if (verdict.outcome === "inconclusive") lines.push(style.yellow("Inconclusive: rerun the benchmark to collect more samples, or provide a baseline."));
+  return `${lines.join("\n")}\n`;
+}
