@@ -241,6 +241,36 @@ describe("failures are entries in the report, not dead jobs", () => {
     expect(formatReportTable(report)).toMatch(/m\/hanging\s+FAILED \(timeout\)/);
   }, 90_000);
 
+  it("a model that is not what the manifest says, or not a model, fails with the reason", async () => {
+    const dir = join(project.dir, "wrong");
+    const matmul = await saveModel(dir, "mm.onnx", matmulModel(8, 1));
+    const junk = join(dir, "junk.onnx");
+    await writeFile(junk, "this is not a protobuf");
+    const report = await runBenchmark({
+      device: { id: "local" },
+      settings: { ...QUICK, minIterations: 1 },
+      models: [{ id: "m", source: matmul, kind: "decoder", variants: [{ id: "mm", path: matmul }, { id: "junk", path: junk }] }],
+    });
+    expect(result(report, "mm").failure).toMatchObject({ kind: "error", message: expect.stringMatching(/mm\.onnx is declared a decoder but lacks the Optimum decoder inputs/) });
+    expect(result(report, "junk").failure).toMatchObject({ kind: "configuration", message: expect.stringMatching(/junk\.onnx is not a valid ONNX model/) });
+  }, 60_000);
+
+  it("cancelling stops the running worker and the remaining variants", async () => {
+    const path = await saveModel(join(project.dir, "cancel"), "model.onnx", matmulModel(32, 2));
+    const controller = new AbortController();
+    const report = await runBenchmark({
+      device: { id: "local" },
+      settings: { warmup: 0, minIterations: 1, minDurationMs: 60_000, promptTokens: 1, generateTokens: 0 },
+      models: [{ id: "m", source: path, variants: [{ id: "a", path }, { id: "b", path }] }],
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === "measure") controller.abort();
+      },
+    });
+    expect(report.results).toHaveLength(1);
+    expect(report.results[0]?.failure).toMatchObject({ kind: "error", message: "the benchmark was cancelled", signal: "SIGKILL" });
+  }, 60_000);
+
   it("a missing execution provider is a clear configuration error naming the device", async () => {
     const path = await saveModel(join(project.dir, "ep"), "model.onnx", matmulModel(8, 1));
     const attempt = runBenchmark({

@@ -48,6 +48,16 @@ async function handle(request: WorkerRequest): Promise<void> {
   }
 }
 
+let finished = false;
+
+// The harness went away (its IPC channel closed): stop rather than run on unobserved.
+process.on("disconnect", () => {
+  if (!finished) process.exit(2);
+});
+
 process.once("message", (request: WorkerRequest) => {
-  void handle(request).finally(() => process.disconnect());
+  void handle(request).finally(() => {
+    finished = true;
+    process.disconnect();
+  });
 });
