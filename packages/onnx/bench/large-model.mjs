@@ -5,14 +5,14 @@
 // a fresh child process and reports its peak resident set
 // (process.resourceUsage().maxRSS) against the weight bytes:
 //   baseline   read every tensor's bytes into memory once (the floor: 1× weights)
-//   copy       fs.copyFile of the data file (time baseline)
+//   copy       fs.copyFile of the data file + fsync (time baseline: the same bytes made durable)
 //   load       readModel (weights loaded) → writeModel with external data
 //   lazy       readModel (externalData: "lazy") → writeModel, streaming per tensor
 //
 // Usage: pnpm --filter @slmops/onnx bench   (after a build)
 import { execFileSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,6 +69,9 @@ async function child(mode, dir) {
     if (held.length === 0) throw new Error("no data");
   } else if (mode === "copy") {
     copyFileSync(join(dir, "src", "model.onnx.data"), join(dir, "copy.data"));
+    const copied = openSync(join(dir, "copy.data"), "r+");
+    fsyncSync(copied);
+    closeSync(copied);
   } else {
     const model = await readModel(source, { externalData: mode === "lazy" ? "lazy" : "load" });
     mkdirSync(out, { recursive: true });

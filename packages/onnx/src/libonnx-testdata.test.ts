@@ -209,7 +209,7 @@ describe("libonnx-testdata (ONNX backend test models)", () => {
     );
     expect(failures).toEqual([]);
     expect(counts.models).toBeGreaterThan(1000);
-  });
+  }, 600_000);
 
   it("re-encoded models give ONNX Runtime the expected outputs wherever it supports the model", async () => {
     const counts = { models: 0, run: 0 };
@@ -262,5 +262,5 @@ describe("libonnx-testdata (ONNX backend test models)", () => {
     console.log(lines.join("\n"));
     expect(failures).toEqual([]);
     expect(counts.run).toBeGreaterThan(counts.models / 2);
-  });
+  }, 1_200_000);
 });

@@ -104,11 +104,16 @@ describe("decoding untrusted bytes", () => {
 
   it("refuses huge repeated fields before decoding them", () => {
     // 100 000 empty nodes in one graph.
-    const nodes = new Array(100_000).fill(ld(1, [])).flat();
+    const nodes = new Array(100_000).fill([10, 0]).flat(); // tag(1, length-delimited), length 0
     rejects(bytes(ld(7, nodes)), /more than 50000 messages/, { maxMessages: 50_000 });
     // A packed int64 run of a million one-byte values in TensorProto.int64_data (7).
-    const run = new Array(1_000_000).fill(1);
-    rejects(bytes(ld(7, ld(5, ld(7, run)))), /more than 1000 repeated 64-bit integers/, { maxInt64Elements: 1000 });
+    const n = 1_000_000;
+    const int64Data = [...tag(7, 2), ...varint(n)];
+    const initializer = [...tag(5, 2), ...varint(int64Data.length + n), ...int64Data];
+    const graph = [...tag(7, 2), ...varint(initializer.length + n), ...initializer];
+    const packedRun = new Uint8Array(graph.length + n).fill(1);
+    packedRun.set(graph);
+    rejects(packedRun, /more than 1000 repeated 64-bit integers/, { maxInt64Elements: 1000 });
     // A packed float run whose length is not a multiple of 4.
     rejects(bytes(ld(7, ld(5, ld(4, [0, 0, 0, 0, 0])))), /packed length 5 is not a multiple of 4/);
     rejects(valid, /it is \d+ bytes, more than the 16-byte limit/, { maxBytes: 16 });
