@@ -122,6 +122,8 @@ describe.each(CASES)("decoder with $name", ({ config }) => {
     // Positions as Transformers computes them for left padding: cumsum(mask) - 1, padding at 1.
     const positions = [a.map((_, i) => i), [...Array.from({ length: pad }, () => 1), ...b.map((_, i) => i)]];
     const first = await step(session, ids, mask, positions, emptyCache(config, 2));
+    // Padding positions attend to nothing; their rows stay finite and never leak into real ones.
+    expect((first.logits.data as Float32Array).every(Number.isFinite)).toBe(true);
     const expectedA = reference().step(a, a.map((_, i) => i));
     const refB = reference();
     const expectedB = refB.step(b, b.map((_, i) => i));

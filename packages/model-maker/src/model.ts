@@ -87,7 +87,7 @@ export function makeModel(config: ModelConfig, options: MakeModelOptions = {}): 
   const cos = g.op1("Unsqueeze", "/model/rotary_emb/Unsqueeze_cos", [g.op1("Cos", "/model/rotary_emb/Cos", [angles]), g.int64([1])]);
   const sin = g.op1("Unsqueeze", "/model/rotary_emb/Unsqueeze_sin", [g.op1("Sin", "/model/rotary_emb/Sin", [angles]), g.int64([1])]);
 
-  // Additive attention mask [B, 1, S, T]: causal (key position <= query position) and not padding.
+  // Attention mask [B, 1, S, T]: causal (key position <= query position) and not padding.
   const one = g.int64([1], []);
   const zero = g.int64([0], []);
   const seqLen = g.op1("Gather", "/model/mask/Gather_seq", [g.op1("Shape", "/model/mask/Shape_ids", ["input_ids"]), one], { axis: 0 });
@@ -103,8 +103,10 @@ export function makeModel(config: ModelConfig, options: MakeModelOptions = {}): 
     g.op1("Cast", "/model/mask/Cast", ["attention_mask"], { to: BOOL }),
     g.int64([1, 2]),
   ]);
+  // Masked scores are replaced (not added to), so a NaN or infinity at a masked
+  // position, e.g. after a float16 conversion, never reaches the softmax.
   const allowed = g.op1("And", "/model/mask/And", [causal, keep]);
-  const mask = g.op1("Where", "/model/mask/Where", [allowed, g.float([0]), g.float([-3.4028234663852886e38])]);
+  const lowest = g.float([-3.4028234663852886e38]);
 
   const rmsNorm = (input: string, gain: string, prefix: string): string => {
     const squared = g.op1("Pow", `${prefix}/Pow`, [input, g.float([2])]);
@@ -159,7 +161,8 @@ export function makeModel(config: ModelConfig, options: MakeModelOptions = {}): 
       g.op1("MatMul", `${p}/self_attn/MatMul_scores`, [q, keysT]),
       g.float([1 / Math.sqrt(d)]),
     ]);
-    const probs = g.op1("Softmax", `${p}/self_attn/Softmax`, [g.op1("Add", `${p}/self_attn/Add_mask`, [scores, mask])], { axis: -1 });
+    const masked = g.op1("Where", `${p}/self_attn/Where_mask`, [allowed, scores, lowest]);
+    const probs = g.op1("Softmax", `${p}/self_attn/Softmax`, [masked], { axis: -1 });
     const context = g.op1("MatMul", `${p}/self_attn/MatMul_context`, [probs, values]);
     const merged = g.op1("Reshape", `${p}/self_attn/Reshape_context`, [
       g.op1("Transpose", `${p}/self_attn/Transpose_context`, [context], { perm: [0, 2, 1, 3] }),
