@@ -56,7 +56,7 @@ export interface SessionOptions {
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /** Where ONNX Runtime writes the model after its graph optimizations. */
   readonly optimizedModelPath?: string;
-  /** Run operators one after another (deterministic timings; default false). */
+  /** Run operators one after another (deterministic timings); default true, `false` runs independent operators in parallel. */
   readonly sequential?: boolean;
   /** ONNX Runtime log level: 0 verbose … 4 fatal; default 3 (errors). */
   readonly logSeverity?: 0 | 1 | 2 | 3 | 4;
