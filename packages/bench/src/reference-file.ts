@@ -10,7 +10,7 @@
  * them before use.
  */
 import { open, readFile, stat } from "node:fs/promises";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "@slmops/atomic-file";
 import { sha256 } from "./hashing.js";
 
 const MAGIC = Buffer.from("SLMOPS-REFERENCE-LOGPROBS 1\n", "utf8");
@@ -80,7 +80,7 @@ export async function writeReference(path: string, header: Omit<ReferenceHeader,
   const json = Buffer.from(JSON.stringify(full), "utf8");
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
-  await writeFileAtomic(path, [MAGIC, length, json, data]);
+  await writeFileAtomic(path, Buffer.concat([MAGIC, length, json, data]));
 }
 
 function littleEndianBytes(values: Float32Array): Uint8Array {

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "@slmops/atomic-file";
 
 /** The report format version this package writes and reads. */
 export const BENCH_REPORT_SCHEMA_VERSION = 1;
