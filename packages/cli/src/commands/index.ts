@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
+import { gateCommand } from "./gate.js";
 import { validateCommand } from "./validate.js";
 
 /** Every `slmops` command, in the order `slmops --help` lists them. Add new ones here. */
-export const commands: readonly Command[] = [validateCommand];
+export const commands: readonly Command[] = [validateCommand, gateCommand];

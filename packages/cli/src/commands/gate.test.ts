@@ -1,0 +1,142 @@
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Io } from "../io.js";
+import { main } from "../main.js";
+
+function memoryIo(cwd: string): Io & { out: () => string; err: () => string } {
+  let out = "";
+  let err = "";
+  return {
+    stdout: { write: (t: string) => (out += t) },
+    stderr: { write: (t: string) => (err += t) },
+    env: {},
+    cwd,
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const MANIFEST = `version: 1
+models:
+  - id: story-lm
+    source: models/story-lm/model.onnx
+    kind: decoder
+    variants:
+      - id: int4
+        passes: [ { quantize: { weights: int4 } } ]
+devices:
+  - id: rpi5
+    runs-on: [self-hosted, rpi5]
+    execution-providers: [cpu]
+  - id: nuc
+    runs-on: [self-hosted, nuc]
+    execution-providers: [cpu]
+gates:
+  - name: edge
+    require:
+      peak-memory: { max: 512MiB }
+      regression: { metric: model-size, max-increase: 5% }
+`;
+
+function report(device: string, metrics: Record<string, number>): unknown {
+  return {
+    "schema-version": 1,
+    "created-at": "2026-01-02T03:04:05.678Z",
+    device: {
+      id: device,
+      fingerprint: {
+        "cpu-model": "cpu",
+        "cpu-flags": [],
+        "logical-cores": 4,
+        "physical-cores": 4,
+        "memory-bytes": 4294967296,
+        os: "linux",
+        "os-release": "6.6",
+        arch: "arm64",
+        "node-version": "20.20.2",
+        "onnxruntime-version": "1.30.0",
+        "execution-providers": ["cpu"],
+        "runner-labels": [],
+        "cpu-governor": null,
+        "cpu-temperature-celsius": null,
+      },
+      session: { "execution-providers": ["cpu"], "intra-op-threads": 4, "inter-op-threads": 0, "graph-optimization-level": "all" },
+    },
+    settings: { warmup: 5, "min-iterations": 50, "min-duration-ms": 10000, "max-iterations": 100000, "prompt-tokens": 128, "generate-tokens": 64, seed: 0, "timeout-ms": 1800000 },
+    models: [{ id: "story-lm", "source-sha256": "0".repeat(64) }],
+    results: [{ model: "story-lm", variant: "int4", status: "ok", metrics }],
+  };
+}
+
+function project(): string {
+  const dir = mkdtempSync(join(tmpdir(), "slmops-gate-cli-"));
+  writeFileSync(join(dir, "slmops.yaml"), MANIFEST);
+  return dir;
+}
+
+function writeReports(dir: string, reports: Record<string, unknown>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, value] of Object.entries(reports)) writeFileSync(join(dir, name), typeof value === "string" ? value : JSON.stringify(value));
+}
+
+const MiB = 1024 * 1024;
+
+describe("slmops gate", () => {
+  it("passes when every planned device reported within its gates, compared with the baseline", async () => {
+    const dir = project();
+    writeReports(join(dir, "base"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }), "nuc.json": report("nuc", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
+    writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 310 * MiB, "model-size": 20 * MiB }), "nuc.json": report("nuc", { "peak-memory": 290 * MiB, "model-size": 20.5 * MiB }) });
+    const io = memoryIo(dir);
+    const code = await main(["gate", "out", "--baseline", "base"], io);
+    expect(io.err()).toBe("");
+    expect(code).toBe(0);
+    expect(io.out().split("\n")[0]).toBe("✓ gate passed: 4 passed, 0 failed, 0 inconclusive (baseline: base)");
+    expect(io.out()).toContain("    ✓ model-size changed +2.50%, which is within the allowed +5.00% increase (slmops.yaml:20:19)");
+  });
+
+  it("fails a missing device, writes JSON and a Markdown report", async () => {
+    const dir = project();
+    writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 600 * MiB, "model-size": 20 * MiB }) });
+    const io = memoryIo(dir);
+    const code = await main(["gate", "out", "--json", "--markdown", "report.md"], io);
+    expect(code).toBe(1);
+    const json = JSON.parse(io.out()) as { outcome: string; verdict: { checks: { message: string; outcome: string }[] } };
+    expect(json.outcome).toBe("fail");
+    expect(json.verdict.checks.map((c) => `${c.outcome}: ${c.message}`)).toEqual([
+      "fail: peak-memory is 600MiB, above the maximum 512MiB",
+      "inconclusive: no baseline to compare model-size with: no baseline reports were given (pass --baseline <dir>)",
+      'fail: device "nuc" did not report variant "story-lm/int4"',
+    ]);
+    const markdown = readFileSync(join(dir, "report.md"), "utf8");
+    expect(markdown.split("\n")[0]).toBe("## ❌ slmops: a gate failed");
+    expect(markdown).toContain("| nuc | story-lm/int4 | ❌ did not report |");
+  });
+
+  it("exits 1 on an inconclusive verdict unless it is allowed", async () => {
+    const dir = project();
+    writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }), "nuc.json": report("nuc", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
+    const strict = memoryIo(dir);
+    expect(await main(["gate", "out"], strict)).toBe(1);
+    expect(strict.out()).toContain("? gate inconclusive");
+    expect(await main(["gate", "out", "--allow-inconclusive"], memoryIo(dir))).toBe(0);
+  });
+
+  it("names a damaged report and what to do, without a stack trace", async () => {
+    const dir = project();
+    writeReports(join(dir, "out"), { "rpi5.json": '{"schema-version": 1,' });
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out"], io)).toBe(1);
+    expect(io.err()).toMatch(/^error: out\/rpi5\.json: not valid JSON .*the file is damaged or not a bench report\n$/);
+  });
+
+  it("says plainly when there is no manifest", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slmops-gate-cli-"));
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out"], io)).toBe(1);
+    expect(io.err()).toBe(`error: No slmops.yaml in ${dir}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.\n`);
+  });
+});

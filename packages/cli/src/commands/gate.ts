@@ -1,0 +1,87 @@
+import { stat } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { ConfigurationError } from "@slmops/diagnostics";
+import type { Command, CommandContext } from "../command.js";
+import { jsonOption } from "../command.js";
+import { ExitCode } from "../exit-codes.js";
+
+/** `slmops gate --json` output: the outcome and the whole verdict (non-finite numbers as null). */
+export interface GateJson {
+  readonly outcome: "pass" | "fail" | "inconclusive";
+  readonly verdict: unknown;
+}
+
+export const gateCommand: Command = {
+  name: "gate",
+  summary: "one verdict from the device reports: limits, regressions against a baseline, missing devices",
+  description:
+    "Reads every bench report under <reports-dir>, evaluates the gates of slmops.yaml on each planned\n" +
+    "(device, variant) pair, and compares with the baseline reports when --baseline is given (a seeded\n" +
+    "bootstrap interval: pass, fail, or inconclusive). A planned device without a report fails.\n" +
+    "Exits 0 when every gate passed, 1 otherwise (inconclusive too, unless --allow-inconclusive).",
+  positionals: [{ name: "reports-dir", description: "the directory the benchmark wrote its reports to" }],
+  options: {
+    manifest: { type: "string", valueName: "file", description: "the manifest (default ./slmops.yaml)" },
+    root: { type: "string", valueName: "dir", description: "repository root (default: the manifest's directory)" },
+    baseline: { type: "string", valueName: "dir", description: "reports of the base branch to compare with" },
+    markdown: { type: "string", valueName: "file", description: "also write the report as Markdown (for a PR comment or job summary)" },
+    "allow-inconclusive": { type: "boolean", description: "exit 0 when the verdict is inconclusive" },
+    json: jsonOption,
+  },
+  examples: ["slmops gate out/reports", "slmops gate out/reports --baseline baseline/reports --markdown report.md", "slmops gate out/reports --json | jq .outcome"],
+  run: runGateCommand,
+};
+
+function shown(absolute: string, given: string, cwd: string): string {
+  return isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/") || ".";
+}
+
+async function manifestPath(given: string | undefined, cwd: string): Promise<{ absolute: string; display: string }> {
+  let absolute = resolve(cwd, given ?? "slmops.yaml");
+  const info = await stat(absolute).catch(() => undefined);
+  if (info?.isDirectory()) absolute = join(absolute, "slmops.yaml");
+  if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
+    throw new ConfigurationError(
+      given === undefined
+        ? `No slmops.yaml in ${cwd}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.`
+        : `--manifest ${given}: no such file. Pass the path of slmops.yaml.`,
+    );
+  }
+  return { absolute, display: shown(absolute, given ?? "slmops.yaml", cwd) };
+}
+
+async function runGateCommand(context: CommandContext): Promise<number> {
+  const { io, style, values } = context;
+  const reportsGiven = context.positionals[0];
+  if (reportsGiven === undefined) throw new ConfigurationError("Pass the reports directory: slmops gate <reports-dir>");
+  const manifest = await manifestPath(typeof values.manifest === "string" ? values.manifest : undefined, io.cwd);
+  const reports = resolve(io.cwd, reportsGiven);
+  const baselineGiven = typeof values.baseline === "string" ? values.baseline : undefined;
+  const baseline = baselineGiven === undefined ? undefined : resolve(io.cwd, baselineGiven);
+
+  const { runGate } = await import("@slmops/gate/reports");
+  const { formatVerdictText } = await import("@slmops/gate");
+  const { verdict } = await runGate({
+    manifest: manifest.absolute,
+    manifestDisplay: manifest.display,
+    ...(typeof values.root === "string" ? { root: resolve(io.cwd, values.root) } : {}),
+    reports,
+    reportsDisplay: shown(reports, reportsGiven, io.cwd),
+    ...(baseline && baselineGiven ? { baseline, baselineDisplay: shown(baseline, baselineGiven, io.cwd) } : {}),
+  });
+
+  if (typeof values.markdown === "string") {
+    const { renderReport } = await import("@slmops/github-report");
+    const { writeFileAtomic } = await import("@slmops/atomic-file");
+    await writeFileAtomic(resolve(io.cwd, values.markdown), renderReport(verdict, { marker: false }));
+  }
+  if (values.json === true) {
+    const output: GateJson = { outcome: verdict.outcome, verdict };
+    io.stdout.write(`${JSON.stringify(output, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+  } else {
+    io.stdout.write(formatVerdictText(verdict, style));
+  }
+  if (verdict.outcome === "pass") return ExitCode.ok;
+  if (verdict.outcome === "inconclusive" && values["allow-inconclusive"] === true) return ExitCode.ok;
+  return ExitCode.failure;
+}
