@@ -111,7 +111,9 @@ export function toPlainTree(doc: Document.Parsed, limits: TreeLimits): PlainTree
             continue;
           }
           const child = visit(pair.value as Node | null, `${pointer}/${pointerSegment(keyText)}`, depth + 1, viaAlias, pair.key as Node | null);
-          Object.defineProperty(out, keyText, { value: child, enumerable: true, writable: true, configurable: true });
+          // Plain assignment is safe for every key but `__proto__`, whose setter would replace the prototype.
+          if (keyText === "__proto__") Object.defineProperty(out, keyText, { value: child, enumerable: true, writable: true, configurable: true });
+          else out[keyText] = child;
         }
         return out;
       }
