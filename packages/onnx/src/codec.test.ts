@@ -60,3 +60,18 @@ describe("encodeModel / decodeModel", () => {
     expect(decoded.graph!.input[0]!.type!.tensorType!.shape!.dim).toEqual([{ dimParam: "batch" }, { dimValue: 3 }]);
   });
 });
+
+describe("fields this schema does not know", () => {
+  it("keeps them through decode → encode → decode", () => {
+    const known = encodeModel(sampleModel());
+    // ModelProto field 99 (a string) and GraphProto field 77 (a varint) from some newer ONNX.
+    const extra = new Uint8Array([...known, 0x9a, 0x06, 3, 0x61, 0x62, 0x63]);
+    const decoded = decodeModel(extra);
+    expect(decoded.unknownFields).toEqual([new Uint8Array([0x9a, 0x06, 3, 0x61, 0x62, 0x63])]);
+    const graph = decoded.graph!;
+    graph.unknownFields = [new Uint8Array([0xe8, 0x04, 0x05])];
+    const again = decodeModel(encodeModel(decoded));
+    expect(again).toEqual(decoded);
+    expect(again.graph!.unknownFields).toEqual([new Uint8Array([0xe8, 0x04, 0x05])]);
+  });
+});

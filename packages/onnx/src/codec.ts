@@ -56,7 +56,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
   }
   let message: protobuf.Message;
   try {
-    message = ModelProtoType.decode(bytes);
+    message = ModelProtoType.decode(keepingUnknownFields(bytes));
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error), error);
   }
@@ -80,7 +80,8 @@ export function decodeTensor(bytes: Uint8Array, options: DecodeOptions = {}): Te
   };
   try {
     scanWire(bytes, TensorProtoType, GraphProtoType, limits);
-    return fromWire(TensorProtoType, TensorProtoType.decode(bytes) as unknown as Record<string, unknown>) as unknown as TensorProto;
+    const message = TensorProtoType.decode(keepingUnknownFields(bytes));
+    return fromWire(TensorProtoType, message as unknown as Record<string, unknown>) as unknown as TensorProto;
   } catch (error) {
     if (error instanceof WireFormatError) return fail(error.message, error);
     if (error instanceof Error && !(error instanceof TypeError)) return fail(error.message, error);
@@ -113,6 +114,13 @@ export function encodeModelWith(model: ModelProto, replace: TensorReplacer | und
     );
   }
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** A protobufjs reader that keeps unknown fields (as `$unknowns`) instead of dropping them. */
+function keepingUnknownFields(bytes: Uint8Array): protobuf.Reader {
+  const reader = protobuf.Reader.create(bytes);
+  reader.discardUnknown = false;
+  return reader;
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -154,6 +162,10 @@ function convertFromWire(type: protobuf.Type, field: protobuf.Field, value: unkn
 
 function fromWire(type: protobuf.Type, message: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const unknowns = message["$unknowns"];
+  if (Array.isArray(unknowns) && unknowns.length > 0) {
+    out["unknownFields"] = unknowns.map((b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  }
   for (const field of type.fieldsArray) {
     const key = field.name;
     const present = hasOwn(message, key) && message[key] !== undefined && message[key] !== null;
@@ -220,6 +232,13 @@ function toWire(
   replace: TensorReplacer | undefined,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const unknowns = message["unknownFields"];
+  if (unknowns !== undefined) {
+    if (!Array.isArray(unknowns) || !unknowns.every((u) => u instanceof Uint8Array)) {
+      throw new ModelEncodeError(`${path}.unknownFields must be an array of Uint8Array`);
+    }
+    if (unknowns.length > 0) out["$unknowns"] = unknowns;
+  }
   for (const field of type.fieldsArray) {
     const key = field.name;
     const value = message[key];

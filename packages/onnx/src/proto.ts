@@ -7,31 +7,41 @@
  *   presence), and decoding keeps that distinction so models round-trip;
  * - a repeated field is always an array (empty when absent);
  * - `bytes` are `Uint8Array`;
+ * - fields unknown to this schema are kept as raw bytes in `unknownFields`;
  * - int64 values are `number` (checked to be exact) except where ONNX
  *   stores arbitrary 64-bit data — `AttributeProto.i`/`ints` and
  *   `TensorProto.int64Data`/`uint64Data` — which are `bigint`.
  */
 
+/**
+ * Fields this schema does not know (from a newer ONNX), kept as their raw
+ * wire bytes so that they survive a decode → encode round trip. Present only
+ * on messages that had such fields.
+ */
+export interface UnknownFields {
+  unknownFields?: Uint8Array[];
+}
+
 /** `TensorProto.DataType` values. See `data-type.ts` for sizes and names. */
 export type DataTypeCode = number;
 
-export interface StringStringEntryProto {
+export interface StringStringEntryProto extends UnknownFields {
   key?: string;
   value?: string;
 }
 
-export interface OperatorSetIdProto {
+export interface OperatorSetIdProto extends UnknownFields {
   /** Empty or absent means the default `ai.onnx` domain. */
   domain?: string;
   version?: number;
 }
 
-export interface TensorSegment {
+export interface TensorSegment extends UnknownFields {
   begin?: number;
   end?: number;
 }
 
-export interface TensorProto {
+export interface TensorProto extends UnknownFields {
   dims: number[];
   /** A `DataType` code. */
   dataType?: DataTypeCode;
@@ -53,53 +63,53 @@ export interface TensorProto {
   metadataProps: StringStringEntryProto[];
 }
 
-export interface SparseTensorProto {
+export interface SparseTensorProto extends UnknownFields {
   values?: TensorProto;
   indices?: TensorProto;
   dims: number[];
 }
 
-export interface TensorShapeDimension {
+export interface TensorShapeDimension extends UnknownFields {
   /** Exactly one of `dimValue` and `dimParam` is set for a known or symbolic dimension; neither for unknown. */
   dimValue?: number;
   dimParam?: string;
   denotation?: string;
 }
 
-export interface TensorShapeProto {
+export interface TensorShapeProto extends UnknownFields {
   dim: TensorShapeDimension[];
 }
 
-export interface TypeProtoTensor {
+export interface TypeProtoTensor extends UnknownFields {
   elemType?: DataTypeCode;
   shape?: TensorShapeProto;
 }
 
-export interface TypeProtoSequence {
+export interface TypeProtoSequence extends UnknownFields {
   elemType?: TypeProto;
 }
 
-export interface TypeProtoMap {
+export interface TypeProtoMap extends UnknownFields {
   keyType?: DataTypeCode;
   valueType?: TypeProto;
 }
 
-export interface TypeProtoOptional {
+export interface TypeProtoOptional extends UnknownFields {
   elemType?: TypeProto;
 }
 
-export interface TypeProtoSparseTensor {
+export interface TypeProtoSparseTensor extends UnknownFields {
   elemType?: DataTypeCode;
   shape?: TensorShapeProto;
 }
 
-export interface TypeProtoOpaque {
+export interface TypeProtoOpaque extends UnknownFields {
   domain?: string;
   name?: string;
 }
 
 /** At most one of the `*Type` members is set. */
-export interface TypeProto {
+export interface TypeProto extends UnknownFields {
   tensorType?: TypeProtoTensor;
   sequenceType?: TypeProtoSequence;
   mapType?: TypeProtoMap;
@@ -109,7 +119,7 @@ export interface TypeProto {
   denotation?: string;
 }
 
-export interface ValueInfoProto {
+export interface ValueInfoProto extends UnknownFields {
   name?: string;
   type?: TypeProto;
   docString?: string;
@@ -136,7 +146,7 @@ export const AttributeType = {
 } as const;
 export type AttributeType = (typeof AttributeType)[keyof typeof AttributeType];
 
-export interface AttributeProto {
+export interface AttributeProto extends UnknownFields {
   name?: string;
   refAttrName?: string;
   docString?: string;
@@ -158,36 +168,36 @@ export interface AttributeProto {
   typeProtos: TypeProto[];
 }
 
-export interface IntIntListEntryProto {
+export interface IntIntListEntryProto extends UnknownFields {
   key?: number;
   value: number[];
 }
 
-export interface SimpleShardedDimProto {
+export interface SimpleShardedDimProto extends UnknownFields {
   dimValue?: number;
   dimParam?: string;
   numShards?: number;
 }
 
-export interface ShardedDimProto {
+export interface ShardedDimProto extends UnknownFields {
   axis?: number;
   simpleSharding: SimpleShardedDimProto[];
 }
 
-export interface ShardingSpecProto {
+export interface ShardingSpecProto extends UnknownFields {
   tensorName?: string;
   device: number[];
   indexToDeviceGroupMap: IntIntListEntryProto[];
   shardedDim: ShardedDimProto[];
 }
 
-export interface NodeDeviceConfigurationProto {
+export interface NodeDeviceConfigurationProto extends UnknownFields {
   configurationId?: string;
   shardingSpec: ShardingSpecProto[];
   pipelineStage?: number;
 }
 
-export interface NodeProto {
+export interface NodeProto extends UnknownFields {
   input: string[];
   output: string[];
   name?: string;
@@ -200,12 +210,12 @@ export interface NodeProto {
   deviceConfigurations: NodeDeviceConfigurationProto[];
 }
 
-export interface TensorAnnotation {
+export interface TensorAnnotation extends UnknownFields {
   tensorName?: string;
   quantParameterTensorNames: StringStringEntryProto[];
 }
 
-export interface GraphProto {
+export interface GraphProto extends UnknownFields {
   node: NodeProto[];
   name?: string;
   initializer: TensorProto[];
@@ -218,14 +228,14 @@ export interface GraphProto {
   metadataProps: StringStringEntryProto[];
 }
 
-export interface TrainingInfoProto {
+export interface TrainingInfoProto extends UnknownFields {
   initialization?: GraphProto;
   algorithm?: GraphProto;
   initializationBinding: StringStringEntryProto[];
   updateBinding: StringStringEntryProto[];
 }
 
-export interface FunctionProto {
+export interface FunctionProto extends UnknownFields {
   name?: string;
   input: string[];
   output: string[];
@@ -240,13 +250,13 @@ export interface FunctionProto {
   metadataProps: StringStringEntryProto[];
 }
 
-export interface DeviceConfigurationProto {
+export interface DeviceConfigurationProto extends UnknownFields {
   name?: string;
   numDevices?: number;
   device: string[];
 }
 
-export interface ModelProto {
+export interface ModelProto extends UnknownFields {
   irVersion?: number;
   opsetImport: OperatorSetIdProto[];
   producerName?: string;
