@@ -10,11 +10,16 @@ import {
   ExternalDataError,
   encodeModel,
   externalSourceOf,
+  makeGraph,
+  makeModel,
+  makeNode,
   makeTensor,
+  makeValueInfo,
   readModel,
   tensorToArray,
   writeModel,
   type ModelProto,
+  type SparseTensorProto,
 } from "./index.js";
 import { mlpModel, seededFloats, tempDir } from "./test-support/models.js";
 
@@ -100,6 +105,33 @@ describe("writeModel / readModel with external data", () => {
     await writeModel(join(dir, "b.onnx"), lazy);
     expect(await readModel(join(dir, "b.onnx"))).toEqual(model);
     expect(lazy.graph!.initializer[0]!.dataLocation).toBe(DataLocation.EXTERNAL); // caller's model untouched
+  });
+
+  it("externalizes Constant attributes and sparse initializers too, and ONNX Runtime reads them", async () => {
+    const constant = makeTensor("c", DataType.FLOAT, [1024], new Float32Array(1024).fill(2));
+    const sparse: SparseTensorProto = {
+      values: makeTensor("s", DataType.FLOAT, [512], new Float32Array(512).fill(3)),
+      indices: makeTensor("si", DataType.INT64, [512], Array.from({ length: 512 }, (_, i) => BigInt(i * 2))),
+      dims: [1024],
+    };
+    const graph = makeGraph(
+      [makeNode("Constant", [], ["k"], { value: constant }), makeNode("Add", ["x", "k"], ["y0"]), makeNode("Add", ["y0", "s"], ["y"])],
+      "g",
+      [makeValueInfo("x", DataType.FLOAT, [1024])],
+      [makeValueInfo("y", DataType.FLOAT, [1024])],
+      [],
+      { sparseInitializers: [sparse] },
+    );
+    const path = join(dir, "m.onnx");
+    expect((await writeModel(path, makeModel({ graph }), { externalData: { threshold: 1024 } })).externalTensors).toBe(3);
+    const lazy = await readModel(path, { externalData: "lazy" });
+    expect(lazy.graph!.node[0]!.attribute[0]!.t!.dataLocation).toBe(DataLocation.EXTERNAL);
+    expect(lazy.graph!.sparseInitializer[0]!.indices!.dataLocation).toBe(DataLocation.EXTERNAL);
+    const session = await createSession(path);
+    const out = await session.run({ x: tensor("float32", new Float32Array(1024).fill(1), [1024]) });
+    await session.release();
+    const y = out["y"]!.data as Float32Array;
+    expect([y[0], y[1], y[1022], y[1023]]).toEqual([6, 3, 6, 3]);
   });
 
   it("does not change the model it writes", async () => {
