@@ -23,6 +23,8 @@ export interface NBitsOptions {
   readonly symmetric: boolean;
   readonly method: QuantMethod;
   readonly weighting?: ErrorWeighting;
+  /** `minimize-error` only: weight of a block's net error (default 0: squared error alone). */
+  readonly biasWeight?: number;
 }
 
 export interface NBitsWeight {
@@ -67,7 +69,13 @@ export function quantizeNBits(
   const scales = new Float32Array(N * kBlocks);
   const zeroPoints = options.symmetric ? undefined : new Uint8Array(N * zpColumns);
   const quantizer = new BlockQuantizer(
-    { bits, symmetric: options.symmetric, method: options.method, ...(options.weighting ? { weighting: options.weighting } : {}) },
+    {
+      bits,
+      symmetric: options.symmetric,
+      method: options.method,
+      ...(options.weighting ? { weighting: options.weighting } : {}),
+      ...(options.biasWeight !== undefined ? { biasWeight: options.biasWeight } : {}),
+    },
     blockSize,
   );
   const block = new Float32Array(blockSize);
@@ -75,23 +83,39 @@ export function quantizeNBits(
   const perByte = 8 / bits;
   const mask = (1 << bits) - 1;
 
-  for (let n = 0; n < N; n++) {
-    for (let b = 0; b < kBlocks; b++) {
-      const k0 = b * blockSize;
-      const length = Math.min(blockSize, K - k0);
-      for (let i = 0; i < length; i++) block[i] = weight[(k0 + i) * N + n]!;
-      const { scale, zeroPoint } = quantizer.quantize(block, length, codes);
-      codes.fill(zeroPoint, length); // padding decodes to zero
-      scales[n * kBlocks + b] = scale;
-      const base = (n * kBlocks + b) * blobSize;
-      for (let i = 0; i < blockSize; i++) {
-        packed[base + Math.floor(i / perByte)]! |= (codes[i]! & mask) << ((i % perByte) * bits);
-      }
-      if (zeroPoints) {
-        zeroPoints[n * zpColumns + Math.floor(b / perByte)]! |= (zeroPoint & mask) << ((b % perByte) * bits);
-      }
+  // Work on a few output columns at a time, transposed so each block's
+  // values are contiguous (a column of W is strided by N in memory).
+  const stripe = 64;
+  const columns = new Float32Array(stripe * K);
+  for (let n0 = 0; n0 < N; n0 += stripe) {
+    const width = Math.min(stripe, N - n0);
+    for (let k = 0; k < K; k++) {
+      const row = k * N + n0;
+      for (let j = 0; j < width; j++) columns[j * K + k] = weight[row + j]!;
     }
-    onColumn?.(n + 1, N);
+    for (let j = 0; j < width; j++) {
+      const n = n0 + j;
+      for (let b = 0; b < kBlocks; b++) {
+        const k0 = b * blockSize;
+        const length = Math.min(blockSize, K - k0);
+        block.set(columns.subarray(j * K + k0, j * K + k0 + length));
+        const { scale, zeroPoint } = quantizer.quantize(block, length, codes);
+        codes.fill(zeroPoint, length); // padding decodes to zero
+        scales[n * kBlocks + b] = scale;
+        const base = (n * kBlocks + b) * blobSize;
+        if (bits === 4) {
+          for (let i = 0; i < blobSize; i++) packed[base + i] = (codes[2 * i]! & 15) | ((codes[2 * i + 1]! & 15) << 4);
+        } else {
+          for (let i = 0; i < blockSize; i++) {
+            packed[base + Math.floor(i / perByte)]! |= (codes[i]! & mask) << ((i % perByte) * bits);
+          }
+        }
+        if (zeroPoints) {
+          zeroPoints[n * zpColumns + Math.floor(b / perByte)]! |= (zeroPoint & mask) << ((b % perByte) * bits);
+        }
+      }
+      onColumn?.(n + 1, N);
+    }
   }
   return { K, N, bits, blockSize, kBlocks, blobSize, packed, scales, zeroPoints };
 }

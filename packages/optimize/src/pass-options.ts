@@ -4,6 +4,7 @@
  * `normalizePass` checks a plain object and fills in the defaults.
  */
 import { ConfigurationError } from "@slmops/diagnostics";
+import type { ErrorWeighting } from "./block-quant.js";
 import { isValidBlockSize } from "./matmul-nbits.js";
 
 export interface QuantizePassOptions {
@@ -61,6 +62,9 @@ export type NormalizedPass =
       readonly method: "rtn" | "minimize-error";
       readonly accuracyLevel: number | undefined;
       readonly excludeNodes: readonly string[];
+      /** `minimize-error` only; not manifest options. Defaults `uniform` and 0 (see block-quant.ts). */
+      readonly weighting?: ErrorWeighting;
+      readonly biasWeight?: number;
     }
   | { readonly name: "quantize"; readonly weights: "int8"; readonly excludeNodes: readonly string[] }
   | { readonly name: "convert"; readonly to: "fp16"; readonly keepIoTypes: boolean; readonly keepOps: readonly string[] }

@@ -99,6 +99,8 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
           blockSize: pass.blockSize,
           symmetric: pass.symmetric,
           method: pass.method,
+          ...(pass.weighting ? { weighting: pass.weighting } : {}),
+          ...(pass.biasWeight !== undefined ? { biasWeight: pass.biasWeight } : {}),
         });
         const bName = names.fresh(`${baseName}_Q4`);
         const sName = names.fresh(`${baseName}_scales`);
