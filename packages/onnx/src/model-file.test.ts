@@ -56,8 +56,13 @@ describe("writeModel / readModel with external data", () => {
   it("moves large tensors to one aligned data file and reads them back unchanged", async () => {
     const model = mlpModel();
     const path = join(dir, "model.onnx");
-    const result = await writeModel(path, model, { externalData: { threshold: 1024, align: 4096 } });
+    const progress: string[] = [];
+    const result = await writeModel(path, model, {
+      externalData: { threshold: 1024, align: 4096 },
+      onTensorWritten: (done, total, name) => progress.push(`${done}/${total} ${name}`),
+    });
     expect(result.externalTensors).toBe(2); // w1 (8 KiB) and w2 (1 KiB); b and shape stay inline
+    expect(progress).toEqual(["1/2 w1", "2/2 w2"]);
     expect(result.dataPath).toBe(join(dir, "model.onnx.data"));
 
     const lazy = await readModel(path, { externalData: "lazy" });

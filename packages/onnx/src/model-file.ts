@@ -86,6 +86,8 @@ export interface WriteModelOptions {
    * always go to the new data file, streamed, never held in memory whole.
    */
   readonly externalData?: ExternalDataOptions | boolean;
+  /** Called after each tensor is written to the data file (for progress bars). */
+  readonly onTensorWritten?: (done: number, total: number, tensorName: string) => void;
 }
 
 export interface WriteModelResult {
@@ -229,6 +231,7 @@ export async function writeModel(path: string, model: ModelProto, options: Write
           }
           replacements.set(tensor, externalTensor(tensor, location, position, length));
           position += length;
+          options.onTensorWritten?.(replacements.size, toExternal.length, tensor.name ?? "");
         }
         fsyncSync(fd);
         dataBytes = fstatSync(fd).size;
