@@ -39,3 +39,16 @@ export { BlockQuantizer, type BlockParams, type BlockQuantOptions, type ErrorWei
 export { dequantizeInt8, quantizeInt8PerChannel, type Int8Weight } from "./int8.js";
 export { compareLogits, pairedKlDifference, rmse, type LogitComparison } from "./metrics.js";
 export { float16ToFloat32, float32ToFloat16, fromFloat16Bits, toFloat16Bits } from "./float16.js";
+export {
+  buildVariants,
+  passSpecOf,
+  selectVariants,
+  variantDirectory,
+  UnknownVariantFilterError,
+  type BuildVariantsOptions,
+  type BuiltVariant,
+  type FailedVariant,
+  type SelectedVariant,
+  type VariantFilter,
+  type VariantOutcome,
+} from "./manifest-variants.js";

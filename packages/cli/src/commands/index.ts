@@ -1,6 +1,8 @@
 import type { Command } from "../command.js";
 import { gateCommand } from "./gate.js";
+import { makeModelCommand } from "./make-model.js";
+import { optimizeCommand } from "./optimize.js";
 import { validateCommand } from "./validate.js";
 
 /** Every `slmops` command, in the order `slmops --help` lists them. Add new ones here. */
-export const commands: readonly Command[] = [validateCommand, gateCommand];
+export const commands: readonly Command[] = [validateCommand, makeModelCommand, optimizeCommand, gateCommand];

@@ -1,0 +1,269 @@
+/**
+ * A manifest's variants, built: pick the variants a user asked for, turn each
+ * variant's normalized passes back into pass specs, and run them with
+ * `optimizeModel` so that each variant lands whole at
+ * `<outDir>/<model>/<variant>/` or not at all. One failing variant does not
+ * stop the others; each outcome says what happened.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigurationError } from "@slmops/diagnostics";
+import type { Manifest, Model, Pass, Variant } from "@slmops/manifest";
+import type { ModelFile, ModelFiles } from "./model-io.js";
+import type { PassSpec } from "./pass-options.js";
+import { optimizeModel, type OptimizeProgress, type PassRecord } from "./pipeline.js";
+
+/** Which variants to build; both filters optional, both applied. */
+export interface VariantFilter {
+  /** A model id: only that model's variants. */
+  readonly model?: string;
+  /** A variant id (in any selected model), or `model/variant`. */
+  readonly variant?: string;
+}
+
+/** One variant picked from a manifest, with the model it is built from. */
+export interface SelectedVariant {
+  readonly model: Model;
+  readonly variant: Variant;
+}
+
+/**
+ * A model or variant filter that names nothing in the manifest. Carries the
+ * ids that exist so a caller can suggest the one that was meant.
+ */
+export class UnknownVariantFilterError extends ConfigurationError {
+  constructor(
+    /** Which filter: `model` or `variant`. */
+    readonly filter: "model" | "variant",
+    /** The id as given. */
+    readonly given: string,
+    /** The ids the filter could have named. */
+    readonly available: readonly string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Ids become directory names: the manifest schema's id pattern, checked again before touching the disk. */
+const SAFE_ID = /^[a-z0-9][a-z0-9._-]*$/i;
+
+/**
+ * The variants `filter` selects, in manifest order. Throws
+ * {@link UnknownVariantFilterError} when a filter names nothing.
+ */
+export function selectVariants(manifest: Manifest, filter: VariantFilter = {}): SelectedVariant[] {
+  let models = manifest.models;
+  let variantId = filter.variant;
+  if (variantId !== undefined && variantId.includes("/")) {
+    const [model = "", variant = ""] = variantId.split("/", 2);
+    if (filter.model !== undefined && filter.model !== model) {
+      throw new ConfigurationError(`variant \`${variantId}\` names model \`${model}\` but the model filter is \`${filter.model}\`; drop one of them`);
+    }
+    models = pickModel(models, model);
+    variantId = variant;
+  } else if (filter.model !== undefined) {
+    models = pickModel(models, filter.model);
+  }
+  const selected: SelectedVariant[] = [];
+  for (const model of models) {
+    for (const variant of model.variants) {
+      if (variantId === undefined || variant.id === variantId) selected.push({ model, variant });
+    }
+  }
+  if (variantId !== undefined && selected.length === 0) {
+    const available = [...new Set(models.flatMap((m) => m.variants.map((v) => v.id)))];
+    const scope = models.length === 1 ? `model \`${models[0]?.id ?? ""}\`` : "the manifest";
+    throw new UnknownVariantFilterError(
+      "variant",
+      variantId,
+      available,
+      `no variant \`${variantId}\` in ${scope}; its variants are ${list(available)}`,
+    );
+  }
+  return selected;
+}
+
+function pickModel(models: readonly Model[], id: string): Model[] {
+  const found = models.filter((m) => m.id === id);
+  if (found.length > 0) return found;
+  const available = models.map((m) => m.id);
+  throw new UnknownVariantFilterError("model", id, available, `no model \`${id}\` in the manifest; its models are ${list(available)}`);
+}
+
+function list(ids: readonly string[]): string {
+  return ids.length === 0 ? "none" : ids.map((id) => `\`${id}\``).join(", ");
+}
+
+/**
+ * A normalized manifest pass as the plain, manifest-named object that
+ * `optimizeModel` (and `normalizePass`) take.
+ */
+export function passSpecOf(pass: Pass): PassSpec {
+  switch (pass.kind) {
+    case "quantize":
+      if (pass.weights === "int8") {
+        return { quantize: { weights: "int8", symmetric: pass.symmetric, "exclude-nodes": [...pass.excludeNodes] } };
+      }
+      return {
+        quantize: {
+          weights: "int4",
+          "block-size": pass.blockSize,
+          symmetric: pass.symmetric,
+          method: pass.method,
+          ...(pass.accuracyLevel === undefined ? {} : { "accuracy-level": pass.accuracyLevel }),
+          "exclude-nodes": [...pass.excludeNodes],
+        },
+      };
+    case "convert":
+      return { convert: { to: pass.to, "keep-io-types": pass.keepIoTypes, "keep-ops": [...pass.keepOps] } };
+    case "prune":
+      return { prune: { sparsity: pass.sparsity, scope: pass.scope } };
+    case "graph-optimize":
+      return { "graph-optimize": { level: pass.level, "allow-machine-specific": pass.allowMachineSpecific } };
+  }
+}
+
+/** Where a variant is written: `<outDir>/<model>/<variant>/`. */
+export function variantDirectory(outDir: string, model: string, variant: string): string {
+  for (const id of [model, variant]) {
+    if (!SAFE_ID.test(id) || id.includes("..")) {
+      throw new ConfigurationError(`id \`${id}\` cannot be a directory name; ids are letters, digits, '.', '_' and '-'`);
+    }
+  }
+  return join(outDir, model, variant);
+}
+
+/** A variant that was built: where it is and what it is. */
+export interface BuiltVariant {
+  readonly ok: true;
+  readonly model: string;
+  readonly variant: string;
+  /** The variant's `model.onnx`. */
+  readonly path: string;
+  /** sha256 of `model.onnx`. */
+  readonly sha256: string;
+  /** Bytes of every file of the variant (external data included). */
+  readonly bytes: number;
+  readonly files: readonly ModelFile[];
+  /** The fp32 source it was built from. */
+  readonly source: ModelFiles;
+  readonly passes: readonly PassRecord[];
+  readonly durationMs: number;
+}
+
+/** A variant that failed; nothing of it was left on disk. */
+export interface FailedVariant {
+  readonly ok: false;
+  readonly model: string;
+  readonly variant: string;
+  readonly error: unknown;
+  readonly durationMs: number;
+}
+
+export type VariantOutcome = BuiltVariant | FailedVariant;
+
+export interface BuildVariantsOptions {
+  readonly manifest: Manifest;
+  /** Directory that receives `<model>/<variant>/model.onnx`. */
+  readonly outDir: string;
+  readonly filter?: VariantFilter;
+  /** A variant is about to be built (`index` of `count`). */
+  readonly onVariantStart?: (selected: SelectedVariant, index: number, count: number) => void;
+  /** Progress within the running variant, per tensor. */
+  readonly onProgress?: (selected: SelectedVariant, progress: OptimizeProgress) => void;
+  /** A variant finished, built or failed. */
+  readonly onVariantEnd?: (outcome: VariantOutcome, index: number, count: number) => void;
+}
+
+/**
+ * Builds the selected variants one after another. Each is written into a
+ * staging directory beside its final place and moved there only when every
+ * pass succeeded, so a failure leaves nothing behind (and a previous build of
+ * that variant stays as it was). Throws only for a bad filter; a variant's
+ * own failure is returned as a {@link FailedVariant}.
+ */
+export async function buildVariants(options: BuildVariantsOptions): Promise<VariantOutcome[]> {
+  const selected = selectVariants(options.manifest, options.filter);
+  const outcomes: VariantOutcome[] = [];
+  for (const [index, entry] of selected.entries()) {
+    options.onVariantStart?.(entry, index, selected.length);
+    const outcome = await buildOne(entry, options);
+    outcomes.push(outcome);
+    options.onVariantEnd?.(outcome, index, selected.length);
+  }
+  return outcomes;
+}
+
+async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions): Promise<VariantOutcome> {
+  const started = performance.now();
+  const model = entry.model.id;
+  const variant = entry.variant.id;
+  let staging: string | undefined;
+  try {
+    const target = variantDirectory(options.outDir, model, variant);
+    const parent = join(options.outDir, model);
+    await mkdir(parent, { recursive: true });
+    staging = await mkdtemp(join(parent, `.${variant}.partial-`));
+    const record = await optimizeModel({
+      source: entry.model.source.resolved,
+      passes: entry.variant.passes.map(passSpecOf),
+      outDir: staging,
+      ...(options.onProgress ? { onProgress: (p: OptimizeProgress) => options.onProgress?.(entry, p) } : {}),
+    });
+    // mkdtemp makes the directory private (0700); a variant is as readable as any other output.
+    await chmod(staging, 0o755);
+    await replaceDirectory(staging, target);
+    staging = undefined;
+    const path = join(target, record.output.files[0]?.name ?? "model.onnx");
+    return {
+      ok: true,
+      model,
+      variant,
+      path,
+      sha256: record.output.sha256,
+      bytes: record.output.bytes,
+      files: record.output.files,
+      source: record.source,
+      passes: record.passes,
+      durationMs: performance.now() - started,
+    };
+  } catch (error) {
+    return { ok: false, model, variant, error, durationMs: performance.now() - started };
+  } finally {
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Puts the finished `staging` directory at `target`: an existing target is
+ * first moved aside (and removed once the new one is in place), so at every
+ * moment the old variant or the new one is on disk, whole.
+ */
+async function replaceDirectory(staging: string, target: string): Promise<void> {
+  const existing = await stat(target).catch(() => undefined);
+  let aside: string | undefined;
+  if (existing) {
+    aside = `${target}.old-${randomBytes(6).toString("hex")}`;
+    await rename(target, aside);
+  }
+  try {
+    await rename(staging, target);
+  } catch (error) {
+    if (aside) await rename(aside, target).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(join(target, ".."));
+  if (aside) await rm(aside, { recursive: true, force: true });
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r").catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
