@@ -25,6 +25,8 @@ if (!config) throw new Error(`unknown preset ${presetName}`);
 const PROMPT = 32;
 const GENERATE = 32;
 const ROUNDS = 3;
+const QUALITY_SEQUENCES = 4;
+const QUALITY_TOKENS = 64;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -56,12 +58,16 @@ try {
     { id: "int4-rtn", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, method: "rtn" } }] },
     { id: "int4-minimize-error", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, method: "minimize-error" } }] },
     { id: "int4-rtn-acc-int8", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, "accuracy-level": "int8" } }] },
+    { id: "int4-rtn-symmetric", bits: 4, symmetric: true, passes: [{ quantize: { weights: "int4", "block-size": 32, symmetric: true } }] },
+    { id: "int4-minimize-error-symmetric", bits: 4, symmetric: true, passes: [{ quantize: { weights: "int4", "block-size": 32, symmetric: true, method: "minimize-error" } }] },
     { id: "int8", bits: 8, passes: [{ quantize: { weights: "int8" } }] },
     { id: "fp16", bits: 16, passes: [{ convert: { to: "fp16", "keep-ops": ["ReduceMean", "Softmax"] } }] },
   ];
   const theoretical = {
     // codes + one fp32 scale and one 4-bit zero point per block of 32; the rest stays fp32
     4: quantizableParams / 2 + blocks32 * (4 + 0.5) + otherParams * 4,
+    // the same without zero points
+    "4s": quantizableParams / 2 + blocks32 * 4 + otherParams * 4,
     // codes + one fp32 scale per output column; the rest stays fp32
     8: quantizableParams + matmulWeights.reduce((a, t) => a + t.dims[1] * 4, 0) + otherParams * 4,
     16: allParams * 2,
@@ -90,7 +96,6 @@ try {
           for (const k of ["key", "value"]) feeds[`past_key_values.${i}.${k}`] = { type: "float32", dims: [1, config.kvHeads, 0, headDim(config)], data: new Float32Array(0) };
         }
         let out = await session.run(feeds);
-        const prefillLogits = out.logits.data;
         const argmaxLast = (logits, dims) => {
           const vocab = dims.at(-1);
           const off = logits.length - vocab;
@@ -110,26 +115,42 @@ try {
           out = await session.run(f);
           next = argmaxLast(out.logits.data, out.logits.dims);
         }
-        return { tokensPerSecond: GENERATE / ((performance.now() - t0) / 1000), prefillLogits };
+        return GENERATE / ((performance.now() - t0) / 1000);
       };
       await once(); // warm-up
       const runs = [];
-      let logits;
-      for (let r = 0; r < ROUNDS; r++) {
-        const o = await once();
-        runs.push(o.tokensPerSecond);
-        logits = o.prefillLogits;
+      for (let r = 0; r < ROUNDS; r++) runs.push(await once());
+      return { tokensPerSecond: median(runs) };
+    } finally {
+      await session.release();
+    }
+  }
+  // Quality: KL and top-1 against fp32 over QUALITY_SEQUENCES seeded token sequences (one prefill each).
+  const sequences = Array.from({ length: QUALITY_SEQUENCES }, (_, s) =>
+    Array.from({ length: QUALITY_TOKENS }, (_, i) => Math.abs(Math.imul(i + 1, 2654435761 + s * 40503) ^ (s * 9973)) % config.vocab),
+  );
+  async function prefillAll(path) {
+    const session = await createSession(path);
+    try {
+      const out = new Float32Array(QUALITY_SEQUENCES * QUALITY_TOKENS * config.vocab);
+      for (const [k, ids] of sequences.entries()) {
+        const feeds = { input_ids: int64(ids), attention_mask: int64(ids.map(() => 1)), position_ids: int64(ids.map((_, i) => i)) };
+        for (let i = 0; i < config.layers; i++) {
+          for (const kind of ["key", "value"]) feeds[`past_key_values.${i}.${kind}`] = { type: "float32", dims: [1, config.kvHeads, 0, headDim(config)], data: new Float32Array(0) };
+        }
+        const result = await session.run(feeds, ["logits"]);
+        out.set(result.logits.data, k * QUALITY_TOKENS * config.vocab);
       }
-      return { tokensPerSecond: median(runs), logits };
+      return out;
     } finally {
       await session.release();
     }
   }
   const reference = await decode(source);
+  const referenceLogits = await prefillAll(source);
   for (const r of results) {
-    const d = await decode(r.path);
-    r.tokensPerSecond = d.tokensPerSecond;
-    r.quality = compareLogits(reference.logits, d.logits, config.vocab);
+    r.tokensPerSecond = (await decode(r.path)).tokensPerSecond;
+    r.quality = compareLogits(referenceLogits, await prefillAll(r.path), config.vocab);
   }
 
   const info = runtimeInfo();
@@ -140,10 +161,10 @@ try {
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of results) {
     console.log(
-      `| ${r.id} | ${(r.passMs / 1000).toFixed(2)} s | ${(r.passMs / loadMs).toFixed(1)}× | ${mib(r.bytes)} | ${(r.bytes / theoretical[r.bits]).toFixed(3)} | ${mib(r.peak)} (${mib(r.peak - r.start)}) | ${((r.peak - r.start) / weightBytes).toFixed(2)} | ${r.tokensPerSecond.toFixed(1)} | ${(r.tokensPerSecond / reference.tokensPerSecond).toFixed(2)}× | ${r.quality.klDivergence.toExponential(2)} | ${(r.quality.top1Agreement * 100).toFixed(1)}% |`,
+      `| ${r.id} | ${(r.passMs / 1000).toFixed(2)} s | ${(r.passMs / loadMs).toFixed(1)}× | ${mib(r.bytes)} | ${(r.bytes / theoretical[r.symmetric ? "4s" : r.bits]).toFixed(3)} | ${mib(r.peak)} (${mib(r.peak - r.start)}) | ${((r.peak - r.start) / weightBytes).toFixed(2)} | ${r.tokensPerSecond.toFixed(1)} | ${(r.tokensPerSecond / reference.tokensPerSecond).toFixed(2)}× | ${r.quality.klDivergence.toExponential(2)} | ${(r.quality.top1Agreement * 100).toFixed(1)}% |`,
     );
   }
-  console.log(`\nprompt ${PROMPT} tokens, ${GENERATE} generated greedily with the KV cache; tokens/s median of ${ROUNDS} after one warm-up; KL and top-1 over the prompt's ${PROMPT} positions.`);
+  console.log(`\nprompt ${PROMPT} tokens, ${GENERATE} generated greedily with the KV cache; tokens/s median of ${ROUNDS} after one warm-up; KL (mean over positions, nats) and top-1 over ${QUALITY_SEQUENCES} seeded sequences of ${QUALITY_TOKENS} tokens.`);
   console.log("peak RSS: the optimizing process's maximum resident set (OS-measured); growth: above its resident set once Node and ONNX Runtime were loaded.");
   console.log(`theoretical size: quantized MatMul weights at their bits plus their scales (and int4 zero points), every other parameter at fp32 (fp16: all at 2 bytes).`);
 } finally {
