@@ -32,7 +32,16 @@ export interface ModelConfig {
   readonly initStd: number;
   /** Stories in the eval set. */
   readonly evalSamples: number;
+  /**
+   * `none`: embedding and LM head random like every other weight. `bigram`:
+   * set them so the model predicts its story corpus like a bigram model
+   * (needs an untied head); see bigram-fit.ts.
+   */
+  readonly fit: FitMode;
 }
+
+export type FitMode = "none" | "bigram";
+export const FIT_MODES: readonly FitMode[] = ["none", "bigram"];
 
 export type PresetName = "nano" | "tiny" | "small" | "medium" | "large";
 
@@ -48,6 +57,7 @@ const COMMON = {
   rmsNormEps: 1e-5,
   initStd: 0.02,
   evalSamples: 64,
+  fit: "none",
 } as const;
 
 /**
@@ -76,7 +86,7 @@ interface Bound {
   readonly integer: boolean;
 }
 
-const BOUNDS: Readonly<Record<Exclude<keyof ModelConfig, "tied">, Bound>> = {
+const BOUNDS: Readonly<Record<Exclude<keyof ModelConfig, "tied" | "fit">, Bound>> = {
   vocab: { min: MIN_VOCAB, max: 262144, integer: true },
   hidden: { min: 8, max: 16384, integer: true },
   layers: { min: 1, max: 256, integer: true },
@@ -106,6 +116,7 @@ const FLAG: Readonly<Record<keyof ModelConfig, string>> = {
   rmsNormEps: "--rms-norm-eps",
   initStd: "--init-std",
   evalSamples: "--eval-samples",
+  fit: "--fit",
 };
 
 /** Dimension of one attention head. */
@@ -150,6 +161,12 @@ export function validateConfig(input: Readonly<Record<string, unknown>>): ModelC
   }
   if (typeof input.tied !== "boolean") {
     throw new ConfigurationError(`--tied must be true or false, got ${JSON.stringify(input.tied) ?? "nothing"}`);
+  }
+  if (typeof input.fit !== "string" || !(FIT_MODES as readonly string[]).includes(input.fit)) {
+    throw new ConfigurationError(`--fit must be one of ${FIT_MODES.join(", ")}, got ${JSON.stringify(input.fit) ?? "nothing"}`);
+  }
+  if (input.fit === "bigram" && input.tied === true) {
+    throw new ConfigurationError("--fit bigram needs an untied LM head; pass --tied=false as well");
   }
   const config = Object.fromEntries(
     (Object.keys(FLAG) as (keyof ModelConfig)[]).map((key) => [key, input[key]]),

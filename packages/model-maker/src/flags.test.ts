@@ -17,6 +17,11 @@ describe("modelOptionsFromFlags", () => {
     expect(resolveConfig(options)).toEqual({ ...PRESETS.small, kvHeads: 1, tied: false, ropeTheta: 500000, initStd: 0.01 });
   });
 
+  it("reads --fit", () => {
+    expect(modelOptionsFromFlags({ fit: "bigram", tied: "false" })).toEqual({ fit: "bigram", tied: false });
+    expect(() => modelOptionsFromFlags({ fit: "lots" })).toThrow("--fit must be one of none, bigram, got `lots`");
+  });
+
   it("accepts a bare boolean flag", () => {
     expect(modelOptionsFromFlags({ tied: true })).toEqual({ tied: true });
   });

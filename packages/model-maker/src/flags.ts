@@ -4,7 +4,7 @@
  * errors that name the flag.
  */
 import { ConfigurationError } from "@slmops/diagnostics";
-import { PRESET_NAMES, type ModelConfig, type ModelOptions, type PresetName } from "./config.js";
+import { FIT_MODES, PRESET_NAMES, type ModelConfig, type ModelOptions, type PresetName } from "./config.js";
 
 /** One flag of `slmops make-model`. */
 export interface ModelFlag {
@@ -12,7 +12,7 @@ export interface ModelFlag {
   readonly name: string;
   /** The option it sets. */
   readonly option: keyof ModelConfig | "preset";
-  readonly kind: "integer" | "number" | "boolean" | "preset";
+  readonly kind: "integer" | "number" | "boolean" | "preset" | "fit";
   readonly description: string;
 }
 
@@ -31,6 +31,7 @@ export const MODEL_FLAGS: readonly ModelFlag[] = [
   { name: "rms-norm-eps", option: "rmsNormEps", kind: "number", description: "RMSNorm epsilon (default 1e-5)" },
   { name: "init-std", option: "initStd", kind: "number", description: "standard deviation of the weight init (default 0.02)" },
   { name: "eval-samples", option: "evalSamples", kind: "integer", description: "stories in eval.jsonl (default 64)" },
+  { name: "fit", option: "fit", kind: "fit", description: "none (random embedding and head) or bigram (predict the story corpus; needs --tied=false)" },
 ];
 
 function parseValue(flag: ModelFlag, value: string | boolean): unknown {
@@ -42,6 +43,12 @@ function parseValue(flag: ModelFlag, value: string | boolean): unknown {
     throw new ConfigurationError(`${shown} takes true or false, got \`${value}\``);
   }
   if (typeof value === "boolean") throw new ConfigurationError(`${shown} needs a value, e.g. ${shown}=${flag.kind === "preset" ? "small" : "4"}`);
+  if (flag.kind === "fit") {
+    if (!(FIT_MODES as readonly string[]).includes(value)) {
+      throw new ConfigurationError(`--fit must be one of ${FIT_MODES.join(", ")}, got \`${value}\``);
+    }
+    return value;
+  }
   if (flag.kind === "preset") {
     if (!(PRESET_NAMES as readonly string[]).includes(value)) {
       throw new ConfigurationError(`unknown model preset \`${value}\`; use one of ${PRESET_NAMES.map((p) => `\`${p}\``).join(", ")}`);

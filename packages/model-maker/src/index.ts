@@ -7,11 +7,13 @@
 export {
   PRESETS,
   PRESET_NAMES,
+  FIT_MODES,
   MIN_VOCAB,
   headDim,
   parameterCount,
   resolveConfig,
   validateConfig,
+  type FitMode,
   type ModelConfig,
   type ModelOptions,
   type PresetName,
@@ -40,6 +42,7 @@ export {
 } from "./tokenizer.js";
 export { evalJsonl, stories, story, trainingCorpus } from "./corpus.js";
 export { Random, hashString } from "./random.js";
+export { FIT_EMBEDDING_RMS, encodeText, fitBigram, type FittedWeights } from "./bigram-fit.js";
 export { MODEL_FLAGS, modelOptionsFromFlags, type ModelFlag } from "./flags.js";
 export {
   DEFAULT_LAYOUT,

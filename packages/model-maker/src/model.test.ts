@@ -31,6 +31,10 @@ const CASES: { readonly name: string; readonly config: ModelConfig }[] = [
     name: "multi-query attention (1 kv head), untied, realistic init scale",
     config: resolveConfig({ vocab: 400, hidden: 64, layers: 2, heads: 8, kvHeads: 1, intermediate: 128, tied: false, seed: 13 }),
   },
+  {
+    name: "embedding and head fitted to the corpus (fit: bigram), larger logits",
+    config: resolveConfig({ vocab: 500, hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 96, tied: false, seed: 14, fit: "bigram" }),
+  },
 ];
 
 const PROMPT = [0, 17, 250, 5, 99, 211, 42, 42, 7];

@@ -104,6 +104,7 @@ export function configJson(config: ModelConfig, preset?: string): string {
       ...(preset === undefined ? {} : { preset }),
       seed: config.seed,
       eval_samples: config.evalSamples,
+      fit: config.fit,
       parameters: parameterCount(config),
     },
   };
@@ -141,6 +142,7 @@ export function parseConfigJson(source: string, file = "config.json"): ModelConf
       rmsNormEps: d.rms_norm_eps,
       initStd: d.initializer_range,
       evalSamples: slmops.eval_samples,
+      fit: slmops.fit ?? "none",
     });
   } catch (error) {
     if (error instanceof ConfigurationError) throw new ConfigurationError(`${file}: ${error.message}`, { cause: error });

@@ -6,6 +6,7 @@
  * RMSNorm gains near 1. Every tensor has its own random stream keyed by its
  * name, so its values do not depend on the order tensors are made in.
  */
+import { fitBigram } from "./bigram-fit.js";
 import { headDim, type ModelConfig } from "./config.js";
 import { Random } from "./random.js";
 
@@ -49,7 +50,11 @@ export function* makeWeights(config: ModelConfig): Generator<Weight> {
   const residualStd = initStd / Math.sqrt(2 * config.layers);
   const normStd = 0.05;
 
-  const embedding = normal(EMBED_TOKENS, [vocab, hidden], seed, 0, initStd);
+  const finalNorm = normal(FINAL_NORM, [hidden], seed, 1, normStd);
+  const fitted = config.fit === "bigram" ? fitBigram(config, finalNorm.data) : undefined;
+  const embedding = fitted
+    ? { name: EMBED_TOKENS, dims: [vocab, hidden], data: fitted.embedding }
+    : normal(EMBED_TOKENS, [vocab, hidden], seed, 0, initStd);
   yield embedding;
   for (let i = 0; i < config.layers; i++) {
     yield normal(layerWeightName(i, "input_layernorm"), [hidden], seed, 1, normStd);
@@ -62,8 +67,10 @@ export function* makeWeights(config: ModelConfig): Generator<Weight> {
     yield normal(layerWeightName(i, "mlp.up_proj"), [hidden, intermediate], seed, 0, initStd);
     yield normal(layerWeightName(i, "mlp.down_proj"), [intermediate, hidden], seed, 0, residualStd);
   }
-  yield normal(FINAL_NORM, [hidden], seed, 1, normStd);
-  if (config.tied) {
+  yield finalNorm;
+  if (fitted) {
+    yield { name: LM_HEAD, dims: [hidden, vocab], data: fitted.head };
+  } else if (config.tied) {
     const head = new Float32Array(hidden * vocab);
     const e = embedding.data;
     for (let v = 0; v < vocab; v++) {
