@@ -15,7 +15,7 @@ import { parseManifest } from "../dist/index.js";
 const DEVICES = 1000;
 const MODELS = 200;
 const WARMUP = 3;
-const RUNS = 15;
+const RUNS = 21;
 
 function generate(root) {
   const lines = ["version: 1", "models:"];
@@ -92,42 +92,47 @@ try {
   }
   // The loader parses with these options (its own duplicate-key check replaces yaml's quadratic one).
   const sameOptions = () => ({ lineCounter: new LineCounter(), uniqueKeys: false, prettyErrors: false, strict: true, version: "1.2", schema: "core", merge: false, stringKeys: false });
-  const parseOnly = [];
-  const parseSame = [];
-  const full = [];
-  const fullNoFiles = [];
+  // Each step is timed by wall clock and by the process's CPU time (user + system);
+  // on a shared machine the CPU time moves less with other processes' load.
+  const steps = {
+    "baseline A, yaml.parse(text), defaults": async () => parse(text),
+    "baseline B, parseDocument + toJS, the loader's options": async () => parseDocument(text, sameOptions()).toJS({ maxAliasCount: 100 }),
+    "full validation (parseManifest)": async () => {
+      const result = await parseManifest(text, options);
+      if (!result.ok) throw new Error("validation failed during the benchmark");
+    },
+    "full validation without file checks": async () => {
+      await parseManifest(text, { ...options, checkFiles: false });
+    },
+  };
+  const wall = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
+  const cpu = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
   for (let run = 0; run < WARMUP + RUNS; run++) {
-    let t = performance.now();
-    parse(text);
-    const a = performance.now() - t;
-    t = performance.now();
-    parseDocument(text, sameOptions()).toJS({ maxAliasCount: 100 });
-    const s = performance.now() - t;
-    t = performance.now();
-    const result = await parseManifest(text, options);
-    const b = performance.now() - t;
-    t = performance.now();
-    await parseManifest(text, { ...options, checkFiles: false });
-    const c = performance.now() - t;
-    if (!result.ok) throw new Error("validation failed during the benchmark");
-    if (run >= WARMUP) {
-      parseOnly.push(a);
-      parseSame.push(s);
-      full.push(b);
-      fullNoFiles.push(c);
+    for (const [name, step] of Object.entries(steps)) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await step();
+      const t = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      if (run >= WARMUP) {
+        wall[name].push(t);
+        cpu[name].push((c.user + c.system) / 1000);
+      }
     }
   }
-  const p = median(parseOnly);
-  const ps = median(parseSame);
-  const f = median(full);
-  const n = median(fullNoFiles);
+  const names = Object.keys(steps);
+  const [a, b] = names;
   const lines = text.split("\n").length - 1;
   console.log(`manifest: ${DEVICES} devices, ${MODELS} models (${MODELS * 3} variants), 50 gates, ${DEVICES} release targets — ${lines} lines, ${(Buffer.byteLength(text) / 1024).toFixed(0)} KiB`);
-  console.log(`runs: ${RUNS} after ${WARMUP} warm-up, interleaved; Node ${process.version}`);
-  console.log(`baseline A, yaml.parse(text), defaults:              median ${p.toFixed(1)} ms`);
-  console.log(`baseline B, parseDocument + toJS, the loader's options: median ${ps.toFixed(1)} ms`);
-  console.log(`full validation (parseManifest):                      median ${f.toFixed(1)} ms   ${(f / p).toFixed(2)}x A   ${(f / ps).toFixed(2)}x B`);
-  console.log(`full validation without file checks:                  median ${n.toFixed(1)} ms   ${(n / p).toFixed(2)}x A   ${(n / ps).toFixed(2)}x B`);
+  console.log(`runs: ${RUNS} after ${WARMUP} warm-up, steps interleaved; Node ${process.version}`);
+  console.log("| step | wall median | wall min | CPU median | wall ratio A / B | CPU ratio A / B |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const name of names) {
+    const w = median(wall[name]);
+    const c = median(cpu[name]);
+    const ratio = (x, base) => `${(x / median(base[a])).toFixed(2)}× / ${(x / median(base[b])).toFixed(2)}×`;
+    console.log(`| ${name} | ${w.toFixed(1)} ms | ${Math.min(...wall[name]).toFixed(1)} ms | ${c.toFixed(1)} ms | ${ratio(w, wall)} | ${ratio(c, cpu)} |`);
+  }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
