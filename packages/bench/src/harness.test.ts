@@ -130,6 +130,33 @@ describe("decoder benchmark", () => {
     expect(table.split("\n")[1]).toMatch(/^variant\s+status\s+size/);
   });
 
+  it("a device without the fp32 source uses the stored reference by the source's hash", async () => {
+    const base = {
+      device: { id: "small" },
+      settings: { ...QUICK, minIterations: 1, warmup: 0 },
+      referenceDir: join(project.dir, "references"),
+    };
+    const eval_ = { dataset: project.dataset, tokenizer: project.tokenizer };
+    const sourceSha256 = report.models[0]?.["source-sha256"] ?? "";
+    const small = await runBenchmark({
+      ...base,
+      models: [{ id: "tiny", source: join(project.dir, "absent.onnx"), sourceSha256, eval: eval_, variants: [{ id: "noisy", path: project.noisy }] }],
+    });
+    expect(small.models[0]).toMatchObject({ "source-sha256": sourceSha256, reference: { status: "reused" } });
+    expect(result(small, "noisy").accuracy?.["kl-divergence"]).toBeCloseTo(result(report, "noisy").accuracy?.["kl-divergence"] ?? NaN, 9);
+
+    const unknown = await runBenchmark({
+      ...base,
+      models: [{ id: "tiny", source: join(project.dir, "absent.onnx"), sourceSha256: "0".repeat(64), eval: eval_, variants: [{ id: "noisy", path: project.noisy }] }],
+    });
+    expect(unknown.models[0]?.reference?.status).toBe("failed");
+    expect(result(unknown, "noisy")).toMatchObject({ status: "ok", "accuracy-error": expect.stringMatching(/no usable stored reference .* the fp32 source model cannot be read/) });
+
+    await expect(
+      runBenchmark({ ...base, models: [{ id: "tiny", source: project.source, sourceSha256: "0".repeat(64), eval: eval_, variants: [] }] }),
+    ).rejects.toThrow(/model `tiny`: the source .* has sha256 [0-9a-f]{64}, not the 0{64} given/);
+  }, 120_000);
+
   it("reuses a stored reference, and recomputes one that was tampered with", async () => {
     const referenceDir = join(project.dir, "references");
     const run = () =>

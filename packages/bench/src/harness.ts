@@ -70,6 +70,12 @@ export interface BenchModel {
   readonly id: string;
   /** The fp32 source model: the accuracy reference. */
   readonly source: string;
+  /**
+   * sha256 of the source model (as a report's `source-sha256` gives it), for
+   * a device that does not have the source file: a stored reference with this
+   * hash in `referenceDir` is then used without the fp32 model.
+   */
+  readonly sourceSha256?: string;
   /** Default `auto`: a decoder when it has the Optimum decoder inputs and outputs. */
   readonly kind?: ModelKind;
   /** Eval set for accuracy (decoders); a device's private dataset goes here with `private: true`. */
@@ -311,6 +317,18 @@ async function prepareModel(
   } catch (error) {
     sourceError = (error as Error).message;
   }
+  if (model.sourceSha256 !== undefined) {
+    if (!/^[0-9a-f]{64}$/.test(model.sourceSha256)) {
+      throw new ConfigurationError(`model \`${model.id}\`: sourceSha256 must be 64 lowercase hex digits, got \`${model.sourceSha256}\``);
+    }
+    if (sourceSha256 !== null && sourceSha256 !== model.sourceSha256) {
+      throw new ConfigurationError(
+        `model \`${model.id}\`: the source ${model.source} has sha256 ${sourceSha256}, not the ${model.sourceSha256} given; ` +
+          `the reference would belong to another model`,
+      );
+    }
+    sourceSha256 = model.sourceSha256;
+  }
   if (!model.eval) return { entry: { id: model.id, "source-sha256": sourceSha256 } };
 
   let tokenized: TokenizedEval;
@@ -333,6 +351,7 @@ async function prepareModel(
   };
   const fail = (message: string): PreparedModel => ({ entry: { ...entry, reference: { status: "failed", message } }, referenceError: message });
   if (sourceSha256 === null) return fail(`the fp32 source model cannot be read: ${sourceError ?? "unknown error"}`);
+  const sourceAvailable = sourceError === undefined;
 
   const key: ReferenceKey = {
     modelSha256: sourceSha256,
@@ -349,6 +368,9 @@ async function prepareModel(
   } catch (error) {
     if (error instanceof InvalidReferenceError) staleReason = `a stored reference was not used: ${error.reason}`;
     else if ((error as NodeJS.ErrnoException).code !== "ENOENT") staleReason = `a stored reference could not be read: ${(error as Error).message}`;
+  }
+  if (!sourceAvailable) {
+    return fail(`no usable stored reference for this source and eval set${staleReason ? ` (${staleReason})` : ""}, and the fp32 source model cannot be read: ${sourceError ?? ""}`);
   }
   await mkdir(referenceDir, { recursive: true });
   progress({ model: model.id, phase: "reference" });
