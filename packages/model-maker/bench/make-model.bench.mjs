@@ -4,7 +4,8 @@
 // peak resident set is its own.
 //
 //   node bench/make-model.bench.mjs                 all presets
-//   SLMOPS_BENCH_PRESETS=nano,tiny node bench/…     some of them
+//   SLMOPS_BENCH_PRESETS=nano,story-lm node bench/… some of them (story-lm: the
+//                                                    example's nano, untied, fit: bigram)
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,17 +14,29 @@ import { fileURLToPath } from "node:url";
 
 const self = fileURLToPath(import.meta.url);
 
-async function one(preset) {
+/** Named option sets: the presets, and the example project's model. */
+const CASES = {
+  nano: { preset: "nano" },
+  tiny: { preset: "tiny" },
+  small: { preset: "small" },
+  medium: { preset: "medium" },
+  large: { preset: "large" },
+  "story-lm": { preset: "nano", tied: false, fit: "bigram" },
+};
+
+async function one(name) {
+  const options = CASES[name];
+  if (!options) throw new Error(`no bench case ${name}; use one of ${Object.keys(CASES).join(", ")}`);
   const { makeModel, resolveConfig, parameterCount, trainByteLevelBpe, trainingCorpus, tokenizerJson, writeModelProject } =
     await import("../dist/index.js");
   const { encodeModel } = await import("@slmops/onnx");
   const { createSession } = await import("@slmops/runtime");
-  const config = resolveConfig({ preset });
+  const config = resolveConfig(options);
   const dir = await mkdtemp(join(tmpdir(), "slmops-make-bench-"));
   try {
     // The whole project written as the CLI does; the peak resident set is read right after it.
     let t = performance.now();
-    const written = await writeModelProject(dir, { preset });
+    const written = await writeModelProject(dir, options);
     const projectMs = performance.now() - t;
     const makerRss = process.resourceUsage().maxRSS * 1024;
     // Then each phase alone, in memory.
@@ -41,7 +54,7 @@ async function one(preset) {
     const sessionMs = performance.now() - t;
     await session.release();
     const fileBytes = (await stat(written.paths.model)).size;
-    return { preset, parameters: parameterCount(config), fileBytes, encodedBytes: bytes.byteLength, weightsMs, encodeMs, tokenizerMs, projectMs, sessionMs, makerRss };
+    return { preset: name, parameters: parameterCount(config), fileBytes, encodedBytes: bytes.byteLength, weightsMs, encodeMs, tokenizerMs, projectMs, sessionMs, makerRss };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -50,7 +63,7 @@ async function one(preset) {
 if (process.argv[2] === "--one") {
   process.stdout.write(JSON.stringify(await one(process.argv[3])) + "\n");
 } else {
-  const presets = (process.env.SLMOPS_BENCH_PRESETS ?? "nano,tiny,small,medium,large").split(",").filter(Boolean);
+  const presets = (process.env.SLMOPS_BENCH_PRESETS ?? Object.keys(CASES).join(",")).split(",").filter(Boolean);
   const rows = [];
   for (const preset of presets) {
     const child = spawnSync(process.execPath, ["--max-old-space-size=8192", self, "--one", preset], { encoding: "utf8", maxBuffer: 1 << 20 });
