@@ -3,12 +3,12 @@
  * outputs the way PyTorch exports do (`/model/layers.0/self_attn/q_proj/MatMul`
  * → `…/MatMul_output_0`) and collects nodes and initializers in order.
  */
-import type { AttributeProto, NodeProto, TensorProto, TypeProto, ValueInfoProto } from "@slmops/onnx";
+import { AttributeType, DataType, type AttributeProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from "@slmops/onnx";
 
 /** `TensorProto.DataType` codes the maker uses. */
-export const FLOAT = 1;
-export const INT64 = 7;
-export const BOOL = 9;
+export const FLOAT = DataType.FLOAT;
+export const INT64 = DataType.INT64;
+export const BOOL = DataType.BOOL;
 
 export type AttributeValue = number | readonly number[] | { readonly float: number };
 
@@ -23,9 +23,9 @@ function attribute(name: string, value: AttributeValue): AttributeProto {
     sparseTensors: [],
     typeProtos: [],
   };
-  if (typeof value === "number") return { ...base, type: 2, i: BigInt(value) };
-  if ("float" in value) return { ...base, type: 1, f: value.float };
-  return { ...base, type: 7, ints: (value as readonly number[]).map((v) => BigInt(v)) };
+  if (typeof value === "number") return { ...base, type: AttributeType.INT, i: BigInt(value) };
+  if ("float" in value) return { ...base, type: AttributeType.FLOAT, f: value.float };
+  return { ...base, type: AttributeType.INTS, ints: (value as readonly number[]).map((v) => BigInt(v)) };
 }
 
 function littleEndianBytes(data: Float32Array | BigInt64Array | Uint8Array): Uint8Array {
