@@ -80,7 +80,39 @@ export async function bundleAction(actionDir) {
   // The bundle is an ES module wherever the action folder ends up.
   writeFileSync(join(dir, "dist", "package.json"), '{ "type": "module" }\n');
   const bytes = result.metafile.outputs[relative(dir, outfile).split("\\").join("/")]?.bytes ?? 0;
+  await bundleExtras(dir);
   return { outfile, bytes };
+}
+
+/**
+ * Extra bundles an action declares in its package.json, written beside
+ * `dist/index.js`, e.g. a script the action starts in a child process:
+ *
+ *   "bundles": { "runner.js": { "entry": "src/runner.ts", "external": ["onnxruntime-node"] } }
+ *
+ * `entry` is relative to the action directory; `external` names packages left
+ * out of the bundle (a native addon the action installs on the runner).
+ */
+async function bundleExtras(dir) {
+  const { bundles = {} } = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
+  for (const [name, spec] of Object.entries(bundles)) {
+    if (!/^[\w.-]+\.js$/.test(name) || typeof spec?.entry !== "string") throw new Error(`package.json bundles: "${name}" needs a file name and an entry`);
+    await build({
+      entryPoints: [join(dir, spec.entry)],
+      outfile: join(dir, "dist", name),
+      bundle: true,
+      platform: "node",
+      target: "node24",
+      format: "esm",
+      banner: { js: banner },
+      legalComments: "eof",
+      sourcemap: false,
+      logLevel: "warning",
+      absWorkingDir: dir,
+      external: spec.external ?? [],
+      plugins: [inlineLocalRequire],
+    });
+  }
 }
 
 async function cli(args) {

@@ -16,6 +16,8 @@ export interface Change {
    * undefined when the base has no manifest (the change adds it).
    */
   readonly baseManifest?: Manifest;
+  /** Why there is no base manifest, when it is not that the change adds it (e.g. it does not load on the base). */
+  readonly noBaseReason?: string;
 }
 
 /** What a change touches. An entry in `all` means every device runs every variant. */
@@ -130,7 +132,7 @@ function manifestChanged(head: Manifest, base: Manifest, collect: Collector): vo
 export function touchedBy(manifest: Manifest, change: Change, rootInRepository: string): TouchedScope {
   const collect = new Collector();
   const files = new Set(change.files.map((f) => repositoryPath("", f)));
-  if (!change.baseManifest) collect.all.push("the manifest is new in this change");
+  if (!change.baseManifest) collect.all.push(change.noBaseReason ?? "the manifest is new in this change");
   else manifestChanged(manifest, change.baseManifest, collect);
   for (const model of manifest.models) modelFilesChanged(model, rootInRepository, files, collect);
   return collect;
