@@ -84,8 +84,16 @@ export async function parseManifest(text: string | Uint8Array, options: LoadMani
     return { line, column: col };
   };
   const diagnostics: Diagnostic[] = [];
+  // After one unexpected token the parser reports every later token too; the first one says what there is to fix.
+  const cascade = doc.errors.filter((e) => e.code === "UNEXPECTED_TOKEN").length - 1;
+  let seenUnexpected = false;
   for (const e of doc.errors) {
-    diagnostics.push(spanDiagnostic(displayPath, "error", `yaml/${e.code.toLowerCase().replace(/_/gu, "-")}`, yamlMessage(e.message, e.code), YAML_HINTS[e.code], position(e.pos[0]), position(e.pos[1])));
+    if (e.code === "UNEXPECTED_TOKEN") {
+      if (seenUnexpected) continue;
+      seenUnexpected = true;
+    }
+    const hint = e.code === "UNEXPECTED_TOKEN" && cascade > 0 ? `${YAML_HINTS[e.code]} (the ${cascade} similar error${cascade === 1 ? "" : "s"} after it follow from this one)` : YAML_HINTS[e.code];
+    diagnostics.push(spanDiagnostic(displayPath, "error", `yaml/${e.code.toLowerCase().replace(/_/gu, "-")}`, yamlMessage(e.message, e.code), hint, position(e.pos[0]), position(e.pos[1])));
   }
   for (const w of doc.warnings) {
     diagnostics.push(spanDiagnostic(displayPath, "warning", `yaml/${w.code.toLowerCase().replace(/_/gu, "-")}`, yamlMessage(w.message, w.code), YAML_HINTS[w.code], position(w.pos[0]), position(w.pos[1])));
