@@ -58,7 +58,7 @@ function samplesOf(result: VariantResultJson): Partial<Record<SampleSeries, read
   if (s["ttft-ms"]?.length) out.ttft = s["ttft-ms"];
   if (s["decode-ms"]?.length) {
     out["decode-latency"] = s["decode-ms"];
-    // Per-token throughput; its median is 1000 / the median decode latency.
+    // Per-token throughput; its median is (up to one rank) 1000 / the median decode latency.
     out["tokens-per-second"] = s["decode-ms"].map((ms) => 1000 / ms);
   }
   return out;
