@@ -86,18 +86,20 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     expect(r.stderr).not.toContain("\r");
   });
 
-  it("writes to --out, from any working directory, with --manifest naming the file or its directory", () => {
+  it("writes to --out, from any working directory, with --manifest naming the file or its directory; a rebuild is identical", () => {
     const dir = exampleCopy();
     const out = mkdtempSync(join(tmpdir(), "cli-optimize-out-"));
     const elsewhere = mkdtempSync(join(tmpdir(), "cli-optimize-cwd-"));
-    const variants = optimizeJson(elsewhere, ["--manifest", dir, "--variant", "int8", "--out", out]);
+    const variants = optimizeJson(elsewhere, ["--manifest", dir, "--variant", "int4", "--out", out]);
     expect(variants).toHaveLength(1);
     const [v] = variants;
     expect(isAbsolute(v?.path ?? "")).toBe(true);
-    expect(v?.path).toBe(join(out, "story-lm", "int8", "model.onnx"));
+    expect(v?.path).toBe(join(out, "story-lm", "int4", "model.onnx"));
     expect(sha256(v?.path ?? "")).toBe(v?.sha256);
-    const again = optimizeJson(elsewhere, ["--manifest", join(dir, "slmops.yaml"), "--variant", "int8", "--out", out]);
+    // Building again gives the same bytes (int4 with ONNX Runtime's graph optimization is deterministic too).
+    const again = optimizeJson(elsewhere, ["--manifest", join(dir, "slmops.yaml"), "--variant", "int4", "--out", out]);
     expect(again[0]?.sha256).toBe(v?.sha256);
+    expect(readdirSync(join(out, "story-lm"))).toEqual(["int4"]);
     expect(existsSync(join(dir, ".slmops"))).toBe(false);
   });
 
