@@ -5,7 +5,7 @@
  * this process only prepares, watches and reports.
  */
 import { fork } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,6 +80,7 @@ export async function runMode(env: NodeJS.ProcessEnv = process.env): Promise<voi
   const runtime = await runtimeFor(job.device.executionProviders ?? ["cpu"], env);
   core.info(`onnxruntime-node ${runtime.version} (${runtime.source}) at ${runtime.packageDir}`);
   const referenceDir = getPathInput("reference-dir", { withinBase: false })?.absolute ?? join(env.RUNNER_TOOL_CACHE ?? env.RUNNER_TEMP ?? tmpdir(), "slmops-bench-references");
+  await mkdir(dirname(reportPath.absolute), { recursive: true });
   const script = await stageRunner(distDir, runtime.packageDir, env.RUNNER_TEMP ?? tmpdir());
   let done: Extract<RunnerReply, { type: "done" }>;
   try {
