@@ -160,7 +160,8 @@ gates:
   - { models: [b], variants: [int8], require: { perplexity: { max: 30 } } }
 release: { targets: { d: a/int8 } }
 `);
-    expect(result.diagnostics).toEqual([]);
+    // The only gate checks b/int8, so the release of a/int8 is flagged, and nothing else.
+    expect(result.diagnostics.map((d) => `${d.severity} ${d.message}`)).toEqual(["warning no gate checks `a/int8` on `d`, yet the release ships it there"]);
     if (!result.ok) return;
     expect(result.manifest.gates[0]?.variants).toEqual([{ model: "b", variant: "int8" }]);
     expect(result.manifest.release?.targets[0]).toMatchObject({ device: "d", model: "a", variant: "int8" });
@@ -189,6 +190,19 @@ gates: [ { require: { top-1-agreement: { min: 0.9 }, ttft: { max: 250us } } } ]
     const result = await load("version: 1\nmodels: [ { id: m, source: models/story-lm/model.onnx } ]\ndevices:\n  - { id: d, runs-on: [d], allow-from-forks: true }\n");
     expect(result.ok).toBe(true);
     expect(result.diagnostics).toEqual([expect.objectContaining({ severity: "warning", code: "security/allow-from-forks", line: 4, column: 46 })]);
+  });
+
+  it("warns about a release target that no gate checks on its device", async () => {
+    const result = await load(`version: 1
+models: [ { id: m, source: models/story-lm/model.onnx, variants: [ { id: q, passes: [ { quantize: { weights: int8 } } ] } ] } ]
+devices: [ { id: a, runs-on: [a] }, { id: b, runs-on: [b] } ]
+gates: [ { devices: [a], require: { perplexity: { max: 30 } } } ]
+release: { targets: { a: q, b: m/q } }
+`);
+    expect(result.ok).toBe(true);
+    expect(result.diagnostics.map((d) => ({ line: d.line, column: d.column, severity: d.severity, message: d.message }))).toEqual([
+      { line: 5, column: 32, severity: "warning", message: "no gate checks `m/q` on `b`, yet the release ships it there" },
+    ]);
   });
 
   it("graph-optimize `all` is accepted when machine-specific output is allowed", async () => {

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { compareDiagnostics, ConfigurationError, type Diagnostic, type SourcePosition } from "@slmops/diagnostics";
 import { formatSize } from "@slmops/units";
 import { LineCounter, parseDocument } from "yaml";
+import { coverageWarnings } from "./coverage.js";
 import { findExcessiveNesting } from "./depth.js";
 import { LIMITS } from "./limits.js";
 import { normalize } from "./normalize.js";
@@ -130,6 +131,8 @@ export async function parseManifest(text: string | Uint8Array, options: LoadMani
   if (diagnostics.some((d) => d.severity === "error")) return failure(file, diagnostics);
   const manifest = normalize(data as RawObject, root);
   const spans = tree.spans;
+  for (const p of coverageWarnings(manifest)) diagnostics.push(problemDiagnostic(displayPath, p, spans, position));
+  diagnostics.sort(compareDiagnostics);
   return Object.freeze({
     ok: true as const,
     manifest,
