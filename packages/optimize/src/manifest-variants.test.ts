@@ -1,0 +1,98 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseManifest } from "@slmops/manifest";
+import type { Manifest } from "@slmops/manifest";
+import { describe, expect, it } from "vitest";
+import { passSpecOf, selectVariants, UnknownVariantFilterError, variantDirectory } from "./manifest-variants.js";
+import { normalizePass } from "./pass-options.js";
+
+const MANIFEST = `version: 1
+models:
+  - id: story-lm
+    source: story.onnx
+    variants:
+      - id: int4
+        passes:
+          - quantize: { weights: int4, block-size: 64, method: minimize-error, accuracy-level: int8, exclude-nodes: [lm_head] }
+          - graph-optimize: { level: basic }
+      - id: int4-sym
+        passes: [ { quantize: { weights: int4, symmetric: true } } ]
+      - id: int8
+        passes: [ { quantize: { weights: int8 } } ]
+      - id: fp16
+        passes: [ { convert: { to: fp16, keep-io-types: false, keep-ops: [Softmax] } } ]
+      - id: pruned
+        passes: [ { prune: { sparsity: 25%, scope: global } }, { graph-optimize: { level: all, allow-machine-specific: true } } ]
+  - id: chat-lm
+    source: chat.onnx
+    variants:
+      - id: int8
+        passes: [ { quantize: { weights: int8 } } ]
+devices:
+  - id: local
+    runs-on: [self-hosted]
+`;
+
+async function manifest(): Promise<Manifest> {
+  const root = mkdtempSync(join(tmpdir(), "manifest-variants-"));
+  const result = await parseManifest(MANIFEST, { file: join(root, "slmops.yaml"), root, checkFiles: false });
+  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join("; "));
+  return result.manifest;
+}
+
+describe("manifest variants", () => {
+  it("turns every normalized manifest pass back into a spec that optimizeModel reads the same way", async () => {
+    const m = await manifest();
+    const passes = (model: number, variant: number) => m.models[model]?.variants[variant]?.passes ?? [];
+    const normalized = (model: number, variant: number) => passes(model, variant).map((p, i) => normalizePass(passSpecOf(p), `passes[${i}]`));
+    expect(normalized(0, 0)).toEqual([
+      { name: "quantize", weights: "int4", blockSize: 64, symmetric: false, method: "minimize-error", accuracyLevel: 4, excludeNodes: ["lm_head"] },
+      { name: "graph-optimize", level: "basic", allowMachineSpecific: false },
+    ]);
+    expect(normalized(0, 1)).toEqual([{ name: "quantize", weights: "int4", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] }]);
+    expect(normalized(0, 2)).toEqual([{ name: "quantize", weights: "int8", excludeNodes: [] }]);
+    expect(normalized(0, 3)).toEqual([{ name: "convert", to: "fp16", keepIoTypes: false, keepOps: ["Softmax"] }]);
+    expect(normalized(0, 4)).toEqual([
+      { name: "prune", sparsity: 0.25, scope: "global" },
+      { name: "graph-optimize", level: "all", allowMachineSpecific: true },
+    ]);
+  });
+
+  it("selects by model, by variant id across models, and by model/variant", async () => {
+    const m = await manifest();
+    const ids = (filter: Parameters<typeof selectVariants>[1]) => selectVariants(m, filter).map((s) => `${s.model.id}/${s.variant.id}`);
+    expect(ids({})).toEqual(["story-lm/int4", "story-lm/int4-sym", "story-lm/int8", "story-lm/fp16", "story-lm/pruned", "chat-lm/int8"]);
+    expect(ids({ model: "chat-lm" })).toEqual(["chat-lm/int8"]);
+    expect(ids({ variant: "int8" })).toEqual(["story-lm/int8", "chat-lm/int8"]);
+    expect(ids({ variant: "chat-lm/int8" })).toEqual(["chat-lm/int8"]);
+    expect(ids({ model: "story-lm", variant: "int8" })).toEqual(["story-lm/int8"]);
+  });
+
+  it("refuses filters that name nothing, with the ids that exist", async () => {
+    const m = await manifest();
+    const failure = (filter: Parameters<typeof selectVariants>[1]) => {
+      try {
+        selectVariants(m, filter);
+      } catch (error) {
+        return error;
+      }
+      throw new Error("expected a failure");
+    };
+    const model = failure({ model: "story" }) as UnknownVariantFilterError;
+    expect(model).toBeInstanceOf(UnknownVariantFilterError);
+    expect([model.filter, model.given, model.available]).toEqual(["model", "story", ["story-lm", "chat-lm"]]);
+    const variant = failure({ model: "chat-lm", variant: "fp16" }) as UnknownVariantFilterError;
+    expect(variant.message).toBe("no variant `fp16` in model `chat-lm`; its variants are `int8`");
+    expect(variant.available).toEqual(["int8"]);
+    expect((failure({ variant: "int2" }) as UnknownVariantFilterError).available).toEqual(["int4", "int4-sym", "int8", "fp16", "pruned"]);
+    expect((failure({ model: "chat-lm", variant: "story-lm/int8" }) as Error).message).toMatch(/names model `story-lm` but the model filter is `chat-lm`/);
+  });
+
+  it("never makes a directory name out of an id that could leave the output directory", () => {
+    expect(variantDirectory("/out", "story-lm", "int4")).toBe(join("/out", "story-lm", "int4"));
+    for (const [model, variant] of [["..", "x"], ["a", "../b"], ["a/b", "c"], ["a", ""], ["a", "x..y"]] as const) {
+      expect(() => variantDirectory("/out", model, variant)).toThrow(/cannot be a directory name/);
+    }
+  });
+});
