@@ -47,7 +47,7 @@ export async function checkPathOnDisk(check: PathCheck, normalized: string, root
     await lstat(absolute);
   } catch {
     const hint = await suggestSibling(absolute, root);
-    return error("path/missing", pointer, `the ${what} \`${written}\` of ${owner} does not exist`, hint ?? `looked for ${relativeForHumans(root, absolute)} relative to the repository root`);
+    return error("path/missing", pointer, `the ${what} \`${written}\` of ${owner} does not exist`, hint ?? `paths are relative to the repository root, here \`${root.split(sep).join("/")}\``);
   }
   let real: string;
   try {
