@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +7,7 @@ import { createSession } from "@slmops/runtime";
 import { loadManifestOrThrow } from "@slmops/manifest";
 import { describe, expect, it } from "vitest";
 import type { OptimizeJsonVariant } from "./commands/optimize.js";
-import { hasStackTrace, repoRoot, runCli } from "./test-support/run-cli.js";
+import { binPath, hasStackTrace, repoRoot, runCli } from "./test-support/run-cli.js";
 
 const EXAMPLE = join(repoRoot, "examples", "story-lm");
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -170,5 +171,31 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     expect(table.status).toBe(1);
     expect(table.stdout).toMatch(/^broken-lm +q8 +failed/m);
     expect(table.stdout).toContain("✗ 1 of 1 variant failed; 0 written to .slmops/variants");
+  });
+
+  it.runIf(existsSync("/usr/bin/script"))("on a terminal, make-model and optimize redraw one progress line with a bar over tensors", () => {
+    const dir = exampleCopy();
+    // script(1) gives the commands a real pseudo-terminal; its output is the terminal's (stdout and stderr together).
+    const onTerminal = (args: string) =>
+      spawnSync("/usr/bin/script", ["-qfec", `${JSON.stringify(process.execPath)} ${JSON.stringify(binPath)} ${args}`, "/dev/null"], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1", COLUMNS: "200" },
+        timeout: 60_000,
+      });
+    const clear = "\r\u001b[2K";
+    const made = onTerminal("make-model --preset nano --out made");
+    expect(made.status).toBe(0);
+    expect(made.stdout).toContain(`${clear}making weights`);
+    expect(made.stdout).toMatch(/writing files +█{20} 5\/5/);
+    expect(made.stdout).not.toContain("making weights…\r\n");
+
+    const r = onTerminal("optimize --variant int4");
+    expect(r.status).toBe(0);
+    const frames = r.stdout.split(clear);
+    expect(frames.some((f) => /^\[1\/1\] story-lm\/int4 █+░+ \d+\/\d+ pass 1\/2 quantize\(int4/.test(f))).toBe(true);
+    expect(frames.some((f) => /^\[1\/1\] story-lm\/int4 █{20} (\d+)\/\1 pass 1\/2 quantize/.test(f))).toBe(true);
+    expect(frames.some((f) => f.startsWith("✓ story-lm/int4 "))).toBe(true);
+    expect(r.stdout).toMatch(/story-lm +int4 +quantize → graph-optimize/);
   });
 });

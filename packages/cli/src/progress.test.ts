@@ -24,16 +24,17 @@ describe("progress line", () => {
     expect(fit("abcdefghijkl", 6)).toBe("abcde…");
   });
 
-  it("on a terminal redraws one line in place, throttled, and keeps milestones above it", () => {
+  it("on a terminal redraws one line in place, throttled, and prints milestones above it", () => {
     const out = sink();
     const line = new ProgressLine(out, { isTTY: true, columns: 40, intervalMs: 60_000 });
     line.update("step 1");
     line.update("step 2"); // within the interval: not drawn
     line.update("step 3", true); // forced
     line.milestone("✓ done one");
+    line.update("step 4"); // first draw after a milestone: not throttled
     line.clear();
     const clear = "\r\u001b[2K";
-    expect(out.text).toBe(`${clear}step 1${clear}step 3${clear}✓ done one\n${clear}step 3${clear}`);
+    expect(out.text).toBe(`${clear}step 1${clear}step 3${clear}✓ done one\n${clear}step 4${clear}`);
   });
 
   it("elsewhere prints only milestones, one plain line each", () => {

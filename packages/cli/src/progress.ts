@@ -67,12 +67,12 @@ export class ProgressLine {
     this.draw(text, now);
   }
 
-  /** Prints a line that stays in the output. */
+  /** Prints a line that stays in the output (the status line is drawn again by the next update). */
   milestone(text: string): void {
     if (this.isTTY && this.shown) this.sink.write(CLEAR_LINE);
     this.sink.write(`${text}\n`);
-    if (this.isTTY && this.shown && this.pending !== undefined) this.draw(this.pending, Date.now());
-    else this.shown = false;
+    this.shown = false;
+    this.pending = undefined;
   }
 
   /** Removes the status line (terminal only). */

@@ -162,8 +162,9 @@ async function runOptimize(context: CommandContext): Promise<number> {
 }
 
 function progressText(current: string, p: OptimizeProgress): string {
-  const pass = `pass ${p.pass + 1}/${p.passCount} ${p.description}`;
-  return `${current} ${pass} ${progressBar(p.done, p.total)} ${p.done}/${p.total}${p.tensor ? ` ${p.tensor}` : ""}`;
+  // The bar first, so it survives when a narrow terminal cuts the line.
+  const pass = p.passCount > 1 ? `pass ${p.pass + 1}/${p.passCount} ` : "";
+  return `${current} ${progressBar(p.done, p.total)} ${p.done}/${p.total} ${pass}${p.description}${p.tensor ? ` ${p.tensor}` : ""}`;
 }
 
 function failureText(error: unknown): string {
