@@ -88,6 +88,13 @@ describe("renderReport", () => {
     expect(rows[2]!.slice(3)).toEqual(["—", "—", "—"]);
   });
 
+  it("keeps metrics no gate checks and no default column shows in the raw figures only", () => {
+    const extra = verdictOf({ results: [{ ...result("rpi5", 44, "c1"), metrics: { ...result("rpi5", 44, "c1").metrics, "load-time-warm": 12, "ttft-p90": 80 } }] });
+    const text = renderReport(extra);
+    expect(parseTable(text).header).toEqual(["Device", "Variant", "Result", "decode p50", "peak memory", "KL div."]);
+    expect(text).toContain('"load-time-warm": 12');
+  });
+
   it("lists the checks that did not pass, with where the gate is", () => {
     const section = markdown.split("### Checks that did not pass\n\n")[1]!.split("\n\n")[0]!;
     const items = section.split("\n").filter((l) => l.startsWith("- "));

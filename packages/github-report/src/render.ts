@@ -37,10 +37,14 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
 }
 
+/** Metrics shown as table columns when reported, besides those a gate checks. */
+export const DEFAULT_COLUMNS: readonly MetricName[] = ["decode-latency-p50", "decode-latency-p90", "ttft", "tokens-per-second", "peak-memory", "model-size", "kl-divergence", "top-1-agreement"];
+
+/** Columns: metrics a gate checks, and the default ones that were reported, in the catalogue's order. Others stay in the raw figures. */
 function metricColumns(verdict: Verdict): string[] {
   const names = new Set<string>();
   for (const pair of verdict.pairs) {
-    for (const [name, value] of Object.entries(pair.metrics)) if (typeof value === "number") names.add(name);
+    for (const name of DEFAULT_COLUMNS) if (typeof pair.metrics[name] === "number") names.add(name);
     for (const check of pair.checks) if (check.metric) names.add(check.metric);
   }
   const known = METRIC_NAMES.filter((n) => names.has(n));
