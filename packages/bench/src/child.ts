@@ -28,6 +28,8 @@ export interface ChildOptions {
   readonly signal?: AbortSignal;
   /** Extra environment for the worker. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The worker script to run instead of this package's `dist/worker.js` (e.g. a bundled copy). */
+  readonly workerPath?: string;
 }
 
 export type ChildOutcome =
@@ -40,7 +42,7 @@ function seconds(ms: number): string {
 
 export function runInChild(request: WorkerRequest, options: ChildOptions): Promise<ChildOutcome> {
   return new Promise((resolve) => {
-    const child = fork(workerScript(), [], {
+    const child = fork(options.workerPath ?? workerScript(), [], {
       execPath: process.execPath,
       execArgv: [],
       stdio: ["ignore", "ignore", "pipe", "ipc"],

@@ -282,6 +282,17 @@ describe("failures are entries in the report, not dead jobs", () => {
     expect(result(report, "junk").failure).toMatchObject({ kind: "configuration", message: expect.stringMatching(/junk\.onnx is not a valid ONNX model/) });
   }, 60_000);
 
+  it("a worker that cannot start is a crash with its stderr, not a hang", async () => {
+    const path = await saveModel(join(project.dir, "noworker"), "model.onnx", matmulModel(8, 1));
+    const report = await runBenchmark({
+      device: { id: "local" },
+      settings: { ...QUICK, minIterations: 1 },
+      models: [{ id: "m", source: path, variants: [{ id: "a", path }] }],
+      workerPath: join(project.dir, "no-such-worker.js"),
+    });
+    expect(report.results[0]?.failure).toMatchObject({ kind: "crash", "exit-code": 1, stderr: expect.stringMatching(/Cannot find module/) });
+  }, 60_000);
+
   it("cancelling stops the running worker and the remaining variants", async () => {
     const path = await saveModel(join(project.dir, "cancel"), "model.onnx", matmulModel(32, 2));
     const controller = new AbortController();

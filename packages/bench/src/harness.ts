@@ -118,6 +118,12 @@ export interface BenchOptions {
   readonly signal?: AbortSignal;
   /** Extra environment for worker processes. */
   readonly workerEnv?: NodeJS.ProcessEnv;
+  /**
+   * The worker script, when this package runs bundled (an action): bundle
+   * `@slmops/bench`'s `dist/worker.js` as its own entry and name it here.
+   * Default: `worker.js` beside this module.
+   */
+  readonly workerPath?: string;
 }
 
 const DEFAULTS = {
@@ -199,7 +205,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   const fingerprint = await collectFingerprint(options.device.runnerLabels);
   const total = options.models.reduce((n, m) => n + m.variants.length, 0);
   const progress = (p: BenchProgress) => options.onProgress?.(p);
-  const childBase = { timeoutMs: settings.timeoutMs, env: options.workerEnv, signal: options.signal };
+  const childBase = { timeoutMs: settings.timeoutMs, env: options.workerEnv, signal: options.signal, workerPath: options.workerPath };
 
   const models: ModelEntryJson[] = [];
   const results: VariantResultJson[] = [];
@@ -308,7 +314,7 @@ async function prepareModel(
   session: SessionSettings,
   referenceDir: string,
   progress: (p: Omit<BenchProgress, "index" | "total">) => void,
-  childBase: { timeoutMs: number; env: NodeJS.ProcessEnv | undefined; signal: AbortSignal | undefined },
+  childBase: { timeoutMs: number; env: NodeJS.ProcessEnv | undefined; signal: AbortSignal | undefined; workerPath: string | undefined },
 ): Promise<PreparedModel> {
   let sourceSha256: string | null = null;
   let sourceError: string | undefined;
