@@ -164,7 +164,17 @@ function checkUnits(data: RawObject, problems: Problem[]): void {
       const limit = objectAt(require, name);
       for (const bound of ["max", "min"]) check(spec.kind, limit, bound, `/gates/${g}/require/${name}/${bound}`);
     }
+    const regression = objectAt(require, "regression");
+    for (const key of ["max-increase", "max-decrease"]) check("percentage", regression, key, `/gates/${g}/require/regression/${key}`);
   });
+  listAt(data, "models").forEach((model, m) => {
+    listAt(model, "variants").forEach((variant, v) => {
+      listAt(variant, "passes").forEach((pass, p) => check("fraction", objectAt(pass, "prune"), "sparsity", `/models/${m}/variants/${v}/passes/${p}/prune/sparsity`));
+    });
+  });
+  const rollout = objectAt(objectAt(data, "release"), "rollout");
+  listAt(rollout, "stages").forEach((stage, s) => check("duration", stage, "soak", `/release/rollout/stages/${s}/soak`));
+  check("fraction", objectAt(rollout, "abort"), "failure-rate", "/release/rollout/abort/failure-rate");
 }
 
 const WELL_FORMED: Partial<Record<ValueKind, RegExp>> = {
