@@ -4,6 +4,11 @@
  * - Every FLOAT initializer and constant becomes FLOAT16; finite values beyond
  *   the float16 range are clamped to ±65504 (so a "minus infinity" mask stays
  *   a large finite number), and `Cast(to: FLOAT)` becomes `Cast(to: FLOAT16)`.
+ * - Except what reads no float activation at all — computations on integer
+ *   inputs and small constants, such as rotary angles from position ids and
+ *   the attention mask: that stays fp32 (in fp16, position 2000 × a frequency
+ *   is off by up to a radian) and is clipped to the fp16 range and cast where
+ *   the fp16 graph uses it.
  * - Operators listed in `keep-ops` still compute in fp32: their float inputs
  *   are cast up and their float outputs cast back down.
  * - With `keep-io-types` (the default) float graph inputs and outputs stay
@@ -52,8 +57,20 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
   let casts = 0;
   let kept = 0;
 
-  // 1. Initializers.
-  const floatInitializers = graph.initializer.filter((t) => t.dataType === DataType.FLOAT);
+  // 0. The fp32 region: nodes that read no float activation — only integer
+  //    inputs and small constants (position angles, attention masks). They
+  //    stay in fp32, where large positions and "minus infinity" masks are
+  //    exact, and their float results cross into fp16 through Clip + Cast.
+  const region = fp32Region(graph, types);
+  const regionValues = new Set<string>();
+  for (const n of region) for (const o of n.output) if (isFloat(o)) regionValues.add(o);
+  const regionInputs = new Set(region.flatMap((n) => n.input));
+  for (const t of graph.initializer) {
+    if (t.dataType === DataType.FLOAT && regionInputs.has(t.name ?? "")) regionValues.add(t.name ?? "");
+  }
+
+  // 1. Initializers (those the fp32 region reads stay fp32).
+  const floatInitializers = graph.initializer.filter((t) => t.dataType === DataType.FLOAT && !regionValues.has(t.name ?? ""));
   floatInitializers.forEach((t, i) => {
     Object.assign(t, toFloat16Tensor(t));
     onTensor?.({ tensor: t.name ?? "", done: i + 1, total: floatInitializers.length });
@@ -62,7 +79,36 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
   // 2. Nodes: retype constants and casts; wrap kept operators in Casts.
   const out: NodeProto[] = [];
   const upcast = new Map<string, string>(); // fp16 value → its fp32 copy, shared between kept nodes
+  const downcast = new Map<string, string>(); // fp32 region value → its fp16 copy
+  let bounds: [string, string] | undefined;
+  const narrow = (x: string): string => {
+    let down = downcast.get(x);
+    if (!down) {
+      if (!bounds) {
+        bounds = [names.fresh("fp16_lowest"), names.fresh("fp16_highest")];
+        graph.initializer.push(
+          floatTensor(bounds[0], DataType.FLOAT, [], Float32Array.of(-FLOAT16_MAX)),
+          floatTensor(bounds[1], DataType.FLOAT, [], Float32Array.of(FLOAT16_MAX)),
+        );
+      }
+      const clipped = names.fresh(`${x}_clipped`);
+      down = names.fresh(`${x}_fp16`);
+      out.push(
+        node("Clip", names.fresh(`${x}_Clip_fp16_range`), [x, ...bounds], [clipped]),
+        node("Cast", names.fresh(`${x}_Cast_fp16`), [clipped], [down], { to: DataType.FLOAT16 }),
+      );
+      downcast.set(x, down);
+      casts++;
+    }
+    return down;
+  };
+  const inRegion = new Set(region);
   for (const n of graph.node) {
+    if (inRegion.has(n)) {
+      out.push(n);
+      continue;
+    }
+    n.input = n.input.map((x) => (regionValues.has(x) ? narrow(x) : x));
     retypeAttributes(n);
     if (!keep.has(n.opType ?? "")) {
       out.push(n);
@@ -113,6 +159,7 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
     const name = output.name ?? "";
     const tensorType = output.type?.tensorType;
     if (!tensorType || tensorType.elemType !== DataType.FLOAT) continue;
+    if (regionValues.has(name)) continue; // computed in fp32 already
     if (!pass.keepIoTypes) {
       tensorType.elemType = DataType.FLOAT16;
       continue;
@@ -127,12 +174,38 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
   }
   graph.node = [...prefix, ...graph.node, ...suffix];
 
-  // 4. Intermediate value types: float is now float16 (shape inference redoes the rest).
+  // 4. Intermediate value types: float outside the fp32 region is now float16.
   for (const v of graph.valueInfo) {
     const t = v.type?.tensorType;
-    if (t?.elemType === DataType.FLOAT) t.elemType = DataType.FLOAT16;
+    if (t?.elemType === DataType.FLOAT && !regionValues.has(v.name ?? "")) t.elemType = DataType.FLOAT16;
   }
   return { initializersConverted: floatInitializers.length, nodesKeptInFp32: kept, castsAdded: casts };
+}
+
+/** Constants up to this many elements may feed the fp32 region; larger float tensors are weights. */
+const SMALL_CONSTANT = 1 << 16;
+
+/**
+ * Nodes that read no float activation: every input is an integer value, a
+ * small float constant, or the output of another such node. Float graph
+ * inputs and large float initializers (weights) are activations' sources.
+ */
+function fp32Region(graph: GraphProto, types: ReadonlyMap<string, number>): NodeProto[] {
+  const tainted = new Set<string>();
+  for (const i of graph.input) if (i.type?.tensorType?.elemType === DataType.FLOAT && i.name) tainted.add(i.name);
+  for (const t of graph.initializer) {
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    if (t.dataType === DataType.FLOAT && count > SMALL_CONSTANT && t.name) tainted.add(t.name);
+  }
+  const region: NodeProto[] = [];
+  for (const n of graph.node) {
+    if (n.input.some((x) => tainted.has(x))) {
+      for (const o of n.output) if (types.get(o) === DataType.FLOAT) tainted.add(o);
+    } else {
+      region.push(n);
+    }
+  }
+  return region;
 }
 
 function renameUses(graph: GraphProto, from: string, to: string): void {
