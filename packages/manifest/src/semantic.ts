@@ -263,6 +263,9 @@ function resolveVariant(reference: string, pointer: string, catalog: Catalog, sc
     const variant = reference.slice(slash + 1);
     const variants = catalog.models.get(model);
     if (!variants) return { problem: unknownReference(pointer, "model", model, catalog.models.keys(), reference) };
+    if (!scope.has(model)) {
+      return { problem: error("reference/outside-models", pointer, `\`${reference}\` belongs to model \`${model}\`, which this gate's \`models\` leaves out`, `add \`${model}\` to \`models\`, or remove this variant`) };
+    }
     if (!variants.has(variant)) {
       const suggestion = closest(variant, variants);
       const hint = suggestion ? `did you mean \`${model}/${suggestion}\`?` : `its variants: ${[...variants].map((v) => `\`${model}/${v}\``).join(", ") || "none"}`;
