@@ -20,7 +20,7 @@ import { MS_DOMAIN, NameScope, ensureOpset, graphOf, initializerMap, isOnnxOp, n
 import { quantizeInt8PerChannel } from "./int8.js";
 import { quantizeNBits } from "./matmul-nbits.js";
 import type { NormalizedPass } from "./pass-options.js";
-import { floatTensor, isFloatTensor, rawTensor, readFloats } from "./tensors.js";
+import { floatTensor, isFloatTensor, rawTensor, viewFloats } from "./tensors.js";
 
 export type QuantizePass = Extract<NormalizedPass, { name: "quantize" }>;
 
@@ -95,7 +95,7 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
 
     if (pass.weights === "int4") {
       if (!tensors) {
-        const q = quantizeNBits(readFloats(t.weight), K, N, {
+        const q = quantizeNBits(viewFloats(t.weight), K, N, {
           blockSize: pass.blockSize,
           symmetric: pass.symmetric,
           method: pass.method,
@@ -126,7 +126,7 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
         );
       }
       if (!tensors) {
-        const q = quantizeInt8PerChannel(readFloats(t.weight), K, N);
+        const q = quantizeInt8PerChannel(viewFloats(t.weight), K, N);
         const wName = names.fresh(`${baseName}_quantized`);
         const sName = names.fresh(`${baseName}_scale`);
         added.push(rawTensor(wName, DataType.INT8, [K, N], q.codes));

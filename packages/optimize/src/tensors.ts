@@ -31,6 +31,19 @@ export function readFloats(t: TensorProto): Float32Array {
   return float16ToFloat32(bits);
 }
 
+/**
+ * The values of a FLOAT or FLOAT16 tensor for reading only: a view of its
+ * bytes when they are aligned fp32 (no copy), else a converted copy. Never
+ * write through it.
+ */
+export function viewFloats(t: TensorProto): Float32Array {
+  if (t.dataType === DataType.FLOAT) {
+    const bytes = tensorRawBytes(t);
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  }
+  return readFloats(t);
+}
+
 /** Bytes of a typed array, viewed without copying. */
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
