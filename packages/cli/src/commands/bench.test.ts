@@ -1,0 +1,81 @@
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readReport, validateReport } from "@slmops/bench";
+import { optimizeModel } from "@slmops/optimize";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hasStackTrace, repoRoot, runCli } from "../test-support/run-cli.js";
+
+const EXAMPLE = join(repoRoot, "examples", "story-lm");
+/** Quick run rules: the example's own settings take minutes. */
+const QUICK = ["--warmup", "1", "--min-iterations", "3", "--min-duration", "200ms", "--prompt-tokens", "8", "--generate-tokens", "4"];
+
+let project: string;
+
+/** A copy of the example project with its int8 variant built where `slmops optimize` writes it. */
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), "cli-bench-"));
+  cpSync(EXAMPLE, project, { recursive: true, filter: (src) => !src.includes(".slmops") && !src.includes("/out") });
+  await optimizeModel({ source: join(project, "models/story-lm/model.onnx"), passes: [{ quantize: { weights: "int8" } }], outDir: join(project, ".slmops/variants/story-lm/int8") });
+}, 300_000);
+
+describe("slmops bench (real child process, real ONNX Runtime, the example's model)", { timeout: 180_000 }, () => {
+  it("benchmarks this machine as the ad-hoc device `local`, prints a table and writes a valid report", async () => {
+    const r = runCli(["bench", "--variant", "int8", ...QUICK, "--out", "out/report.json"], { cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("benchmarking 1 variant as device `local`");
+    expect(r.stderr).toMatch(/✓ \[1\/1\] story-lm\/int8/);
+    expect(r.stdout).toMatch(/story-lm/);
+    expect(r.stdout).toMatch(/int8/);
+    expect(r.stdout).toContain("✓ 1 variant benchmarked on `local`; report written to out/report.json");
+    const report = await readReport(join(project, "out", "report.json"));
+    expect(report.device.id).toBe("local");
+    expect(report.device.session["execution-providers"]).toEqual(["cpu"]);
+    expect(report.device.session["intra-op-threads"]).toBe(0);
+    expect(report.settings).toMatchObject({ warmup: 1, "min-iterations": 3, "min-duration-ms": 200, "prompt-tokens": 8, "generate-tokens": 4, seed: 1234 });
+    const [result] = report.results;
+    expect(result).toMatchObject({ model: "story-lm", variant: "int8", status: "ok", kind: "decoder" });
+    expect(result?.run?.iterations).toBeGreaterThanOrEqual(3);
+    expect(result?.run?.["elapsed-ms"]).toBeGreaterThanOrEqual(200);
+    expect(result?.accuracy?.positions).toBeGreaterThan(0);
+    // The reference was computed once and is reused by the next run.
+    expect(report.models[0]?.reference?.status).toBe("computed");
+  });
+
+  it("--json prints the report itself, with a named device's settings", () => {
+    const r = runCli(["bench", "--device", "rpi5", "--variant", "story-lm/int8", ...QUICK, "--json"], { cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    const report = validateReport(JSON.parse(r.stdout), "stdout");
+    expect(report.device.id).toBe("rpi5");
+    expect(report.device.session["intra-op-threads"]).toBe(4);
+    expect(report.device["memory-budget-bytes"]).toBe(2 * 1024 ** 3);
+    expect(report.models[0]?.reference?.status).toBe("reused");
+  });
+
+  it("says to run slmops optimize when a variant is not built", () => {
+    const r = runCli(["bench", "--variant", "int4,int8", ...QUICK], { cwd: project });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error: story-lm/int4 is not built (no .slmops/variants/story-lm/int4/model.onnx). Run `slmops optimize` first.");
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    expect(r.stdout).toBe("");
+  });
+
+  it("names the devices for an unknown device, and refuses a run-rule flag that is not a number or duration", () => {
+    const unknown = runCli(["bench", "--device", "rpi4", ...QUICK], { cwd: project });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/no device `rpi4` in the manifest; its devices are `local`, `rpi5`, `jetson-orin-nano`, `nuc`/);
+    const duration = runCli(["bench", "--min-duration", "fast"], { cwd: project });
+    expect(duration.status).toBe(2);
+    expect(duration.stderr).toMatch(/Option `--min-duration` must be a duration such as 500ms, 10s or 2m; got `fast`/);
+    const iterations = runCli(["bench", "--min-iterations", "0"], { cwd: project });
+    expect(iterations.status).toBe(2);
+    expect(iterations.stderr).toContain("Option `--min-iterations` must be a whole number of at least 1; got `0`.");
+    expect(hasStackTrace(duration.stderr + iterations.stderr)).toBe(false);
+  });
+
+  it("is listed in slmops --help", () => {
+    const r = runCli(["--help"]);
+    expect(r.stdout).toMatch(/^\s+bench\s+benchmark the built variants on this machine/m);
+    expect(readFileSync(join(repoRoot, "packages", "cli", "dist", "commands", "bench.js"), "utf8")).toContain("runBenchmark");
+  });
+});

@@ -1,0 +1,209 @@
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import type { BenchProgress, BenchReport } from "@slmops/bench";
+import type { Diagnostic } from "@slmops/diagnostics";
+import { compareDiagnostics, ConfigurationError, formatDiagnostic } from "@slmops/diagnostics";
+import type { BenchSettingsOverrides } from "@slmops/device-plan";
+import { parseDuration } from "@slmops/units";
+import type { Command, CommandContext } from "../command.js";
+import { jsonOption } from "../command.js";
+import { UsageError } from "../errors.js";
+import { ExitCode } from "../exit-codes.js";
+import { styleFor, type Style } from "../io.js";
+import { ProgressLine, terminalColumns } from "../progress.js";
+
+const MANIFEST_FILE_NAME = "slmops.yaml";
+/** Where `slmops optimize` writes variants, under the manifest's repository root. */
+const DEFAULT_VARIANTS_DIR = ".slmops/variants";
+
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "benchmark the built variants on this machine: latency, tokens/s, memory, accuracy against fp32",
+  description:
+    "Runs the same benchmark as the bench-on-device-matrix action, on this machine: each variant in its own\n" +
+    "process under the manifest's run rules, decoders token by token, accuracy against the fp32 source.\n" +
+    "Without --device this machine is the ad-hoc device `local` (CPU, ONNX Runtime's default threads);\n" +
+    "with --device it takes that device's settings from slmops.yaml. Variants are read from\n" +
+    `<variants-dir>/<model>/<variant>/model.onnx (default ${DEFAULT_VARIANTS_DIR} beside the manifest, where\n` +
+    "`slmops optimize` writes them). The run-rule flags override the manifest's bench settings for quick runs.\n" +
+    "Exits 0 when every variant was benchmarked, 1 when one failed. With --json, stdout is the report.",
+  positionals: [],
+  options: {
+    manifest: { type: "string", valueName: "path", description: `the manifest, or a directory holding ${MANIFEST_FILE_NAME} (default ./${MANIFEST_FILE_NAME})` },
+    device: { type: "string", valueName: "id", description: "benchmark as this device of the manifest (default: the ad-hoc device `local`)" },
+    model: { type: "string", valueName: "id", description: "only this model's variants" },
+    variant: { type: "string", valueName: "id", description: "only these variants: id or model/variant, comma-separated" },
+    "variants-dir": { type: "string", valueName: "dir", description: `where the built variants are (default ${DEFAULT_VARIANTS_DIR} beside the manifest)` },
+    out: { type: "string", valueName: "file", description: "also write the report (JSON, validated) to this file" },
+    "reference-dir": { type: "string", valueName: "dir", description: "where fp32 reference distributions are kept between runs (default .slmops/references)" },
+    warmup: { type: "string", valueName: "n", description: "untimed iterations first (overrides the manifest)" },
+    "min-iterations": { type: "string", valueName: "n", description: "at least this many timed iterations (overrides the manifest)" },
+    "min-duration": { type: "string", valueName: "time", description: "and at least this long, e.g. 1s (overrides the manifest)" },
+    "prompt-tokens": { type: "string", valueName: "n", description: "decoder prompt length (overrides the manifest)" },
+    "generate-tokens": { type: "string", valueName: "n", description: "decoder tokens generated per iteration (overrides the manifest)" },
+    timeout: { type: "string", valueName: "time", description: "kill a variant's process after this long, e.g. 5m (overrides the manifest)" },
+    json: jsonOption,
+  },
+  examples: [
+    "slmops bench",
+    "slmops bench --variant int4 --min-duration 1s --min-iterations 5",
+    "slmops bench --manifest examples/story-lm --device rpi5 --out bench-rpi5.json",
+    "slmops bench --json > report.json",
+  ],
+  run: runBench,
+};
+
+function flag(context: CommandContext, name: string): string | undefined {
+  const value = context.values[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`Option \`--${name}\` needs a value.`, { command: "bench" });
+  return value.trim();
+}
+
+function wholeNumber(context: CommandContext, name: string, min: number): number | undefined {
+  const value = flag(context, name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`Option \`--${name}\` must be a whole number${min > 0 ? ` of at least ${min}` : ""}; got \`${value}\`.`, { command: "bench" });
+  }
+  return n;
+}
+
+function duration(context: CommandContext, name: string): number | undefined {
+  const value = flag(context, name);
+  if (value === undefined) return undefined;
+  try {
+    const ms = parseDuration(value);
+    if (ms <= 0) throw new Error("must be longer than zero");
+    return ms;
+  } catch (error) {
+    throw new UsageError(`Option \`--${name}\` must be a duration such as 500ms, 10s or 2m; got \`${value}\` (${(error as Error).message}).`, { command: "bench", cause: error });
+  }
+}
+
+/** The run-rule flags given, as overrides of the manifest's bench settings. */
+function overrides(context: CommandContext): BenchSettingsOverrides {
+  const entries: [keyof BenchSettingsOverrides, number | undefined][] = [
+    ["warmup", wholeNumber(context, "warmup", 0)],
+    ["minIterations", wholeNumber(context, "min-iterations", 1)],
+    ["minDurationMs", duration(context, "min-duration")],
+    ["promptTokens", wholeNumber(context, "prompt-tokens", 1)],
+    ["generateTokens", wholeNumber(context, "generate-tokens", 0)],
+    ["timeoutMs", duration(context, "timeout")],
+  ];
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as BenchSettingsOverrides;
+}
+
+async function runBench(context: CommandContext): Promise<number> {
+  const { io, style } = context;
+  const err = styleFor(io.stderrIsTTY, io.env);
+  const json = context.values.json === true;
+  const settings = overrides(context);
+  const variantFlag = flag(context, "variant");
+  const variants = variantFlag?.split(",").map((v) => v.trim()).filter((v) => v !== "");
+  const display = (path: string) => relative(io.cwd, path).split(sep).join("/") || ".";
+
+  const file = await resolveManifestPath(flag(context, "manifest"), io.cwd);
+  const { loadManifest } = await import("@slmops/manifest");
+  const loaded = await loadManifest(file.absolute, { checkFiles: true, displayPath: file.display });
+  const diagnostics = [...loaded.diagnostics].sort(compareDiagnostics);
+  for (const d of diagnostics) io.stderr.write(`${paint(d, err)}\n`);
+  if (!loaded.ok) {
+    const errors = diagnostics.filter((d) => d.severity === "error").length;
+    io.stderr.write(`${err.red("✗")} ${file.display} is invalid: ${errors} error${errors === 1 ? "" : "s"}. Fix it (see \`slmops validate\`) and run again.\n`);
+    return ExitCode.failure;
+  }
+
+  const { benchJob, missingVariants } = await import("@slmops/device-plan");
+  const variantsDirFlag = flag(context, "variants-dir");
+  const variantsDir = variantsDirFlag === undefined ? join(loaded.root, DEFAULT_VARIANTS_DIR) : resolve(io.cwd, variantsDirFlag);
+  const device = flag(context, "device");
+  const model = flag(context, "model");
+  const job = benchJob(loaded.manifest, {
+    variantsDir,
+    overrides: settings,
+    ...(device !== undefined ? { device } : {}),
+    ...(model !== undefined ? { model } : {}),
+    ...(variants && variants.length > 0 ? { variants } : {}),
+  });
+  if (job.models.length === 0) throw new ConfigurationError(`${file.display} lists no variants to benchmark; add variants to a model and build them with \`slmops optimize\`.`);
+  const missing = missingVariants(job);
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `${missing.map((m) => `${m.model}/${m.variant}`).join(", ")} ${missing.length === 1 ? "is" : "are"} not built ` +
+        `(no ${missing.map((m) => display(m.path)).join(", ")}). Run \`slmops optimize\` first` +
+        `${variantsDirFlag === undefined ? "" : `, or pass the --variants-dir it wrote to`}.`,
+    );
+  }
+
+  const referenceDirFlag = flag(context, "reference-dir");
+  const referenceDir = referenceDirFlag === undefined ? join(loaded.root, ".slmops", "references") : resolve(io.cwd, referenceDirFlag);
+  const progress = new ProgressLine(io.stderr, { isTTY: io.stderrIsTTY, columns: terminalColumns(io.stderr) });
+  const { runBenchmark, writeReport, formatReportTable } = await import("@slmops/bench");
+  io.stderr.write(`benchmarking ${count(job.models.reduce((n, m) => n + m.variants.length, 0), "variant")} as device \`${job.device.id}\`\n`);
+  const report = await runBenchmark({ ...job, referenceDir, onProgress: (p) => showProgress(progress, p, err) }).finally(() => progress.clear());
+
+  const out = flag(context, "out");
+  if (out !== undefined) {
+    await mkdir(dirname(resolve(io.cwd, out)), { recursive: true });
+    await writeReport(resolve(io.cwd, out), report);
+  }
+  const failed = report.results.filter((r) => r.status === "failed");
+  if (json) {
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    io.stdout.write(`${formatReportTable(report)}\n`);
+    io.stdout.write(verdict(report, failed.length, out === undefined ? undefined : display(resolve(io.cwd, out)), style));
+  }
+  return failed.length === 0 ? ExitCode.ok : ExitCode.failure;
+}
+
+function showProgress(progress: ProgressLine, p: BenchProgress, style: Style): void {
+  const at = `[${p.index}/${p.total}] ${p.model}/${p.variant ?? "fp32 reference"}`;
+  if (p.phase === "done") progress.milestone(`${style.green("✓")} ${at}`);
+  else if (p.phase === "failed") progress.milestone(`${style.red("✗")} ${at} failed: ${p.message ?? ""}`);
+  else if (p.phase === "reference") progress.milestone(`${at}: computing the reference distributions`);
+  else {
+    const iterations = p.iterations !== undefined ? ` ${p.iterations} iterations, ${((p.elapsedMs ?? 0) / 1000).toFixed(1)} s` : "";
+    progress.update(`${at} ${p.phase}${iterations}`);
+  }
+}
+
+function verdict(report: BenchReport, failed: number, out: string | undefined, style: Style): string {
+  const total = report.results.length;
+  const written = out === undefined ? "" : `; report written to ${out}`;
+  return failed === 0
+    ? `${style.green("✓")} ${count(total, "variant")} benchmarked on \`${report.device.id}\`${written}\n`
+    : `${style.red("✗")} ${failed} of ${count(total, "variant")} failed on \`${report.device.id}\`${written}\n`;
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function paint(d: Diagnostic, style: Style): string {
+  const text = formatDiagnostic(d);
+  const color = d.severity === "error" ? style.red : d.severity === "warning" ? style.yellow : style.cyan;
+  return text.replace(`: ${d.severity}: `, `: ${color(`${d.severity}:`)} `);
+}
+
+async function resolveManifestPath(given: string | undefined, cwd: string): Promise<{ absolute: string; display: string }> {
+  let absolute = resolve(cwd, given ?? MANIFEST_FILE_NAME);
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info) {
+    throw new ConfigurationError(
+      given === undefined
+        ? `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops bench --manifest path/to/${MANIFEST_FILE_NAME}`
+        : `${given}: no such file or directory. Check the --manifest path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
+    );
+  }
+  if (info.isDirectory()) {
+    absolute = join(absolute, MANIFEST_FILE_NAME);
+    if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
+      throw new ConfigurationError(`${given ?? "."}: the directory has no ${MANIFEST_FILE_NAME}. Pass the manifest's path with --manifest.`);
+    }
+  }
+  const display = given !== undefined && isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/");
+  return { absolute, display };
+}
