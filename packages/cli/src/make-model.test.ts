@@ -71,6 +71,22 @@ describe("slmops make-model (real files, real process, real ONNX Runtime)", { ti
     expect(c.files.find((f) => f.kind === "model")?.sha256).not.toBe(a.files.find((f) => f.kind === "model")?.sha256);
   });
 
+  it("makes the example project's files byte for byte from the settings its config.json records", () => {
+    const example = join(import.meta.dirname, "..", "..", "..", "examples", "story-lm");
+    const config = JSON.parse(readFileSync(join(example, "models", "story-lm", "config.json"), "utf8")) as {
+      tie_word_embeddings: boolean;
+      slmops: { preset: string; seed: number; fit?: string };
+    };
+    const flags = ["--preset", config.slmops.preset, "--seed", String(config.slmops.seed), config.tie_word_embeddings ? "--tied" : "--untied"];
+    if (config.slmops.fit !== undefined) flags.push("--fit", config.slmops.fit);
+    const { json } = makeModel([...flags, "--out", "m"]);
+    const made = (kind: string) => json.files.find((f) => f.kind === kind)?.sha256;
+    expect(made("model")).toBe(sha256(join(example, "models", "story-lm", "model.onnx")));
+    expect(made("tokenizer")).toBe(sha256(join(example, "models", "story-lm", "tokenizer.json")));
+    expect(made("config")).toBe(sha256(join(example, "models", "story-lm", "config.json")));
+    expect(made("eval")).toBe(sha256(join(example, "data", "eval.jsonl")));
+  });
+
   it("prints the parameter count and each file without --json, and plain progress lines on stderr when not a terminal", () => {
     const cwd = tempDir("cli-make-model-");
     const r = runCli(["make-model", "--preset", "nano", "--out", "m"], { cwd });
