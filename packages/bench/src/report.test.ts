@@ -79,6 +79,11 @@ describe("bench reports", () => {
     await expect(readReport(join(dir, "absent.json"))).rejects.toThrow(/cannot read bench report .*absent.json/);
   });
 
+  it("a failed result must say why", () => {
+    const noReason = { ...report, results: [{ model: "m", variant: "v", status: "failed", metrics: {} }] };
+    expect(() => validateReport(noReason)).toThrow(/\/results\/0 must have required property 'failure'/);
+  });
+
   it("an invalid report is never written", async () => {
     const path = join(dir, "never.json");
     const broken = { ...report, results: [{ model: "m", variant: "v", status: "ok" }] } as unknown as BenchReport;
