@@ -155,7 +155,9 @@ function npmCommand(): string[] {
 
 function runCommand(command: string, args: readonly string[], cwd: string, log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, npm_config_update_notifier: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+    // Windows runs npm.cmd only through a shell (Node refuses to spawn .cmd files directly).
+    const shell = process.platform === "win32" && command.endsWith(".cmd");
+    const child = spawn(command, args, { cwd, env: { ...process.env, npm_config_update_notifier: "false" }, stdio: ["ignore", "pipe", "pipe"], shell });
     let tail = "";
     const collect = (chunk: Buffer) => {
       tail = (tail + chunk.toString("utf8")).slice(-4000);

@@ -1,10 +1,11 @@
-import { mkdtempSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseManifest } from "@slmops/manifest";
 import type { Manifest } from "@slmops/manifest";
 import { describe, expect, it } from "vitest";
-import { passSpecOf, selectVariants, UnknownVariantFilterError, variantDirectory } from "./manifest-variants.js";
+import { buildVariants, passSpecOf, selectVariants, UnknownVariantFilterError, variantDirectory, type VariantOutcome } from "./manifest-variants.js";
 import { normalizePass } from "./pass-options.js";
 
 const MANIFEST = `version: 1
@@ -94,5 +95,40 @@ describe("manifest variants", () => {
     for (const [model, variant] of [["..", "x"], ["a", "../b"], ["a/b", "c"], ["a", ""], ["a", "x..y"]] as const) {
       expect(() => variantDirectory("/out", model, variant)).toThrow(/cannot be a directory name/);
     }
+  });
+
+  it("builds into <out>/<model>/<variant>, replaces an earlier build whole, and clears what an interrupted build left", async () => {
+    const root = mkdtempSync(join(tmpdir(), "manifest-variants-build-"));
+    const example = join(import.meta.dirname, "..", "..", "..", "examples", "story-lm", "models", "story-lm", "model.onnx");
+    copyFileSync(example, join(root, "story.onnx"));
+    writeFileSync(join(root, "chat.onnx"), readFileSync(example).subarray(0, 4096)); // truncated: chat-lm fails
+    const result = await parseManifest(MANIFEST, { file: join(root, "slmops.yaml"), root });
+    if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join("; "));
+    const out = join(root, "out");
+    // Left by a build that was killed: a staging directory and an earlier build moved aside.
+    mkdirSync(join(out, "story-lm", ".int8.partial-Ab12Cd"), { recursive: true });
+    mkdirSync(join(out, "story-lm", "int8.old-0123456789ab"), { recursive: true });
+    // An earlier build of the variant, to be replaced.
+    mkdirSync(join(out, "story-lm", "int8"), { recursive: true });
+    writeFileSync(join(out, "story-lm", "int8", "stale.onnx"), "from an earlier build");
+
+    const events: string[] = [];
+    const outcomes: VariantOutcome[] = await buildVariants({
+      manifest: result.manifest,
+      outDir: out,
+      filter: { variant: "int8" },
+      onVariantStart: (s, i, n) => events.push(`start ${s.model.id}/${s.variant.id} ${i + 1}/${n}`),
+      onVariantEnd: (o) => events.push(`${o.ok ? "built" : "failed"} ${o.model}/${o.variant}`),
+    });
+    expect(events).toEqual(["start story-lm/int8 1/2", "built story-lm/int8", "start chat-lm/int8 2/2", "failed chat-lm/int8"]);
+    const [built, failed] = outcomes;
+    if (!built?.ok || failed?.ok !== false) throw new Error("expected story-lm/int8 built and chat-lm/int8 failed");
+    expect(built.path).toBe(join(out, "story-lm", "int8", "model.onnx"));
+    expect(built.sha256).toBe(createHash("sha256").update(readFileSync(built.path)).digest("hex"));
+    expect(built.passes.map((p) => p.description)).toEqual(["quantize(int8, per-channel, dynamic activations)"]);
+    expect(readdirSync(join(out, "story-lm"))).toEqual(["int8"]);
+    expect(readdirSync(join(out, "story-lm", "int8"))).toEqual(["model.onnx"]);
+    expect(readdirSync(join(out, "chat-lm"))).toEqual([]);
+    expect(existsSync(join(out, "chat-lm", "int8"))).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  * stop the others; each outcome says what happened.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Manifest, Model, Pass, Variant } from "@slmops/manifest";
@@ -205,6 +205,7 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions): 
     const target = variantDirectory(options.outDir, model, variant);
     const parent = join(options.outDir, model);
     await mkdir(parent, { recursive: true });
+    await removeLeftovers(parent, variant, new Set(entry.model.variants.map((v) => v.id)));
     staging = await mkdtemp(join(parent, `.${variant}.partial-`));
     const record = await optimizeModel({
       source: entry.model.source.resolved,
@@ -233,6 +234,23 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions): 
     return { ok: false, model, variant, error, durationMs: performance.now() - started };
   } finally {
     if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes what an interrupted build of `variant` left in `parent` (a killed
+ * process never reaches its cleanup): staging directories and a previous
+ * build moved aside but not yet removed (never a directory named like one of
+ * the model's variants). Builds of one output directory are not meant to run
+ * concurrently.
+ */
+async function removeLeftovers(parent: string, variant: string, variantIds: ReadonlySet<string>): Promise<void> {
+  const staging = `.${variant}.partial-`;
+  const aside = `${variant}.old-`;
+  for (const entry of await readdir(parent, { withFileTypes: true })) {
+    if (!entry.isDirectory() || variantIds.has(entry.name)) continue;
+    const rest = entry.name.startsWith(staging) ? entry.name.slice(staging.length) : entry.name.startsWith(aside) ? entry.name.slice(aside.length) : undefined;
+    if (rest !== undefined && /^[A-Za-z0-9]{6,12}$/.test(rest)) await rm(join(parent, entry.name), { recursive: true, force: true });
   }
 }
 
