@@ -174,6 +174,25 @@ describe("request validation", () => {
     expect(newViolations()[0]!.kind).toBe("unauthenticated");
   });
 
+  it("records a body that is not JSON, and one over the size limit", async () => {
+    const response = await fetch(`${server.url}/repos/${owner}/${repo}/issues/1/comments`, {
+      method: "POST",
+      headers: { authorization: "token test-token", "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(response.status).toBe(400);
+    expect(newViolations()[0]!.problems).toEqual(["the request body is not valid JSON"]);
+
+    const small = await startGitHubTestServer({ maxBodyBytes: 100 });
+    try {
+      const client = getOctokit("any", { baseUrl: small.url });
+      await expect(client.rest.issues.createComment({ owner, repo, issue_number: 1, body: "x".repeat(200) })).rejects.toMatchObject({ status: 413 });
+      expect(small.violations.map((v) => v.kind)).toEqual(["request-too-large"]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("records a valid operation the server does not implement", async () => {
     await expect(octokit.rest.repos.get({ owner, repo })).rejects.toMatchObject({ status: 501 });
     expect(newViolations()[0]).toMatchObject({ kind: "unimplemented", operationId: "repos/get" });

@@ -78,20 +78,16 @@ function sharedResources(): Shared {
 
 class BodyTooLarge extends Error {}
 
+/** The request body; over `limit` bytes the rest is drained and the read fails, so a 413 can still be answered. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge(`request body larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => (size > limit ? reject(new BodyTooLarge(`request body of ${size} bytes is larger than ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
     req.on("error", reject);
   });
 }
