@@ -85,7 +85,9 @@ function writeReports(dir: string, reports: Record<string, unknown>): void {
 
 const MiB = 1024 * 1024;
 
-describe("slmops gate", () => {
+// The first run loads the bench reader (and ONNX Runtime through it); on a
+// loaded machine that takes seconds.
+describe("slmops gate", { timeout: 60_000 }, () => {
   it("passes when every planned device reported within its gates, compared with the baseline", async () => {
     const dir = project();
     writeReports(join(dir, "base"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }), "nuc.json": report("nuc", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
