@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { changeRange, readChangeEvent } from "./event.js";
 import { planDevices } from "./plan.js";
@@ -186,5 +188,19 @@ describe("planDevices for pull requests (real webhook payloads)", () => {
     const event = readChangeEvent("pull_request", synchronize);
     const pr = synchronize.pull_request as { base: { sha: string }; head: { sha: string } };
     expect(changeRange(event)).toEqual({ base: pr.base.sha, head: pr.head.sha });
+  });
+});
+
+describe("planDevices on the example project", () => {
+  it("a fork's pull request to the example may use none of its self-hosted devices; a branch's may use all", async () => {
+    const text = readFileSync(join(import.meta.dirname, "..", "..", "..", "examples", "story-lm", "slmops.yaml"), "utf8");
+    const manifest = await manifestOf(text);
+    const change = { files: ["examples/story-lm/data/eval.jsonl"], baseManifest: manifest };
+    const branch = planDevices({ manifest, change, rootInRepository: "examples/story-lm", requester: { fromFork: false } });
+    expect(devicesOf(branch)).toEqual(["local", "rpi5", "jetson-orin-nano", "nuc"]);
+    expect(branch.matrix.include[0]?.variants).toEqual(["story-lm/int4", "story-lm/int4-rtn", "story-lm/int8", "story-lm/fp16", "story-lm/pruned-int8"]);
+    const fork = planDevices({ manifest, change, rootInRepository: "examples/story-lm", requester: { fromFork: true } });
+    expect(fork.matrix.include).toEqual([]);
+    expect(fork.refused.map((r) => r.device)).toEqual(["local", "rpi5", "jetson-orin-nano", "nuc"]);
   });
 });
