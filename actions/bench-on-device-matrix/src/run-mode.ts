@@ -63,7 +63,14 @@ export async function runMode(env: NodeJS.ProcessEnv = process.env): Promise<voi
   const device = getStringInput("device", { required: true });
   const variants = getListInput("variants");
   const variantsDir = getPathInput("variants-dir")?.absolute ?? join(loaded.root, ".slmops", "variants");
-  const job = benchJob(loaded.manifest, { device, variantsDir, ...(variants.length > 0 ? { variants } : {}) });
+  // The labels the job was routed by, unless the runner states its own (RUNNER_LABELS).
+  const routedBy = env.RUNNER_LABELS ? undefined : loaded.manifest.devices.find((d) => d.id === device)?.runsOn;
+  const job = benchJob(loaded.manifest, {
+    device,
+    variantsDir,
+    ...(variants.length > 0 ? { variants } : {}),
+    ...(routedBy ? { runnerLabels: routedBy } : {}),
+  });
   const reportPath = getPathInput("report-path", { fallback: join("bench-reports", `${job.device.id}.json`) });
   if (!reportPath) throw new ConfigurationError("Input `report-path` is empty.");
 

@@ -81,6 +81,7 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     expect(report.device.id).toBe("ci");
     expect(report.device.session["intra-op-threads"]).toBe(1);
     expect(report.device["memory-budget-bytes"]).toBe(2 * 1024 ** 3);
+    expect(report.device.fingerprint["runner-labels"]).toEqual(["ubuntu-24.04"]);
     expect(report.settings).toMatchObject({ warmup: 1, "min-iterations": 3, "min-duration-ms": 200, "prompt-tokens": 8, "generate-tokens": 4 });
     expect(report.results).toHaveLength(1);
     const result = report.results[0];
