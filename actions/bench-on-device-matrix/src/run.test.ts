@@ -96,6 +96,27 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     expect(existsSync(join(installedRuntime, "package.json"))).toBe(true);
   });
 
+  it("reports a variant whose benchmark fails, and still succeeds so the report is uploaded", async () => {
+    const broken = join(workspace, "broken", "story-lm", "int8");
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, "model.onnx"), "this is not an ONNX model");
+    const r = runAction(workspace, {
+      mode: "run",
+      manifest: "project/slmops.yaml",
+      device: "ci",
+      variants: "story-lm/int8",
+      "variants-dir": "broken",
+      "report-path": "reports/broken.json",
+      "onnxruntime-path": installedRuntime,
+    });
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.outputs["failed-count"]).toBe("1");
+    expect(r.stdout).toMatch(/^::warning::story-lm\/int8 failed on `ci` \((error|configuration)\): /m);
+    const report = await readReport(join(workspace, "reports", "broken.json"));
+    expect(report.results[0]).toMatchObject({ variant: "int8", status: "failed" });
+    expect(r.summary).toMatch(/<td>story-lm\/int8<\/td><td>failed \((error|configuration)\)<\/td>/);
+  });
+
   it("says to download the variants (or run slmops optimize) when one is not built", () => {
     const r = runAction(workspace, { mode: "run", manifest: "project/slmops.yaml", device: "ci", "onnxruntime-path": installedRuntime });
     expect(r.status).toBe(1);
