@@ -8,6 +8,9 @@
 //    (robust to rounds another process preempted), over all runs, and as the
 //    ratio of the 10th percentiles of round means (the rounds least disturbed
 //    by other processes on a shared machine).
+//    The same for decode steps of a model-maker decoder, against a
+//    hand-written greedy decode loop timing each step alike (pooled samples,
+//    mean and percentiles).
 // 2. Repeatability: 5 complete benchmarks (`runBenchmark`, a fresh child
 //    process each) of the same model; coefficient of variation of their p50.
 //
@@ -18,7 +21,7 @@ import { join } from "node:path";
 import { createSession, runtimeInfo } from "@slmops/runtime";
 import { DataType, encodeModel, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo } from "@slmops/onnx";
 import { writeModelProject } from "@slmops/model-maker";
-import { genericFeeds, mean, measureGeneric, runBenchmark, standardDeviation } from "../dist/index.js";
+import { detectDecoder, genericFeeds, mean, measureDecoder, measureGeneric, percentile, runBenchmark, standardDeviation } from "../dist/index.js";
 
 const THREADS = 1;
 const ROUNDS = 300;
@@ -86,6 +89,72 @@ async function overhead(path, runs, warmup) {
   return rows;
 }
 
+/**
+ * Decode steps: per-step latencies the harness reports (`measureDecoder`)
+ * against a hand-written greedy decode loop on the same session that times
+ * each `session.run` + argmax the same way. Rounds alternate; samples are
+ * pooled, and compared by mean and by percentiles (the percentiles are what
+ * gates read, and are far less sensitive to preemption by other processes).
+ */
+async function decodeOverhead(path, rounds, promptTokens, generateTokens) {
+  const session = await createSession(path, { intraOpThreads: THREADS, interOpThreads: 1 });
+  const layout = detectDecoder(session);
+  const i64 = (values) => ({ type: "int64", dims: [1, values.length], data: BigInt64Array.from(values, BigInt) });
+  const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919) % 200);
+  const argmaxLast = (logits) => {
+    const vocab = logits.dims[2];
+    const offset = (logits.dims[1] - 1) * vocab;
+    let best = 0;
+    for (let i = 1; i < vocab; i++) if (logits.data[offset + i] > logits.data[offset + best]) best = i;
+    return best;
+  };
+  const bare = async () => {
+    const steps = [];
+    const feeds = { input_ids: i64(prompt) };
+    if (layout.hasAttentionMask) feeds.attention_mask = i64(prompt.map(() => 1));
+    if (layout.hasPositionIds) feeds.position_ids = i64(prompt.map((_, i) => i));
+    for (const slot of layout.cache) feeds[slot.input] = { type: "float32", dims: [1, slot.heads, 0, slot.headDim], data: new Float32Array(0) };
+    let out = await session.run(feeds);
+    let token = argmaxLast(out.logits);
+    let past = prompt.length;
+    for (let step = 0; step < generateTokens; step++) {
+      const next = { input_ids: i64([token]) };
+      if (layout.hasAttentionMask) next.attention_mask = i64(new Array(past + 1).fill(1));
+      if (layout.hasPositionIds) next.position_ids = i64([past]);
+      for (const slot of layout.cache) next[slot.input] = out[slot.output];
+      const start = performance.now();
+      out = await session.run(next);
+      token = argmaxLast(out.logits);
+      steps.push(performance.now() - start);
+      past++;
+    }
+    return steps;
+  };
+  const harness = async () => {
+    const m = await measureDecoder(session, layout, {
+      rules: { warmup: 0, minIterations: 1, minDurationMs: 0, maxIterations: 1 },
+      seed: 0,
+      promptTokens,
+      generateTokens,
+    });
+    return m.decodeMs;
+  };
+  await bare();
+  const bareSteps = [];
+  const harnessSteps = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      bareSteps.push(...(await bare()));
+      harnessSteps.push(...(await harness()));
+    } else {
+      harnessSteps.push(...(await harness()));
+      bareSteps.push(...(await bare()));
+    }
+  }
+  await session.release();
+  return { bareSteps, harnessSteps };
+}
+
 async function repeatability(name, models, settings, metric) {
   const p50s = [];
   for (let i = 0; i < REPEATS; i++) {
@@ -122,6 +191,16 @@ try {
     console.log(
       `| ${name} | ${ROUNDS} × ${runs} | ${fmt(median(rows.map((r) => r.bare)))} | ${fmt(median(rows.map((r) => r.harness)))} | ${median(ratios).toFixed(4)} | ${q(0.25).toFixed(4)} – ${q(0.75).toFixed(4)} | ${(mean(rows.map((r) => r.harness)) / mean(rows.map((r) => r.bare))).toFixed(4)} | ${fastest.toFixed(4)} |`,
     );
+  }
+
+  {
+    const { bareSteps, harnessSteps } = await decodeOverhead(story.paths.model, 40, 64, 64);
+    console.log(`\nDecode steps of the model-maker \`tiny\` decoder (prompt 64, 64 steps per generation, 40 generations each, alternating):\n`);
+    console.log("| statistic | bare decode loop | harness | harness / bare |");
+    console.log("| --- | --- | --- | --- |");
+    const line = (label, f) => console.log(`| ${label} | ${fmt(f(bareSteps))} | ${fmt(f(harnessSteps))} | ${(f(harnessSteps) / f(bareSteps)).toFixed(4)} |`);
+    line("mean", mean);
+    for (const p of [10, 50, 90]) line(`p${p}`, (xs) => percentile(xs, p));
   }
 
   console.log(`\n### Run-to-run spread of p50 over ${REPEATS} complete benchmarks (fresh child process each)\n`);
