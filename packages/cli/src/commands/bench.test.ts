@@ -1,10 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readReport, validateReport } from "@slmops/bench";
 import { optimizeModel } from "@slmops/optimize";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hasStackTrace, repoRoot, runCli } from "../test-support/run-cli.js";
+import { binPath, hasStackTrace, repoRoot, runCli } from "../test-support/run-cli.js";
 
 const EXAMPLE = join(repoRoot, "examples", "story-lm");
 /** Quick run rules: the example's own settings take minutes. */
@@ -50,6 +51,17 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
     expect(report.device.session["intra-op-threads"]).toBe(4);
     expect(report.device["memory-budget-bytes"]).toBe(2 * 1024 ** 3);
     expect(report.models[0]?.reference?.status).toBe("reused");
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script"))("on a terminal, redraws one live progress line while measuring", () => {
+    // util-linux `script` gives the CLI a pseudo-terminal, as a person's shell would.
+    const command = [process.execPath, binPath, "bench", "--variant", "int8", ...QUICK.map((a) => (a === "200ms" ? "1s" : a))].join(" ");
+    const r = spawnSync("/usr/bin/script", ["-qec", command, "/dev/null"], { cwd: project, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } });
+    expect(r.status, r.stdout).toBe(0);
+    const redraws = r.stdout.split("\r\u001b[2K").filter((part) => part.startsWith("[1/1] story-lm/int8 measure"));
+    expect(redraws.length).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/✓ \[1\/1\] story-lm\/int8/);
+    expect(r.stdout).toContain("✓ 1 variant benchmarked on `local`");
   });
 
   it("says to run slmops optimize when a variant is not built", () => {
