@@ -11,10 +11,9 @@ import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
+import { DEFAULT_VARIANTS_DIR } from "./optimize.js";
 
 const MANIFEST_FILE_NAME = "slmops.yaml";
-/** Where `slmops optimize` writes variants, under the manifest's repository root. */
-const DEFAULT_VARIANTS_DIR = ".slmops/variants";
 
 export const benchCommand: Command = {
   name: "bench",
