@@ -4,7 +4,7 @@
  * validated every time it is written (atomically) and every time it is read.
  */
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import reportSchema from "@slmops/schemas/bench-report.schema.json" with { type: "json" };
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
@@ -170,8 +170,7 @@ let validator: ValidateFunction | undefined;
 
 /** The bench report JSON Schema, as shipped by `@slmops/schemas`. */
 export function benchReportSchema(): object {
-  const require = createRequire(import.meta.url);
-  return require("@slmops/schemas/bench-report.schema.json") as object;
+  return reportSchema;
 }
 
 function validate(): ValidateFunction {

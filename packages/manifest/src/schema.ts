@@ -1,6 +1,4 @@
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
+import schema from "@slmops/schemas/slmops.schema.json" with { type: "json" };
 
 /** The slmops.yaml JSON Schema (2020-12), as shipped in `@slmops/schemas`. */
-export const manifestSchema: object = require("@slmops/schemas/slmops.schema.json") as object;
+export const manifestSchema: object = schema;
