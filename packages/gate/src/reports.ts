@@ -6,7 +6,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { readReport, validateReport, type BenchReport, type VariantResultJson } from "@slmops/bench";
+import { readReport, validateReport, type BenchReport, type VariantResultJson } from "@slmops/bench/report";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Fingerprint } from "./fingerprint.js";
 import type { MetricsRecord } from "./limits.js";
