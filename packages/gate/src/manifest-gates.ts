@@ -8,10 +8,11 @@ import type { Gate, Manifest, ManifestSuccess, MetricName } from "@slmops/manife
 import type { MetricLimit } from "./limits.js";
 import type { GateDefinition, PlannedPair, SourceLocation } from "./verdict.js";
 
-/** Every (device, `model/variant`) pair the manifest plans to benchmark. */
-export function planFromManifest(manifest: Manifest): PlannedPair[] {
+/** Every (device, `model/variant`) pair the manifest plans to benchmark, on all its devices or those in `devices`. */
+export function planFromManifest(manifest: Manifest, devices?: ReadonlySet<string>): PlannedPair[] {
   const pairs: PlannedPair[] = [];
   for (const device of manifest.devices) {
+    if (devices && !devices.has(device.id)) continue;
     for (const model of manifest.models) for (const variant of model.variants) pairs.push({ device: device.id, variant: `${model.id}/${variant.id}` });
   }
   return pairs;

@@ -2,7 +2,8 @@
  * `slmops gate`: the manifest's gates over a directory of device reports,
  * against a baseline directory when there is one.
  */
-import { loadManifestOrThrow } from "@slmops/manifest";
+import { ConfigurationError } from "@slmops/diagnostics";
+import { loadManifestOrThrow, type Manifest } from "@slmops/manifest";
 import { gatesFromManifest, planFromManifest } from "./manifest-gates.js";
 import { loadReportsDirectory } from "./reports.js";
 import { evaluateGates, type BaselineInput, type Verdict } from "./verdict.js";
@@ -22,6 +23,11 @@ export interface GateRunOptions {
   readonly baselineDisplay?: string;
   /** Why there is no baseline, when `baseline` is not given. */
   readonly noBaselineReason?: string;
+  /**
+   * Gate only these devices (the devices this run benchmarked, e.g. the plan
+   * step's matrix or `local`); default: every device of the manifest.
+   */
+  readonly devices?: readonly string[];
 }
 
 export interface GateRun {
@@ -37,6 +43,7 @@ export async function runGate(options: GateRunOptions): Promise<GateRun> {
     ...(options.root ? { root: options.root } : {}),
     ...(options.manifestDisplay ? { displayPath: options.manifestDisplay } : {}),
   });
+  const plan = planFromManifest(loaded.manifest, options.devices && selectDevices(loaded.manifest, options.devices));
   const run = await loadReportsDirectory(options.reports, options.reportsDisplay ?? options.reports);
   let baseline: BaselineInput;
   if (options.baseline) {
@@ -48,11 +55,22 @@ export async function runGate(options: GateRunOptions): Promise<GateRun> {
     baseline = { status: "missing", reason: options.noBaselineReason ?? "no baseline reports were given (pass --baseline <dir>)" };
   }
   const verdict = evaluateGates({
-    plan: planFromManifest(loaded.manifest),
+    plan,
     results: run.results,
     failures: run.failures,
     baseline,
     gates: gatesFromManifest(loaded),
   });
   return { verdict, reportFiles: run.files };
+}
+
+/** The manifest's devices named in `ids`; an unknown id is the user's mistake. */
+function selectDevices(manifest: Manifest, ids: readonly string[]): ReadonlySet<string> {
+  const known = manifest.devices.map((d) => d.id);
+  for (const id of ids) {
+    if (!known.includes(id)) {
+      throw new ConfigurationError(`unknown device \`${id}\`: the manifest's devices are ${known.map((k) => `\`${k}\``).join(", ")}`);
+    }
+  }
+  return new Set(ids);
 }

@@ -127,6 +127,20 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     expect(await main(["gate", "out", "--allow-inconclusive"], memoryIo(dir))).toBe(0);
   });
 
+  it("gates only the devices named with --device, and refuses an unknown one", async () => {
+    const dir = project();
+    writeReports(join(dir, "base"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
+    writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out", "--baseline", "base", "--device", "rpi5"], io)).toBe(0);
+    expect(io.out()).not.toContain("nuc");
+    // Without --device, nuc is planned and did not report.
+    expect(await main(["gate", "out", "--baseline", "base"], memoryIo(dir))).toBe(1);
+    const unknown = memoryIo(dir);
+    expect(await main(["gate", "out", "--device", "rpi6"], unknown)).toBe(1);
+    expect(unknown.err()).toBe("error: unknown device `rpi6`: the manifest's devices are `rpi5`, `nuc`\n");
+  });
+
   it("names a damaged report and what to do, without a stack trace", async () => {
     const dir = project();
     writeReports(join(dir, "out"), { "rpi5.json": '{"schema-version": 1,' });

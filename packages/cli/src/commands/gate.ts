@@ -23,12 +23,13 @@ export const gateCommand: Command = {
   options: {
     manifest: { type: "string", valueName: "file", description: "the manifest (default ./slmops.yaml)" },
     root: { type: "string", valueName: "dir", description: "repository root (default: the manifest's directory)" },
+    device: { type: "string", valueName: "ids", description: "gate only these devices, comma-separated (default: every device of the manifest)" },
     baseline: { type: "string", valueName: "dir", description: "reports of the base branch to compare with" },
     markdown: { type: "string", valueName: "file", description: "also write the report as Markdown (for a PR comment or job summary)" },
     "allow-inconclusive": { type: "boolean", description: "exit 0 when the verdict is inconclusive" },
     json: jsonOption,
   },
-  examples: ["slmops gate out/reports", "slmops gate out/reports --baseline baseline/reports --markdown report.md", "slmops gate out/reports --json | jq .outcome"],
+  examples: ["slmops gate out/reports", "slmops gate out/reports --device local", "slmops gate out/reports --baseline baseline/reports --markdown report.md", "slmops gate out/reports --json | jq .outcome"],
   run: runGateCommand,
 };
 
@@ -67,6 +68,7 @@ async function runGateCommand(context: CommandContext): Promise<number> {
     ...(typeof values.root === "string" ? { root: resolve(io.cwd, values.root) } : {}),
     reports,
     reportsDisplay: shown(reports, reportsGiven, io.cwd),
+    ...(typeof values.device === "string" ? { devices: values.device.split(",").map((d) => d.trim()).filter((d) => d !== "") } : {}),
     ...(baseline && baselineGiven ? { baseline, baselineDisplay: shown(baseline, baselineGiven, io.cwd) } : {}),
   });
 
