@@ -8,7 +8,7 @@ import type { JsonObject, OpenApiDocument } from "./description.js";
 import type { Operation } from "./operations.js";
 import { paginate } from "./pagination.js";
 import { exampleBody, exampleItem, overlay } from "./responses.js";
-import type { Actor, AnnotationRecord, ArtifactRecord, CheckRunRecord, CommentRecord, GitHubState, RepositoryState, WorkflowRunRecord } from "./state.js";
+import type { Actor, AnnotationRecord, ArtifactRecord, CheckRunRecord, CommentRecord, GitHubState, PullRequestRecord, RepositoryState, WorkflowRunRecord } from "./state.js";
 
 export interface HandlerContext {
   readonly doc: OpenApiDocument;
@@ -394,6 +394,43 @@ const downloadArtifact: Handler = (ctx) => {
   return { status: 302, headers: { location: `${ctx.baseUrl}${BLOB_PREFIX}${artifact.id}/${encodeURIComponent(artifact.name)}.zip` } };
 };
 
+// ── pull requests ─────────────────────────────────────────────────────────
+
+function repositoryJson(ctx: HandlerContext, template: unknown, fullName: string): JsonObject {
+  const [owner = "", name = ""] = fullName.split("/");
+  return overlay(template, {
+    name,
+    full_name: fullName,
+    owner: { login: owner },
+    url: `${ctx.baseUrl}/repos/${fullName}`,
+    html_url: `${ctx.baseUrl}/_html/${fullName}`,
+  });
+}
+
+function pullRequestJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, pr: PullRequestRecord): JsonObject {
+  const base = template.base as JsonObject | undefined;
+  const head = template.head as JsonObject | undefined;
+  const self = `${repo.owner}/${repo.repo}`;
+  return overlay(template, {
+    number: pr.number,
+    title: pr.title,
+    state: pr.state,
+    url: `${repoApi(ctx, repo)}/pulls/${pr.number}`,
+    html_url: `${repoHtml(ctx, repo)}/pull/${pr.number}`,
+    // The description's example lists a team without its required `type`.
+    requested_teams: [],
+    head: { sha: pr.headSha, ref: pr.headRef, label: `${pr.headRepository.split("/")[0]}:${pr.headRef}`, repo: repositoryJson(ctx, head?.repo, pr.headRepository) },
+    base: { ref: pr.baseRef, label: `${repo.owner}:${pr.baseRef}`, repo: repositoryJson(ctx, base?.repo, self) },
+  });
+}
+
+const getPullRequest: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const pr = repo.pullRequests.find((p) => p.number === ctx.params.pull_number);
+  if (!pr) throw new HttpError(404, "Not Found");
+  return { status: 200, body: pullRequestJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, pr) };
+};
+
 export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   "issues/list-comments": listComments,
   "issues/create-comment": createComment,
@@ -410,4 +447,5 @@ export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   "actions/list-workflow-run-artifacts": listRunArtifacts,
   "actions/get-artifact": getArtifact,
   "actions/download-artifact": downloadArtifact,
+  "pulls/get": getPullRequest,
 });

@@ -15,6 +15,8 @@ export {
   type ArtifactRecord,
   type CheckRunRecord,
   type CommentRecord,
+  type PullRequestRecord,
+  type SeedPullRequest,
   type RepositoryState,
   type SeedArtifact,
   type SeedWorkflowRun,

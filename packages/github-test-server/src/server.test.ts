@@ -147,6 +147,19 @@ describe("workflow runs and artifacts", () => {
   });
 });
 
+describe("pull requests", () => {
+  it("answers a pull request with its head commit and head repository (a fork's too)", async () => {
+    server.state.addPullRequest(owner, repo, { number: 7, headSha: "a".repeat(40) });
+    server.state.addPullRequest(owner, repo, { number: 8, headSha: "b".repeat(40), headRepository: "someone/edge-models", headRef: "tweak" });
+    const same = await octokit.rest.pulls.get({ owner, repo, pull_number: 7 });
+    expect(same.data).toMatchObject({ number: 7, state: "open", head: { sha: "a".repeat(40), repo: { full_name: `${owner}/${repo}` } }, base: { ref: "main", repo: { full_name: `${owner}/${repo}` } } });
+    const fork = await octokit.rest.pulls.get({ owner, repo, pull_number: 8 });
+    expect(fork.data.head).toMatchObject({ sha: "b".repeat(40), ref: "tweak", label: "someone:tweak", repo: { full_name: "someone/edge-models", owner: { login: "someone" } } });
+    await expect(octokit.rest.pulls.get({ owner, repo, pull_number: 10 })).rejects.toMatchObject({ status: 404 });
+    expect(newViolations(), server.describeViolations()).toEqual([]);
+  });
+});
+
 describe("request validation", () => {
   it("records a route that is not in GitHub's description", async () => {
     await expect(octokit.request("GET /repos/{owner}/{repo}/no-such-thing", { owner, repo })).rejects.toMatchObject({ status: 404 });

@@ -73,6 +73,28 @@ export interface WorkflowRunRecord {
   readonly artifacts: ArtifactRecord[];
 }
 
+export interface PullRequestRecord {
+  readonly number: number;
+  readonly title: string;
+  readonly state: "open" | "closed";
+  readonly headSha: string;
+  readonly headRef: string;
+  /** `owner/name` of the head repository (another one for a fork). */
+  readonly headRepository: string;
+  readonly baseRef: string;
+}
+
+export interface SeedPullRequest {
+  readonly number: number;
+  readonly headSha: string;
+  readonly headRef?: string;
+  /** Default: the repository itself (not a fork). */
+  readonly headRepository?: string;
+  readonly baseRef?: string;
+  readonly title?: string;
+  readonly state?: "open" | "closed";
+}
+
 export interface RepositoryState {
   readonly owner: string;
   readonly repo: string;
@@ -81,6 +103,7 @@ export interface RepositoryState {
   readonly checkRuns: Map<number, CheckRunRecord>;
   readonly workflowRuns: WorkflowRunRecord[];
   readonly workflows: Map<string, number>;
+  readonly pullRequests: PullRequestRecord[];
 }
 
 export interface SeedArtifact {
@@ -134,7 +157,7 @@ export class GitHubState {
     const key = `${owner.toLowerCase()}/${repo.toLowerCase()}`;
     let state = this.#repos.get(key);
     if (!state) {
-      state = { owner, repo, id: this.nextId(), comments: [], checkRuns: new Map(), workflowRuns: [], workflows: new Map() };
+      state = { owner, repo, id: this.nextId(), comments: [], checkRuns: new Map(), workflowRuns: [], workflows: new Map(), pullRequests: [] };
       this.#repos.set(key, state);
     }
     return state;
@@ -189,6 +212,22 @@ export class GitHubState {
     };
     state.workflowRuns.push(run);
     return run;
+  }
+
+  /** Adds a pull request (for `pulls/get`). */
+  addPullRequest(owner: string, repo: string, seed: SeedPullRequest): PullRequestRecord {
+    const state = this.repository(owner, repo);
+    const pr: PullRequestRecord = {
+      number: seed.number,
+      title: seed.title ?? `Pull request #${seed.number}`,
+      state: seed.state ?? "open",
+      headSha: seed.headSha,
+      headRef: seed.headRef ?? `branch-${seed.number}`,
+      headRepository: seed.headRepository ?? `${state.owner}/${state.repo}`,
+      baseRef: seed.baseRef ?? "main",
+    };
+    state.pullRequests.push(pr);
+    return pr;
   }
 
   /** An artifact by id, in any repository. */
