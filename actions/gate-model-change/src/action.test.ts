@@ -1,0 +1,161 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startGitHubTestServer, zipFiles, type GitHubTestServer } from "@slmops/github-test-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OWNER, pullRequestPayload, REPO, workflowRunPayload } from "./test-support/payloads.js";
+import { deviceReport, writeReports } from "./test-support/reports.js";
+import { runAction, type ActionRun } from "./test-support/run-action.js";
+import type { VerdictFile } from "./verdict-file.js";
+
+const TOKEN = "ghs_test-token";
+const MANIFEST = `version: 1
+models:
+  - id: story-lm
+    source: models/story-lm/model.onnx
+    kind: decoder
+    variants:
+      - id: int8
+        passes:
+          - quantize: { weights: int8 }
+devices:
+  - id: rpi5
+    runs-on: [self-hosted, linux, arm64, rpi5]
+    execution-providers: [cpu]
+  - id: nuc
+    runs-on: [self-hosted, linux, x64, nuc]
+    execution-providers: [cpu]
+gates:
+  - name: edge latency
+    devices: [rpi5, nuc]
+    variants: [int8]
+    require:
+      decode-latency-p90: { max: 40ms }
+      peak-memory: { max: 512MiB }
+`;
+const LATENCY_LINE = MANIFEST.split("\n").findIndex((l) => l.includes("decode-latency-p90")) + 1;
+const REGRESSION_MANIFEST = `${MANIFEST}      regression: { metric: decode-latency-p50, max-increase: 5%, confidence: 0.95 }\n`;
+
+let server: GitHubTestServer;
+beforeAll(async () => {
+  server = await startGitHubTestServer({ token: TOKEN });
+});
+afterAll(async () => {
+  expect(server.violations, server.describeViolations()).toEqual([]);
+  await server.close();
+});
+
+const sha = (n: number) => n.toString(16).padStart(40, "a");
+const writes = (from: number) => server.requests.slice(from).filter((r) => r.method !== "GET");
+const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
+
+/** A checkout with the manifest under `project/` and the device reports under `bench-reports/`. */
+function workspace(reports: { device: string; decodeCenterMs: number }[], manifest = MANIFEST): string {
+  const root = mkdtempSync(join(tmpdir(), "gate-workspace-"));
+  mkdirSync(join(root, "project"), { recursive: true });
+  writeFileSync(join(root, "project", "slmops.yaml"), manifest);
+  writeReports(join(root, "bench-reports"), reports.map((r) => deviceReport(r.device, { decodeCenterMs: r.decodeCenterMs })));
+  return root;
+}
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { GITHUB_API_URL: server.url, GITHUB_REPOSITORY: `${OWNER}/${REPO}`, GITHUB_SHA: sha(1), GITHUB_BASE_REF: "master", GITHUB_WORKFLOW_REF: `${OWNER}/${REPO}/.github/workflows/models.yml@refs/pull/2/merge`, ...extra };
+}
+
+function gate(ws: string, payload: Record<string, unknown>, inputs: Record<string, string> = {}): Promise<ActionRun> {
+  return runAction({
+    workspace: ws,
+    inputs: { manifest: "project/slmops.yaml", "reports-dir": "bench-reports", baseline: "none", token: TOKEN, ...inputs },
+    event: { name: "pull_request", payload },
+    env: env(),
+  });
+}
+
+const readVerdict = (ws: string): VerdictFile => JSON.parse(readFileSync(join(ws, "slmops-gate", "slmops-verdict.json"), "utf8")) as VerdictFile;
+
+describe("gate-model-change, mode gate (bundled, real Node runtime, local GitHub API)", { timeout: 120_000 }, () => {
+  it("on a pull request, comments once and updates that comment on the next push, with a check run each time", async () => {
+    const number = 101;
+    const first = await gate(workspace([{ device: "rpi5", decodeCenterMs: 20 }, { device: "nuc", decodeCenterMs: 25 }]), pullRequestPayload(sha(2), { number }));
+    expect(first.stderr).toBe("");
+    expect(first.status, first.stdout).toBe(0);
+    expect(first.outputs).toMatchObject({ verdict: "pass", published: "comment-and-check", report: "slmops-gate/slmops-report.md", "verdict-json": "slmops-gate/slmops-verdict.json" });
+    expect(first.summary).toContain("slmops: ");
+    const comments = server.state.comments(OWNER, REPO, number);
+    expect(comments).toHaveLength(1);
+    const firstBody = comments[0]?.body ?? "";
+    expect(firstBody).toMatch(/^<!-- slmops-report -->\n/);
+
+    const second = await gate(workspace([{ device: "rpi5", decodeCenterMs: 22 }, { device: "nuc", decodeCenterMs: 26 }]), pullRequestPayload(sha(3), { number }));
+    expect(second.status, second.stdout).toBe(0);
+    expect(second.stdout).toContain("Report comment updated");
+    const after = server.state.comments(OWNER, REPO, number);
+    expect(after).toHaveLength(1);
+    expect(after[0]?.id).toBe(comments[0]?.id);
+    expect(after[0]?.body).not.toBe(firstBody);
+    const runs = [...server.state.repository(OWNER, REPO).checkRuns.values()].filter((r) => r.headSha === sha(2) || r.headSha === sha(3));
+    expect(runs.map((r) => [r.name, r.headSha, r.conclusion])).toEqual([
+      ["slmops gate", sha(2), "success"],
+      ["slmops gate", sha(3), "success"],
+    ]);
+  });
+
+  it("fails the step on a failed gate, with the check run's annotation on the gate's line in slmops.yaml", async () => {
+    const r = await gate(workspace([{ device: "rpi5", decodeCenterMs: 60 }, { device: "nuc", decodeCenterMs: 20 }]), pullRequestPayload(sha(4), { number: 102 }));
+    expect(r.status).toBe(1);
+    expect(r.outputs.verdict).toBe("fail");
+    expect(r.stdout).toMatch(/^::error::The gate failed: 1 check\(s\) failed/m);
+    expect(hasStack(r.stdout + r.stderr)).toBe(false);
+    const run = [...server.state.repository(OWNER, REPO).checkRuns.values()].find((c) => c.headSha === sha(4));
+    expect(run?.conclusion).toBe("failure");
+    expect(run?.annotations).toEqual([
+      expect.objectContaining({ path: "project/slmops.yaml", start_line: LATENCY_LINE, end_line: LATENCY_LINE, annotation_level: "failure", title: "edge latency: rpi5 · story-lm/int8" }),
+    ]);
+    expect(run?.annotations[0]?.message).toMatch(/decode-latency-p90/);
+    expect(server.state.comments(OWNER, REPO, 102)[0]?.body).toContain("❌");
+  });
+
+  it("fails the verdict for a device in the plan that did not report", async () => {
+    const ws = workspace([{ device: "rpi5", decodeCenterMs: 20 }]);
+    const r = await gate(ws, pullRequestPayload(sha(5), { number: 103 }), { publish: "summary-only" });
+    expect(r.status).toBe(1);
+    expect(r.outputs).toMatchObject({ verdict: "fail", published: "summary-only" });
+    const { verdict } = readVerdict(ws);
+    expect(verdict.pairs.find((p) => p.device === "nuc")).toMatchObject({ reported: false, outcome: "fail" });
+    expect(verdict.checks.filter((c) => c.outcome === "fail").map((c) => [c.kind, c.device])).toEqual([["reported", "nuc"]]);
+    expect(r.summary).toContain("did not report");
+    expect(server.state.comments(OWNER, REPO, 103)).toEqual([]);
+  });
+
+  it("on a fork's pull request writes the report and verdict for an artifact and makes no write call", async () => {
+    const ws = workspace([{ device: "rpi5", decodeCenterMs: 20 }, { device: "nuc", decodeCenterMs: 20 }]);
+    const before = server.requests.length;
+    const r = await gate(ws, pullRequestPayload(sha(6), { number: 104, fork: true }));
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ verdict: "pass", published: "artifact" });
+    expect(writes(before)).toEqual([]);
+    expect(server.state.comments(OWNER, REPO, 104)).toEqual([]);
+    const file = readVerdict(ws);
+    expect(file).toMatchObject({ format: "slmops-gate-verdict", version: 1, repository: `${OWNER}/${REPO}`, pullRequest: 104, headSha: sha(6) });
+    expect(file.verdict.outcome).toBe("pass");
+    expect(readFileSync(join(ws, "slmops-gate", "slmops-report.md"), "utf8")).toContain("story-lm/int8");
+    expect(r.summary).toContain("rpi5");
+  });
+
+  it("compares against the base branch's last successful run found through the API", async () => {
+    const baseline = [deviceReport("rpi5", { decodeCenterMs: 20 }), deviceReport("nuc", { decodeCenterMs: 20 })];
+    server.state.addWorkflowRun(OWNER, REPO, {
+      workflowFile: "models.yml",
+      headBranch: "master",
+      headSha: sha(7),
+      artifacts: [{ name: "slmops-reports", files: Object.fromEntries(baseline.map((b) => [`${b.device.id}/${b.device.id}.json`, JSON.stringify(b)])) }],
+    });
+    const ws = workspace([{ device: "rpi5", decodeCenterMs: 20 }, { device: "nuc", decodeCenterMs: 20 }], REGRESSION_MANIFEST);
+    const r = await gate(ws, pullRequestPayload(sha(8), { number: 105 }), { baseline: "github", publish: "summary-only" });
+    expect(r.status, r.stdout).toBe(0);
+    const { verdict } = readVerdict(ws);
+    expect(verdict.baseline).toEqual({ status: "found", source: `models.yml run #1 on master (${sha(7).slice(0, 7)})` });
+    expect(verdict.checks.filter((c) => c.kind === "regression").map((c) => c.outcome)).toEqual(["pass", "pass"]);
+  });
+});
