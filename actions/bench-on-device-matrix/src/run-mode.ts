@@ -5,7 +5,7 @@
  * this process only prepares, watches and reports.
  */
 import { fork } from "node:child_process";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,15 +13,14 @@ import * as core from "@actions/core";
 import { ConfigurationError, getListInput, getPathInput, getStringInput, heading, paragraph, setOutputs, table, workspaceDirectory, writeSummary } from "@slmops/action-kit";
 import type { BenchReport, VariantResultJson } from "@slmops/bench";
 import { benchJob, missingVariants } from "@slmops/device-plan";
+import { flavorFor, locateRuntime, stageBundles } from "@slmops/runtime-installer";
 import { loadActionManifest } from "./manifest-input.js";
-import { flavorFor, preinstalledRuntime, toolCacheRuntime } from "./onnxruntime.js";
-import type { RuntimePackage } from "./onnxruntime.js";
 import type { RunnerReply, RunnerRequest } from "./runner-protocol.js";
-import { stageRunner } from "./stage.js";
 
-/** The action's `dist/` directory (this bundle's), and the action directory above it. */
+/** The action's `dist/` directory (this bundle's). */
 const distDir = dirname(fileURLToPath(import.meta.url));
-const actionDir = dirname(distDir);
+/** The bundles the runner process needs, beside `dist/index.js`; both import onnxruntime-node. */
+const RUNNER_FILES = ["runner.js", "worker.js"] as const;
 
 function runRunner(script: string, request: RunnerRequest, log: (line: string) => void): Promise<Extract<RunnerReply, { type: "done" }>> {
   return new Promise((resolve, reject) => {
@@ -44,16 +43,6 @@ function runRunner(script: string, request: RunnerRequest, log: (line: string) =
       else reject(new Error(`the benchmark runner ${signal ? `was killed by ${signal}` : `exited with code ${String(code)}`} before reporting: ${stderr.trim()}`));
     });
   });
-}
-
-async function runtimeFor(executionProviders: readonly string[], env: NodeJS.ProcessEnv): Promise<RuntimePackage> {
-  const preinstalled = getStringInput("onnxruntime-path");
-  if (preinstalled !== "") return preinstalledRuntime(preinstalled);
-  const toolCache = env.RUNNER_TOOL_CACHE;
-  if (!toolCache) {
-    throw new ConfigurationError("RUNNER_TOOL_CACHE is not set, so onnxruntime-node cannot be installed; set `onnxruntime-path` to a preinstalled onnxruntime-node.");
-  }
-  return toolCacheRuntime({ toolCache, lockDir: join(actionDir, "onnxruntime"), flavor: flavorFor(executionProviders), log: (line) => core.info(line) });
 }
 
 /** `mode: run`. */
@@ -84,16 +73,26 @@ export async function runMode(env: NodeJS.ProcessEnv = process.env): Promise<voi
     );
   }
 
-  const runtime = await runtimeFor(job.device.executionProviders ?? ["cpu"], env);
+  const runtime = await locateRuntime({
+    preinstalledPath: getPathInput("onnxruntime-path", { withinBase: false })?.absolute,
+    toolCache: env.RUNNER_TOOL_CACHE,
+    flavor: flavorFor(job.device.executionProviders ?? ["cpu"]),
+    log: (line) => core.info(line),
+  });
   core.info(`onnxruntime-node ${runtime.version} (${runtime.source}) at ${runtime.packageDir}`);
   const referenceDir = getPathInput("reference-dir", { withinBase: false })?.absolute ?? join(env.RUNNER_TOOL_CACHE ?? env.RUNNER_TEMP ?? tmpdir(), "slmops-bench-references");
   await mkdir(dirname(reportPath.absolute), { recursive: true });
-  const script = await stageRunner(distDir, runtime.packageDir, env.RUNNER_TEMP ?? tmpdir());
+  const staged = await stageBundles(
+    RUNNER_FILES.map((file) => join(distDir, file)),
+    runtime.packageDir,
+    env.RUNNER_TEMP ?? tmpdir(),
+    "slmops-bench-runner-",
+  );
   let done: Extract<RunnerReply, { type: "done" }>;
   try {
-    done = await runRunner(script, { type: "bench", job, reportPath: reportPath.absolute, referenceDir }, (line) => core.info(line));
+    done = await runRunner(staged.path("runner.js"), { type: "bench", job, reportPath: reportPath.absolute, referenceDir }, (line) => core.info(line));
   } finally {
-    await rm(dirname(script), { recursive: true, force: true });
+    await staged.remove();
   }
 
   const report = JSON.parse(await readFile(reportPath.absolute, "utf8")) as BenchReport;

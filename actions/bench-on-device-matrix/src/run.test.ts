@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { readReport } from "@slmops/bench";
 import { optimizeModel } from "@slmops/optimize";
+import { SHIPPED_LOCK } from "@slmops/runtime-installer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundlePath, runAction } from "./test-support/run-action.js";
 import { actionDir, repoRoot } from "./test-support/paths.js";
@@ -54,7 +55,7 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     const bundle = readFileSync(bundlePath, "utf8");
     expect(bundle).not.toMatch(/from\s*["']onnxruntime-node["']/);
     expect(readFileSync(join(actionDir, "dist", "runner.js"), "utf8")).toMatch(/import \* as \w+ from "onnxruntime-node"/);
-    const lock = JSON.parse(readFileSync(join(actionDir, "onnxruntime", "package-lock.json"), "utf8")) as { packages: Record<string, { version: string; integrity?: string }> };
+    const lock = JSON.parse(SHIPPED_LOCK.packageLock) as { packages: Record<string, { version: string; integrity?: string }> };
     const runtime = JSON.parse(readFileSync(join(repoRoot, "packages", "runtime", "package.json"), "utf8")) as { dependencies: Record<string, string> };
     expect(lock.packages["node_modules/onnxruntime-node"]?.version).toBe(runtime.dependencies["onnxruntime-node"]);
     for (const [path, entry] of Object.entries(lock.packages)) if (path !== "") expect(entry.integrity, path).toMatch(/^sha512-/);
@@ -130,7 +131,7 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     expect(unknown.stdout).toMatch(/^::error::no device `rpi5` in the manifest; its devices are `ci`/m);
     const wrong = runAction(workspace, { mode: "run", manifest: "project/slmops.yaml", device: "ci", variants: "story-lm/int8", "onnxruntime-path": join(workspace, "project") });
     expect(wrong.status).toBe(1);
-    expect(wrong.stdout).toMatch(/^::error::onnxruntime-path `.+` is not an onnxruntime-node package/m);
+    expect(wrong.stdout).toMatch(/^::error::Input `onnxruntime-path` \(`.+`\) is not an onnxruntime-node package/m);
     expect(hasStack(wrong.stdout + wrong.stderr)).toBe(false);
   });
 });

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadManifestOrThrow } from "@slmops/manifest";
 import { createSession } from "@slmops/runtime";
+import { cacheLayout, pinnedVersion, recordIntegrity } from "@slmops/runtime-installer";
 import { describe, expect, it } from "vitest";
 import type { VariantOutput } from "./main.js";
-import { cacheLayout, pinnedVersion } from "./onnxruntime.js";
 import { actionDir, repoRoot, runnerNode } from "./test-support/paths.js";
 import { runAction } from "./test-support/run-action.js";
 
@@ -133,11 +133,13 @@ describe("optimize-model action (bundled, real Node 24 runtime, real ONNX Runtim
     expect(readdirSync(join(ws, "project", ".slmops", "variants", "broken-lm"))).toEqual([]);
   });
 
-  it("uses onnxruntime-node from the runner's tool cache when it is complete there", () => {
+  it("uses onnxruntime-node from the runner's tool cache when it is complete there and every file is as recorded", async () => {
     const toolCache = mkdtempSync(join(tmpdir(), "tool-cache-"));
     const layout = cacheLayout(toolCache, "1.30.0");
-    mkdirSync(join(layout.dir, "node_modules"), { recursive: true });
-    symlinkSync(installedRuntime, layout.packageDir, "dir");
+    // The workspace's package and its one runtime dependency, laid out as npm ci installs them.
+    cpSync(installedRuntime, layout.packageDir, { recursive: true, dereference: true });
+    cpSync(realpathSync(join(installedRuntime, "..", "onnxruntime-common")), join(layout.dir, "node_modules", "onnxruntime-common"), { recursive: true, dereference: true });
+    await recordIntegrity(layout.dir, "1.30.0", "cpu");
     // Without the marker the cache is an interrupted install and would be installed again; with it, it is used.
     writeFileSync(layout.marker, "");
     const ws = workspace();
@@ -169,7 +171,7 @@ describe("optimize-model action (bundled, real Node 24 runtime, real ONNX Runtim
 
   it("runs on its own, copied away from the repository and its node_modules, as a release tag ships it", () => {
     const shipped = mkdtempSync(join(tmpdir(), "shipped-action-"));
-    for (const part of ["dist", "onnxruntime", "action.yml"]) cpSync(join(actionDir, part), join(shipped, part), { recursive: true });
+    for (const part of ["dist", "action.yml"]) cpSync(join(actionDir, part), join(shipped, part), { recursive: true });
     const ws = workspace();
     const r = runAction(ws, { manifest: "project/slmops.yaml", variant: "int4", "onnxruntime-path": installedRuntime }, { bundle: join(shipped, "dist", "index.js") });
     expect(r.stderr).toBe("");
@@ -187,6 +189,6 @@ describe("optimize-model action (bundled, real Node 24 runtime, real ONNX Runtim
 
   it("pins the onnxruntime-node version that @slmops/runtime is built and tested against", async () => {
     const runtime = JSON.parse(readFileSync(join(repoRoot, "packages", "runtime", "package.json"), "utf8")) as { dependencies: Record<string, string> };
-    expect(await pinnedVersion(join(actionDir, "onnxruntime"))).toBe(runtime.dependencies["onnxruntime-node"]);
+    expect(pinnedVersion()).toBe(runtime.dependencies["onnxruntime-node"]);
   });
 });

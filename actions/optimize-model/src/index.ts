@@ -1,33 +1,30 @@
 /**
  * The action's entry point (`dist/index.js`): find or install
- * onnxruntime-node, point the `onnxruntime-node` import at it, then load the
- * bundle that builds the variants (`dist/optimize.js`).
+ * onnxruntime-node, stage the bundle that builds the variants
+ * (`dist/optimize.js`, which imports `onnxruntime-node` by name) beside a link
+ * to it, then load that bundle.
  */
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as core from "@actions/core";
-import { ConfigurationError, getPathInput, run } from "@slmops/action-kit";
-import { resolvePackageFrom } from "./module-location.js";
-import { PACKAGE, preinstalledRuntime, toolCacheRuntime, type RuntimePackage } from "./onnxruntime.js";
+import { getPathInput, run } from "@slmops/action-kit";
+import { locateRuntime, PACKAGE, stageBundles } from "@slmops/runtime-installer";
 
-/** The action's directory: `dist/..`. */
-const actionDir = dirname(dirname(fileURLToPath(import.meta.url)));
-
-async function locateRuntime(): Promise<RuntimePackage> {
-  const preinstalled = getPathInput("onnxruntime-path", { withinBase: false });
-  if (preinstalled) return preinstalledRuntime(preinstalled.absolute);
-  const toolCache = process.env.RUNNER_TOOL_CACHE;
-  if (!toolCache) {
-    throw new ConfigurationError(
-      `RUNNER_TOOL_CACHE is not set, so ${PACKAGE} cannot be installed; set the \`onnxruntime-path\` input to a preinstalled ${PACKAGE}.`,
-    );
-  }
-  return toolCacheRuntime({ toolCache, lockDir: join(actionDir, "onnxruntime"), log: (line) => core.info(line) });
-}
+/** The action's `dist/` directory (this bundle's). */
+const distDir = dirname(fileURLToPath(import.meta.url));
 
 await run(async () => {
-  const runtime = await locateRuntime();
+  const runtime = await locateRuntime({
+    preinstalledPath: getPathInput("onnxruntime-path", { withinBase: false })?.absolute,
+    toolCache: process.env.RUNNER_TOOL_CACHE,
+    log: (line) => core.info(line),
+  });
   core.info(`ONNX Runtime: ${PACKAGE} ${runtime.version} (${runtime.source}) from ${runtime.packageDir}`);
-  resolvePackageFrom(PACKAGE, runtime.packageDir);
-  await import(new URL("./optimize.js", import.meta.url).href);
+  const staged = await stageBundles([join(distDir, "optimize.js")], runtime.packageDir, process.env.RUNNER_TEMP ?? tmpdir(), "slmops-optimize-");
+  try {
+    await import(pathToFileURL(staged.path("optimize.js")).href);
+  } finally {
+    await staged.remove();
+  }
 });

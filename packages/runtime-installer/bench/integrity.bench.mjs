@@ -1,29 +1,25 @@
 #!/usr/bin/env node
 /* global console, process */
-// What the tool-cache integrity check costs each `run` job: verifying the
+// What the tool-cache integrity check costs each use of the cache (every
+// bench-on-device-matrix `run` job and optimize-model step): verifying the
 // sha256 of every file of a real onnxruntime-node install (this repository's,
 // copied into a cache layout), against reading the same files without hashing
 // as a stream (the floor any check that looks at every byte pays), both in
 // this process.
 //
-//   node bench/integrity.bench.mjs        (or: pnpm bench in this directory)
+//   node bench/integrity.bench.mjs        (after pnpm build; or: pnpm bench in this directory)
 import { cpSync, createReadStream, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
+import { recordIntegrity, verifyIntegrity } from "../dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const actionDir = dirname(here);
-const repoRoot = dirname(dirname(actionDir));
+const repoRoot = dirname(dirname(dirname(here)));
 const REPEATS = 3;
 
-// The module under test, bundled from its source for this script.
 const work = mkdtempSync(join(tmpdir(), "integrity-bench-"));
-const moduleFile = join(work, "onnxruntime.mjs");
-await build({ entryPoints: [join(actionDir, "src", "onnxruntime.ts")], bundle: true, platform: "node", format: "esm", outfile: moduleFile, logLevel: "warning" });
-const { recordIntegrity, verifyIntegrity } = await import(pathToFileURL(moduleFile).href);
 
 // A cache entry holding the real package and its dependency, as npm lays them out.
 const installed = dirname(createRequire(join(repoRoot, "packages", "runtime", "package.json")).resolve("onnxruntime-node/package.json"));
