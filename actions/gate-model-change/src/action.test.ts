@@ -128,6 +128,25 @@ describe("gate-model-change, mode gate (bundled, real Node runtime, local GitHub
     expect(server.state.comments(OWNER, REPO, 103)).toEqual([]);
   });
 
+  it("gates only the planned matrix, and fails a device the plan refused with its reason", async () => {
+    const matrix = JSON.stringify({ include: [{ device: "rpi5", "runs-on": ["self-hosted", "rpi5"], models: ["story-lm"], variants: ["story-lm/int8"] }] });
+    const onlyPlanned = workspace([{ device: "rpi5", decodeCenterMs: 20 }]);
+    const ok = await gate(onlyPlanned, pullRequestPayload(sha(9), { number: 106 }), { publish: "summary-only", plan: matrix, refused: "[]" });
+    expect(ok.status, ok.stdout).toBe(0);
+    expect(readVerdict(onlyPlanned).verdict.pairs.map((p) => p.device)).toEqual(["rpi5"]);
+
+    const refused = JSON.stringify([{ device: "nuc", "runs-on": ["self-hosted", "nuc"], variants: ["story-lm/int8"], reason: "a fork's pull request may not run on self-hosted device nuc" }]);
+    const ws = workspace([{ device: "rpi5", decodeCenterMs: 20 }]);
+    const r = await gate(ws, pullRequestPayload(sha(10), { number: 107 }), { publish: "summary-only", plan: matrix, refused });
+    expect(r.status).toBe(1);
+    const failed = readVerdict(ws).verdict.checks.filter((c) => c.outcome === "fail");
+    expect(failed.map((c) => c.message)).toEqual([expect.stringContaining("not benchmarked: a fork's pull request may not run on self-hosted device nuc")]);
+
+    const bad = await gate(ws, pullRequestPayload(sha(10), { number: 107 }), { plan: '{"include": "rpi5"}' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain("::error::Input `plan` must be");
+  });
+
   it("on a fork's pull request writes the report and verdict for an artifact and makes no write call", async () => {
     const ws = workspace([{ device: "rpi5", decodeCenterMs: 20 }, { device: "nuc", decodeCenterMs: 20 }]);
     const before = server.requests.length;

@@ -8,13 +8,14 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
-import { ConfigurationError, getBooleanInput, getPathInput, getStringInput, setOutputs, workspaceDirectory, writeSummary, type PathInput } from "@slmops/action-kit";
+import { ConfigurationError, getBooleanInput, getJsonInput, getPathInput, getStringInput, setOutputs, workspaceDirectory, writeSummary, type PathInput } from "@slmops/action-kit";
 import { currentPullRequest, type PullRequestRef } from "@slmops/action-kit/github";
 import { writeFileAtomic } from "@slmops/atomic-file";
 import { evaluateGates, formatVerdictText, type BaselineInput, type Verdict } from "@slmops/gate";
 import { gatesFromManifest, loadReportsDirectory, planFromManifest } from "@slmops/gate/reports";
 import { baselineFromGitHub, createGitHubClient, publishVerdict, renderReport } from "@slmops/github-report";
 import { loadManifestOrThrow } from "@slmops/manifest";
+import { planFromInputs } from "./plan-input.js";
 import { choosePublishTarget, parsePublishInput, type PublishTarget } from "./publish-target.js";
 import { runnerContext, workflowFileName, type RunnerContext } from "./runner-context.js";
 import { REPORT_FILE_NAME, serializeVerdictFile, VERDICT_FILE_NAME, VERDICT_FORMAT, VERDICT_FORMAT_VERSION } from "./verdict-file.js";
@@ -111,7 +112,8 @@ export async function gateMode(): Promise<void> {
   const run = await loadReportsDirectory(inputs.reports.absolute, inputs.reports.relative);
   core.info(`Read ${run.files.length} device report(s) from ${inputs.reports.relative}: ${run.files.map((f) => f.device).join(", ") || "none"}.`);
   const baseline = await loadBaseline(inputs, context);
-  const verdict = evaluateGates({ plan: planFromManifest(loaded.manifest), results: run.results, failures: run.failures, baseline, gates: gatesFromManifest(loaded) });
+  const planned = planFromInputs(getJsonInput("plan"), getJsonInput("refused"), planFromManifest(loaded.manifest));
+  const verdict = evaluateGates({ plan: planned.plan, results: run.results, failures: [...run.failures, ...planned.failures], baseline, gates: gatesFromManifest(loaded) });
   core.info(formatVerdictText(verdict));
 
   const runUrl = context.runUrl ? { runUrl: context.runUrl } : {};
