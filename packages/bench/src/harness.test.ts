@@ -232,7 +232,7 @@ describe("failures are entries in the report, not dead jobs", () => {
     const started = Date.now();
     const report = await runBenchmark({
       device: { id: "local" },
-      settings: { warmup: 0, minIterations: 2, minDurationMs: 60_000, promptTokens: 4, generateTokens: 0, timeoutMs: 4_000 },
+      settings: { warmup: 0, minIterations: 2, minDurationMs: 60_000, promptTokens: 4, generateTokens: 0, timeoutMs: 15_000 },
       models: [
         {
           id: "m",
@@ -257,7 +257,7 @@ describe("failures are entries in the report, not dead jobs", () => {
     expect(failing_.failure?.message).toMatch(/ONNX Runtime failed to run the model/);
     expect(failing_["model-size-bytes"]).toBeGreaterThan(0);
 
-    expect(result(report, "hanging").failure).toMatchObject({ kind: "timeout", signal: "SIGKILL", message: "did not finish within 4s and was killed" });
+    expect(result(report, "hanging").failure).toMatchObject({ kind: "timeout", signal: "SIGKILL", message: "did not finish within 15s and was killed" });
 
     const crashed = result(report, "crashing").failure;
     expect(crashed).toMatchObject({ kind: "crash", signal: "SIGSEGV" });
