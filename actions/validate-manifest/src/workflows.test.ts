@@ -16,10 +16,10 @@ function walkYaml(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-/** Workflow files (and anything else YAML under .github/) and the actions' metadata. */
+/** Workflow files (and anything else YAML under .github/), the example workflows users copy, and the actions' metadata. */
 function yamlFiles(): string[] {
   const actions = walkYaml(join(repoRoot, "actions")).filter((f) => /[\\/]action\.ya?ml$/.test(f));
-  return [...walkYaml(join(repoRoot, ".github")), ...actions].sort();
+  return [...walkYaml(join(repoRoot, ".github")), ...walkYaml(join(repoRoot, "examples", "workflows")), ...actions].sort();
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
