@@ -22,26 +22,6 @@ const banner = [
   "const require = __slmopsCreateRequire(import.meta.url);",
 ].join("\n");
 
-// Workspace packages load JSON data (schemas) with
-// `const require = createRequire(import.meta.url); require("x.json")`, which
-// Node 20 runs without import attributes. A bundle has no node_modules next to
-// it, so that data must be inlined: dropping the local `require` lets esbuild
-// see plain `require("...")` calls and bundle what they name.
-const LOCAL_REQUIRE = /^[ \t]*(?:const|let|var)[ \t]+require[ \t]*=[ \t]*(?:[\w$]+\.)?createRequire\(import\.meta\.url\);?[ \t]*$/m;
-
-const inlineLocalRequire = {
-  name: "inline-local-require",
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
-      // Only the workspace's own packages (third-party code is left as published).
-      if (args.path.split(/[\\/]/).includes("node_modules")) return undefined;
-      const source = await readFile(args.path, "utf8");
-      if (!LOCAL_REQUIRE.test(source)) return undefined;
-      return { contents: source.replace(LOCAL_REQUIRE, ""), loader: "js" };
-    });
-  },
-};
-
 /** Action directories (those holding an action.yml) under `<root>/actions`. */
 export function listActions(root = repoRoot) {
   const dir = join(root, "actions");
@@ -75,7 +55,6 @@ export async function bundleAction(actionDir) {
     metafile: true,
     logLevel: "warning",
     absWorkingDir: dir,
-    plugins: [inlineLocalRequire],
   });
   // The bundle is an ES module wherever the action folder ends up.
   writeFileSync(join(dir, "dist", "package.json"), '{ "type": "module" }\n');
@@ -110,8 +89,7 @@ async function bundleExtras(dir) {
       logLevel: "warning",
       absWorkingDir: dir,
       external: spec.external ?? [],
-      plugins: [inlineLocalRequire],
-    });
+      });
   }
 }
 
