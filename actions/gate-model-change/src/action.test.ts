@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,7 @@ import { startGitHubTestServer, zipFiles, type GitHubTestServer } from "@slmops/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OWNER, pullRequestPayload, REPO, workflowRunPayload } from "./test-support/payloads.js";
 import { deviceReport, writeReports } from "./test-support/reports.js";
+import { actionDir, runnerNode } from "./test-support/paths.js";
 import { runAction, type ActionRun } from "./test-support/run-action.js";
 import type { VerdictFile } from "./verdict-file.js";
 
@@ -295,5 +297,28 @@ describe("gate-model-change, mode publish (the workflow_run follow-up)", { timeo
     const r = await runAction({ workspace: mkdtempSync(join(tmpdir(), "publish-")), inputs: { mode: "publish", token: TOKEN }, event: { name: "pull_request", payload: pullRequestPayload(sha(26)) }, env: env() });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("::error::`mode: publish` runs in a workflow triggered by `workflow_run`");
+  });
+});
+
+describe("gate-model-change as shipped", { timeout: 120_000 }, () => {
+  it("runs under the Node 24 GitHub uses for node24 actions, copied away from the repository and its node_modules, with no native addon", async () => {
+    const node = runnerNode();
+    if (node.note === undefined) expect(spawnSync(node.path, ["--version"], { encoding: "utf8" }).stdout.trim()).toMatch(/^v24\./);
+    const bundle = readFileSync(join(actionDir, "dist", "index.js"), "utf8");
+    expect(bundle).not.toMatch(/\.node["']|onnxruntime_binding|require\(["']onnxruntime-node["']\)|from ["']onnxruntime-node["']/);
+    const shipped = mkdtempSync(join(tmpdir(), "shipped-gate-"));
+    cpSync(join(actionDir, "dist"), join(shipped, "dist"), { recursive: true });
+    const ws = workspace([{ device: "rpi5", decodeCenterMs: 20 }, { device: "nuc", decodeCenterMs: 20 }]);
+    const r = await runAction({
+      workspace: ws,
+      inputs: { manifest: "project/slmops.yaml", "reports-dir": "bench-reports", baseline: "none", token: TOKEN },
+      event: { name: "pull_request", payload: pullRequestPayload(sha(30), { number: 301 }) },
+      env: env(),
+      bundle: join(shipped, "dist", "index.js"),
+    });
+    expect(r.node).toBe(node.path);
+    expect(r.stderr).toBe("");
+    expect(r.status, r.stdout).toBe(0);
+    expect(server.state.comments(OWNER, REPO, 301)).toHaveLength(1);
   });
 });

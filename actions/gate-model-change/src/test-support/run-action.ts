@@ -13,6 +13,8 @@ export interface ActionRun {
   /** Outputs parsed from the GITHUB_OUTPUT file (heredoc format). */
   readonly outputs: Record<string, string>;
   readonly summary: string;
+  /** The Node.js that ran it. */
+  readonly node: string;
 }
 
 /** Parses `name<<DELIMITER\nvalue\nDELIMITER\n` blocks. */
@@ -40,6 +42,8 @@ export interface RunOptions {
   readonly event: { readonly name: string; readonly payload: unknown };
   /** Extra runner variables (GITHUB_API_URL, GITHUB_REPOSITORY, …). */
   readonly env?: Record<string, string>;
+  /** The bundle to run (default this action's `dist/index.js`). */
+  readonly bundle?: string;
 }
 
 /**
@@ -49,7 +53,8 @@ export interface RunOptions {
  * keeps answering while the action runs.
  */
 export async function runAction(options: RunOptions): Promise<ActionRun> {
-  if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing; build the action first (pnpm build).`);
+  const bundle = options.bundle ?? bundlePath;
+  if (!existsSync(bundle)) throw new Error(`${bundlePath} is missing; build the action first (pnpm build).`);
   const node = runnerNode();
   const files = mkdtempSync(join(tmpdir(), "runner-files-"));
   const outputFile = join(files, "github_output");
@@ -75,7 +80,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     RUNNER_TEMP: files,
     ...options.env,
   });
-  const child = spawn(node.path, [bundlePath], { cwd: options.workspace, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(node.path, [bundle], { cwd: options.workspace, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -86,5 +91,5 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     child.on("close", (code) => resolve(code));
   });
   clearTimeout(timer);
-  return { status, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, "utf8")), summary: readFileSync(summaryFile, "utf8") };
+  return { status, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, "utf8")), summary: readFileSync(summaryFile, "utf8"), node: node.path };
 }
