@@ -223,6 +223,7 @@ describe("gate-model-change, mode publish (the workflow_run follow-up)", { timeo
     expect(comments[0]?.body).not.toContain("ignored");
     const check = [...server.state.repository(OWNER, REPO).checkRuns.values()].find((c) => c.headSha === head);
     expect(check?.conclusion).toBe("failure");
+    expect(check?.name).toBe("slmops gate (fork run)");
     expect(check?.annotations.map((a) => [a.path, a.start_line])).toEqual([["project/slmops.yaml", LATENCY_LINE]]);
 
     const again = await publish(run.id, head);

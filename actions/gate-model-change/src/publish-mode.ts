@@ -78,7 +78,8 @@ export async function publishMode(): Promise<void> {
   const run = completedRun(github.context.eventName, github.context.payload);
   const token = getStringInput("token");
   if (!token) throw new ConfigurationError("Input `token` is empty; pass `${{ github.token }}` with `pull-requests: write`, `checks: write` and `actions: read`.");
-  const checkName = getStringInput("check-name", { fallback: "slmops gate" });
+  // Named apart from the gate's own check, so a required check cannot be satisfied by a verdict a fork's run computed.
+  const checkName = `${getStringInput("check-name", { fallback: "slmops gate" })} (fork run)`;
   const artifactName = getStringInput("artifact-name", { fallback: DEFAULT_VERDICT_ARTIFACT });
   const client = createGitHubClient({ token, baseUrl: context.apiUrl });
 
