@@ -1,0 +1,104 @@
+/* global process, console */
+// int4 quality on decoders with structured weights: the example project's
+// committed model and maker `nano` decoders fitted the same way (`fit:
+// bigram`) for seeds 1..N, each over its own eval text. Per model: KL(fp32 ‖
+// variant) of round-to-nearest and of the error-minimizing search, with every
+// MatMul quantized and with only the LM head quantized. Prints a Markdown
+// table. Run after a build:
+//
+//   node bench/structured-kl.mjs            (block 32, seeds 1..7)
+//   SLMOPS_BLOCK=16 SLMOPS_SEEDS=9 node bench/structured-kl.mjs
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeText, headDim, makeModel, resolveConfig, stories, trainByteLevelBpe, trainingCorpus } from "@slmops/model-maker";
+import { encodeModel, readModel } from "@slmops/onnx";
+import { createSession } from "@slmops/runtime";
+import { compareLogits, optimizeModel } from "../dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const example = join(here, "..", "..", "..", "examples", "story-lm");
+const BLOCK = Number(process.env.SLMOPS_BLOCK ?? 32);
+const SEEDS = Number(process.env.SLMOPS_SEEDS ?? 7);
+const SEQUENCES = 12;
+const TOKENS = 128;
+
+const int64 = (v) => ({ type: "int64", dims: [1, v.length], data: BigInt64Array.from(v.map(BigInt)) });
+
+async function logitsOf(path, config, sequences) {
+  const session = await createSession(path);
+  const parts = [];
+  try {
+    for (const ids of sequences) {
+      const feeds = { input_ids: int64(ids), attention_mask: int64(ids.map(() => 1)), position_ids: int64(ids.map((_, i) => i)) };
+      for (let i = 0; i < config.layers; i++) {
+        for (const kind of ["key", "value"]) {
+          feeds[`past_key_values.${i}.${kind}`] = { type: "float32", dims: [1, config.kvHeads, 0, headDim(config)], data: new Float32Array(0) };
+        }
+      }
+      parts.push((await session.run(feeds, ["logits"])).logits.data);
+    }
+  } finally {
+    await session.release();
+  }
+  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
+  return all;
+}
+
+function tokenizerFromJson(source) {
+  const json = JSON.parse(source);
+  const tokens = [];
+  for (const [token, id] of Object.entries(json.model.vocab)) tokens[id] = token;
+  return { tokens, merges: json.model.merges.map((m) => (Array.isArray(m) ? m : m.split(" "))), bosId: 0, eosId: 1, reservedFrom: tokens.length };
+}
+
+const dir = await mkdtemp(join(tmpdir(), "slmops-structured-kl-"));
+try {
+  const models = [];
+  {
+    const modelDir = join(example, "models", "story-lm");
+    const seed = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")).slmops.seed;
+    const tokenizer = tokenizerFromJson(await readFile(join(modelDir, "tokenizer.json"), "utf8"));
+    const texts = (await readFile(join(example, "data", "eval.jsonl"), "utf8")).split("\n").filter((l) => l.trim()).slice(0, SEQUENCES).map((l) => JSON.parse(l).text);
+    models.push({ label: `example story-lm (seed ${seed})`, path: join(modelDir, "model.onnx"), config: resolveConfig({ preset: "nano", seed, tied: false, fit: "bigram" }), tokenizer, texts });
+  }
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const config = resolveConfig({ preset: "nano", seed, tied: false, fit: "bigram" });
+    const path = join(dir, `seed-${seed}.onnx`);
+    await writeFile(path, encodeModel(makeModel(config)));
+    models.push({ label: `nano fit bigram, seed ${seed}`, path, config, tokenizer: trainByteLevelBpe(trainingCorpus(seed), config.vocab), texts: stories(seed, "corpus/eval", SEQUENCES) });
+  }
+  console.log(`int4, block ${BLOCK}, zero points; KL(fp32 ‖ variant) over ${SEQUENCES} eval texts of up to ${TOKENS} tokens each\n`);
+  console.log("| model | rtn | minimize-error | ratio | rtn, LM head only | minimize-error, LM head only |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  const sums = { rtn: 0, search: 0 };
+  let wins = 0;
+  for (const [index, m] of models.entries()) {
+    const sequences = m.texts.map((t) => [m.tokenizer.bosId, ...encodeText(m.tokenizer, t)].slice(0, TOKENS));
+    const reference = await logitsOf(m.path, m.config, sequences);
+    const matmuls = [];
+    const kl = async (method, headOnly) => {
+      const quantize = { weights: "int4", "block-size": BLOCK, method, symmetric: false };
+      if (headOnly) quantize["exclude-nodes"] = matmuls;
+      const record = await optimizeModel({ source: m.path, outDir: join(dir, `${index}-${method}-${headOnly}`), passes: [{ quantize }] });
+      return compareLogits(reference, await logitsOf(record.output.path, m.config, sequences), m.config.vocab).klDivergence;
+    };
+    const graph = (await readModel(m.path)).graph;
+    for (const n of graph.node) if (n.opType === "MatMul" && n.name !== "/lm_head/MatMul") matmuls.push(n.name);
+    const rtn = await kl("rtn", false);
+    const search = await kl("minimize-error", false);
+    const rtnHead = await kl("rtn", true);
+    const searchHead = await kl("minimize-error", true);
+    sums.rtn += rtn;
+    sums.search += search;
+    if (search < rtn) wins++;
+    console.log(`| ${m.label} | ${rtn.toFixed(4)} | ${search.toFixed(4)} | ${(search / rtn).toFixed(2)} | ${rtnHead.toFixed(4)} | ${searchHead.toFixed(4)} |`);
+  }
+  const n = models.length;
+  console.log(`| mean of ${n} | ${(sums.rtn / n).toFixed(4)} | ${(sums.search / n).toFixed(4)} | ${(sums.search / sums.rtn).toFixed(2)} | | |`);
+  console.log(`\nminimize-error lower on ${wins} of ${n}`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
