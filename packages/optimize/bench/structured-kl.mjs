@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { encodeText, headDim, makeModel, resolveConfig, stories, trainByteLevelBpe, trainingCorpus } from "@slmops/model-maker";
+import { encodeText, headDim, makeModel, parseConfigJson, resolveConfig, stories, trainByteLevelBpe, trainingCorpus } from "@slmops/model-maker";
 import { encodeModel, readModel } from "@slmops/onnx";
 import { createSession } from "@slmops/runtime";
 import { compareLogits, optimizeModel } from "../dist/index.js";
@@ -59,10 +59,11 @@ try {
   const models = [];
   {
     const modelDir = join(example, "models", "story-lm");
-    const seed = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")).slmops.seed;
+    const configPath = join(modelDir, "config.json");
+    const config = parseConfigJson(await readFile(configPath, "utf8"), configPath);
     const tokenizer = tokenizerFromJson(await readFile(join(modelDir, "tokenizer.json"), "utf8"));
     const texts = (await readFile(join(example, "data", "eval.jsonl"), "utf8")).split("\n").filter((l) => l.trim()).slice(0, SEQUENCES).map((l) => JSON.parse(l).text);
-    models.push({ label: `example story-lm (seed ${seed})`, path: join(modelDir, "model.onnx"), config: resolveConfig({ preset: "nano", seed, tied: false, fit: "bigram" }), tokenizer, texts });
+    models.push({ label: `example story-lm (seed ${config.seed})`, path: join(modelDir, "model.onnx"), config, tokenizer, texts });
   }
   for (let seed = 1; seed <= SEEDS; seed++) {
     const config = resolveConfig({ preset: "nano", seed, tied: false, fit: "bigram" });

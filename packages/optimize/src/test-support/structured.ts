@@ -11,6 +11,7 @@ import {
   BOS_TOKEN,
   encodeText,
   makeModel,
+  parseConfigJson,
   resolveConfig,
   stories,
   trainByteLevelBpe,
@@ -50,14 +51,15 @@ function sequencesOf(tokenizer: TrainedTokenizer, texts: readonly string[], leng
 /** The example project's committed model, with its first `count` eval lines as token sequences. */
 export async function exampleDecoder(count: number, length: number): Promise<StructuredDecoder> {
   const modelDir = join(EXAMPLE_PROJECT, "models", "story-lm");
-  const config = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")) as { slmops: { seed: number } };
+  const configPath = join(modelDir, "config.json");
+  const config = parseConfigJson(await readFile(configPath, "utf8"), configPath);
   const tokenizer = tokenizerFromJson(await readFile(join(modelDir, "tokenizer.json"), "utf8"));
   const lines = (await readFile(join(EXAMPLE_PROJECT, "data", "eval.jsonl"), "utf8")).split("\n").filter((l) => l.trim() !== "");
   const texts = lines.slice(0, count).map((l) => (JSON.parse(l) as { text: string }).text);
   return {
     label: "example story-lm",
     path: join(modelDir, "model.onnx"),
-    config: resolveConfig({ preset: "nano", seed: config.slmops.seed, tied: false, fit: "bigram" }),
+    config,
     sequences: sequencesOf(tokenizer, texts, length),
   };
 }
