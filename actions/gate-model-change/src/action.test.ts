@@ -128,6 +128,16 @@ describe("gate-model-change, mode gate (bundled, real Node runtime, local GitHub
     expect(verdict.checks.filter((c) => c.outcome === "fail").map((c) => [c.kind, c.device])).toEqual([["reported", "nuc"]]);
     expect(r.summary).toContain("did not report");
     expect(server.state.comments(OWNER, REPO, 103)).toEqual([]);
+
+    // No device job uploaded anything: the directory is not there, and every planned device fails.
+    const none = workspace([]);
+    const r2 = await gate(none, pullRequestPayload(sha(5), { number: 103 }), { publish: "summary-only", "reports-dir": "missing-reports" });
+    expect(r2.status).toBe(1);
+    expect(r2.stdout).toContain("::warning::No reports directory missing-reports");
+    expect(readVerdict(none).verdict.checks.map((c) => [c.kind, c.device, c.outcome])).toEqual([
+      ["reported", "rpi5", "fail"],
+      ["reported", "nuc", "fail"],
+    ]);
   });
 
   it("gates only the planned matrix, and fails a device the plan refused with its reason", async () => {

@@ -12,7 +12,7 @@ import { ConfigurationError, getBooleanInput, getJsonInput, getPathInput, getStr
 import { currentPullRequest, type PullRequestRef } from "@slmops/action-kit/github";
 import { writeFileAtomic } from "@slmops/atomic-file";
 import { evaluateGates, formatVerdictText, type BaselineInput, type Verdict } from "@slmops/gate";
-import { gatesFromManifest, loadReportsDirectory, planFromManifest } from "@slmops/gate/reports";
+import { gatesFromManifest, loadReportsDirectory, planFromManifest, type DeviceReports } from "@slmops/gate/reports";
 import { baselineFromGitHub, createGitHubClient, publishVerdict, renderReport } from "@slmops/github-report";
 import { loadManifestOrThrow } from "@slmops/manifest";
 import { planFromInputs } from "./plan-input.js";
@@ -103,13 +103,23 @@ async function writeFiles(inputs: GateInputs, verdict: Verdict, markdown: string
   return { report, verdictJson };
 }
 
+/**
+ * The run's device reports. No directory at all means no device job uploaded
+ * a report: then every planned device fails as not reported.
+ */
+async function readReports(dir: PathInput): Promise<DeviceReports> {
+  if (existsSync(dir.absolute)) return loadReportsDirectory(dir.absolute, dir.relative);
+  core.warning(`No reports directory ${dir.relative}: no device report was downloaded.`);
+  return { results: [], failures: [], files: [] };
+}
+
 /** Evaluates the gates, reports the verdict, and fails the step when it does not pass. */
 export async function gateMode(): Promise<void> {
   const inputs = readInputs();
   const context = runnerContext();
   const pr = currentPullRequest();
   const loaded = await loadManifestOrThrow(inputs.manifest.absolute, { checkFiles: false, root: inputs.root.absolute, displayPath: inputs.manifest.relative });
-  const run = await loadReportsDirectory(inputs.reports.absolute, inputs.reports.relative);
+  const run = await readReports(inputs.reports);
   core.info(`Read ${run.files.length} device report(s) from ${inputs.reports.relative}: ${run.files.map((f) => f.device).join(", ") || "none"}.`);
   const baseline = await loadBaseline(inputs, context);
   const planned = planFromInputs(getJsonInput("plan"), getJsonInput("refused"), planFromManifest(loaded.manifest));
