@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import * as core from "@actions/core";
 import { ConfigurationError, getBooleanInput, getJsonInput, getPathInput, getStringInput, setOutputs, workspaceDirectory, writeSummary, type PathInput } from "@slmops/action-kit";
 import { currentPullRequest, type PullRequestRef } from "@slmops/action-kit/github";
@@ -15,6 +15,7 @@ import { evaluateGates, formatVerdictText, type BaselineInput, type Verdict } fr
 import { gatesFromManifest, loadReportsDirectory, planFromManifest, type DeviceReports } from "@slmops/gate/reports";
 import { baselineFromGitHub, createGitHubClient, publishVerdict, renderReport } from "@slmops/github-report";
 import { loadManifestOrThrow } from "@slmops/manifest";
+import { gatesRelativeToWorkspace } from "./locations.js";
 import { planFromInputs } from "./plan-input.js";
 import { choosePublishTarget, parsePublishInput, type PublishTarget } from "./publish-target.js";
 import { runnerContext, workflowFileName, type RunnerContext } from "./runner-context.js";
@@ -26,6 +27,7 @@ export const DEFAULT_REPORTS_ARTIFACT = "slmops-reports";
 interface GateInputs {
   readonly manifest: PathInput;
   readonly root: PathInput;
+  readonly workspace: string;
   readonly reports: PathInput;
   readonly baseline: string;
   readonly token: string;
@@ -74,7 +76,8 @@ function readInputs(): GateInputs {
   if (!outputDir) throw new ConfigurationError("Input `output-dir` is empty.");
   return {
     manifest,
-    root: getPathInput("root") ?? { absolute: workspace, relative: "." },
+    root: getPathInput("root") ?? { absolute: dirname(manifest.absolute), relative: dirname(manifest.relative) },
+    workspace,
     reports,
     baseline: getStringInput("baseline", { fallback: "github" }),
     token: getStringInput("token"),
@@ -123,7 +126,7 @@ export async function gateMode(): Promise<void> {
   core.info(`Read ${run.files.length} device report(s) from ${inputs.reports.relative}: ${run.files.map((f) => f.device).join(", ") || "none"}.`);
   const baseline = await loadBaseline(inputs, context);
   const planned = planFromInputs(getJsonInput("plan"), getJsonInput("refused"), planFromManifest(loaded.manifest));
-  const verdict = evaluateGates({ plan: planned.plan, results: run.results, failures: [...run.failures, ...planned.failures], baseline, gates: gatesFromManifest(loaded) });
+  const verdict = evaluateGates({ plan: planned.plan, results: run.results, failures: [...run.failures, ...planned.failures], baseline, gates: gatesRelativeToWorkspace(gatesFromManifest(loaded), inputs.root.absolute, inputs.workspace) });
   core.info(formatVerdictText(verdict));
 
   const runUrl = context.runUrl ? { runUrl: context.runUrl } : {};
