@@ -1,8 +1,7 @@
-import { mkdir, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import type { BenchProgress, BenchReport } from "@slmops/bench";
-import type { Diagnostic } from "@slmops/diagnostics";
-import { compareDiagnostics, ConfigurationError, formatDiagnostic } from "@slmops/diagnostics";
+import { ConfigurationError } from "@slmops/diagnostics";
 import type { BenchSettingsOverrides } from "@slmops/device-plan";
 import { parseDuration } from "@slmops/units";
 import type { Command, CommandContext } from "../command.js";
@@ -10,10 +9,11 @@ import { jsonOption } from "../command.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
+import { loadValidManifest } from "../load-manifest.js";
+import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
+import { count } from "../words.js";
 import { DEFAULT_VARIANTS_DIR } from "./optimize.js";
-
-const MANIFEST_FILE_NAME = "slmops.yaml";
 
 export const benchCommand: Command = {
   name: "bench",
@@ -103,16 +103,9 @@ async function runBench(context: CommandContext): Promise<number> {
   const variants = variantFlag?.split(",").map((v) => v.trim()).filter((v) => v !== "");
   const display = (path: string) => relative(io.cwd, path).split(sep).join("/") || ".";
 
-  const file = await resolveManifestPath(flag(context, "manifest"), io.cwd);
-  const { loadManifest } = await import("@slmops/manifest");
-  const loaded = await loadManifest(file.absolute, { checkFiles: true, displayPath: file.display });
-  const diagnostics = [...loaded.diagnostics].sort(compareDiagnostics);
-  for (const d of diagnostics) io.stderr.write(`${paint(d, err)}\n`);
-  if (!loaded.ok) {
-    const errors = diagnostics.filter((d) => d.severity === "error").length;
-    io.stderr.write(`${err.red("✗")} ${file.display} is invalid: ${errors} error${errors === 1 ? "" : "s"}. Fix it (see \`slmops validate\`) and run again.\n`);
-    return ExitCode.failure;
-  }
+  const file = await resolveManifestPath(flag(context, "manifest"), io.cwd, manifestOptionWording("bench"));
+  const loaded = await loadValidManifest(file, io, err);
+  if (!loaded) return ExitCode.failure;
 
   const { benchJob, missingVariants } = await import("@slmops/device-plan");
   const variantsDirFlag = flag(context, "variants-dir");
@@ -175,34 +168,4 @@ function verdict(report: BenchReport, failed: number, out: string | undefined, s
   return failed === 0
     ? `${style.green("✓")} ${count(total, "variant")} benchmarked on \`${report.device.id}\`${written}\n`
     : `${style.red("✗")} ${failed} of ${count(total, "variant")} failed on \`${report.device.id}\`${written}\n`;
-}
-
-function count(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-function paint(d: Diagnostic, style: Style): string {
-  const text = formatDiagnostic(d);
-  const color = d.severity === "error" ? style.red : d.severity === "warning" ? style.yellow : style.cyan;
-  return text.replace(`: ${d.severity}: `, `: ${color(`${d.severity}:`)} `);
-}
-
-async function resolveManifestPath(given: string | undefined, cwd: string): Promise<{ absolute: string; display: string }> {
-  let absolute = resolve(cwd, given ?? MANIFEST_FILE_NAME);
-  const info = await stat(absolute).catch(() => undefined);
-  if (!info) {
-    throw new ConfigurationError(
-      given === undefined
-        ? `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops bench --manifest path/to/${MANIFEST_FILE_NAME}`
-        : `${given}: no such file or directory. Check the --manifest path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
-    );
-  }
-  if (info.isDirectory()) {
-    absolute = join(absolute, MANIFEST_FILE_NAME);
-    if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
-      throw new ConfigurationError(`${given ?? "."}: the directory has no ${MANIFEST_FILE_NAME}. Pass the manifest's path with --manifest.`);
-    }
-  }
-  const display = given !== undefined && isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/");
-  return { absolute, display };
 }

@@ -1,9 +1,9 @@
-import { stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
 import { ExitCode } from "../exit-codes.js";
+import { resolveManifestPath, type ManifestPathWording } from "../manifest-path.js";
 
 /** `slmops gate --json` output: the outcome and the whole verdict (non-finite numbers as null). */
 export interface GateJson {
@@ -37,25 +37,21 @@ function shown(absolute: string, given: string, cwd: string): string {
   return isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/") || ".";
 }
 
-async function manifestPath(given: string | undefined, cwd: string): Promise<{ absolute: string; display: string }> {
-  let absolute = resolve(cwd, given ?? "slmops.yaml");
-  const info = await stat(absolute).catch(() => undefined);
-  if (info?.isDirectory()) absolute = join(absolute, "slmops.yaml");
-  if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
-    throw new ConfigurationError(
-      given === undefined
-        ? `No slmops.yaml in ${cwd}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.`
-        : `--manifest ${given}: no such file. Pass the path of slmops.yaml.`,
-    );
-  }
-  return { absolute, display: shown(absolute, given ?? "slmops.yaml", cwd) };
-}
+/** The manifest is `--manifest <file>`; every way of missing it says the same. */
+const none = (cwd: string) => `No slmops.yaml in ${cwd}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.`;
+const noSuchFile = (given: string) => `--manifest ${given}: no such file. Pass the path of slmops.yaml.`;
+const wording: ManifestPathWording = {
+  noneInWorkingDirectory: none,
+  notFound: noSuchFile,
+  directoryWithoutManifest: (given, _display, cwd) => (given === undefined ? none(cwd) : noSuchFile(given)),
+  notAFile: (given, cwd) => (given === undefined ? none(cwd) : noSuchFile(given)),
+};
 
 async function runGateCommand(context: CommandContext): Promise<number> {
   const { io, style, values } = context;
   const reportsGiven = context.positionals[0];
   if (reportsGiven === undefined) throw new ConfigurationError("Pass the reports directory: slmops gate <reports-dir>");
-  const manifest = await manifestPath(typeof values.manifest === "string" ? values.manifest : undefined, io.cwd);
+  const manifest = await resolveManifestPath(typeof values.manifest === "string" ? values.manifest : undefined, io.cwd, wording);
   const reports = resolve(io.cwd, reportsGiven);
   const baselineGiven = typeof values.baseline === "string" ? values.baseline : undefined;
   const baseline = baselineGiven === undefined ? undefined : resolve(io.cwd, baselineGiven);

@@ -1,7 +1,5 @@
-import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { Diagnostic } from "@slmops/diagnostics";
-import { compareDiagnostics, ConfigurationError, describeError, formatDiagnostic } from "@slmops/diagnostics";
+import { ConfigurationError, describeError } from "@slmops/diagnostics";
 import type { BuiltVariant, OptimizeProgress, PassRecord, SelectedVariant, VariantOutcome } from "@slmops/optimize";
 import { formatSize } from "@slmops/units";
 import type { Command, CommandContext } from "../command.js";
@@ -9,10 +7,11 @@ import { jsonOption } from "../command.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
+import { loadValidManifest } from "../load-manifest.js";
+import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { ProgressLine, progressBar, terminalColumns } from "../progress.js";
 import { closest } from "../suggest.js";
-
-const MANIFEST_FILE_NAME = "slmops.yaml";
+import { count } from "../words.js";
 /** Where variants go by default, under the manifest's repository root. */
 export const DEFAULT_VARIANTS_DIR = ".slmops/variants";
 
@@ -69,16 +68,9 @@ async function runOptimize(context: CommandContext): Promise<number> {
   const filter = { model: stringFlag(context, "model"), variant: stringFlag(context, "variant") };
   const display = (path: string, absolute: boolean) => (absolute ? path : relative(io.cwd, path).split(sep).join("/") || ".");
 
-  const file = await resolveManifestPath(manifestFlag, io.cwd);
-  const { loadManifest } = await import("@slmops/manifest");
-  const loaded = await loadManifest(file.absolute, { checkFiles: true, displayPath: file.display });
-  const diagnostics = [...loaded.diagnostics].sort(compareDiagnostics);
-  for (const d of diagnostics) io.stderr.write(`${paint(d, err)}\n`);
-  if (!loaded.ok) {
-    const errors = diagnostics.filter((d) => d.severity === "error").length;
-    io.stderr.write(`${err.red("✗")} ${file.display} is invalid: ${errors} error${errors === 1 ? "" : "s"}. Fix it (see \`slmops validate\`) and run again.\n`);
-    return ExitCode.failure;
-  }
+  const file = await resolveManifestPath(manifestFlag, io.cwd, manifestOptionWording("optimize"));
+  const loaded = await loadValidManifest(file, io, err);
+  if (!loaded) return ExitCode.failure;
 
   const { buildVariants, selectVariants, UnknownVariantFilterError } = await import("@slmops/optimize");
   let selected: SelectedVariant[];
@@ -192,10 +184,6 @@ function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function count(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
 function stringFlag(context: CommandContext, name: string): string | undefined {
   const value = context.values[name];
   if (value === undefined) return undefined;
@@ -207,35 +195,4 @@ function stringFlag(context: CommandContext, name: string): string | undefined {
 
 function clean(filter: { model: string | undefined; variant: string | undefined }): { model?: string; variant?: string } {
   return { ...(filter.model === undefined ? {} : { model: filter.model }), ...(filter.variant === undefined ? {} : { variant: filter.variant }) };
-}
-
-function paint(d: Diagnostic, style: Style): string {
-  const text = formatDiagnostic(d);
-  const color = d.severity === "error" ? style.red : d.severity === "warning" ? style.yellow : style.cyan;
-  return text.replace(`: ${d.severity}: `, `: ${color(`${d.severity}:`)} `);
-}
-
-interface ManifestPath {
-  readonly absolute: string;
-  readonly display: string;
-}
-
-async function resolveManifestPath(given: string | undefined, cwd: string): Promise<ManifestPath> {
-  let absolute = resolve(cwd, given ?? MANIFEST_FILE_NAME);
-  const info = await stat(absolute).catch(() => undefined);
-  if (!info) {
-    throw new ConfigurationError(
-      given === undefined
-        ? `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops optimize --manifest path/to/${MANIFEST_FILE_NAME}`
-        : `${given}: no such file or directory. Check the --manifest path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
-    );
-  }
-  if (info.isDirectory()) {
-    absolute = join(absolute, MANIFEST_FILE_NAME);
-    if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
-      throw new ConfigurationError(`${given ?? "."}: the directory has no ${MANIFEST_FILE_NAME}. Pass the manifest's path with --manifest.`);
-    }
-  }
-  const display = given !== undefined && isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/");
-  return { absolute, display };
 }

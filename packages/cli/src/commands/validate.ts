@@ -1,14 +1,14 @@
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import type { Diagnostic } from "@slmops/diagnostics";
-import { ConfigurationError, compareDiagnostics, formatDiagnostic } from "@slmops/diagnostics";
+import { ConfigurationError, compareDiagnostics } from "@slmops/diagnostics";
 import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
+import { styleDiagnostic } from "../diagnostic-style.js";
 import { ExitCode } from "../exit-codes.js";
 import type { Style } from "../io.js";
-
-/** The manifest file name looked for when a directory (or nothing) is given. */
-export const MANIFEST_FILE_NAME = "slmops.yaml";
+import { MANIFEST_FILE_NAME, resolveManifestPath, type ManifestPathWording } from "../manifest-path.js";
+import { count } from "../words.js";
 
 /** `slmops validate --json` output. */
 export interface ValidateJson {
@@ -38,7 +38,7 @@ export const validateCommand: Command = {
 async function runValidate(context: CommandContext): Promise<number> {
   const { io, style } = context;
   const json = context.values.json === true;
-  const file = await resolveManifestPath(context.positionals[0], io.cwd);
+  const file = await resolveManifestPath(context.positionals[0], io.cwd, wording);
   const root = typeof context.values.root === "string" ? await resolveRoot(context.values.root, io.cwd) : undefined;
   const { loadManifest } = await import("@slmops/manifest");
   const result = await loadManifest(file.absolute, { root, checkFiles: true, displayPath: file.display });
@@ -50,40 +50,19 @@ async function runValidate(context: CommandContext): Promise<number> {
       : { valid: false, file: file.display, diagnostics };
     io.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   } else {
-    for (const diagnostic of diagnostics) io.stdout.write(`${formatColored(diagnostic, style)}\n`);
+    for (const diagnostic of diagnostics) io.stdout.write(`${styleDiagnostic(diagnostic, style, { emphasis: true })}\n`);
     io.stdout.write(`${summaryLine(file.display, result.ok, diagnostics, style)}\n`);
   }
   return result.ok ? ExitCode.ok : ExitCode.failure;
 }
 
-interface ManifestPath {
-  readonly absolute: string;
-  /** As the user should see it: relative to the working directory unless given absolute. */
-  readonly display: string;
-}
-
-async function resolveManifestPath(given: string | undefined, cwd: string): Promise<ManifestPath> {
-  let absolute = resolve(cwd, given ?? MANIFEST_FILE_NAME);
-  const info = await stat(absolute).catch(() => undefined);
-  if (info?.isDirectory()) absolute = join(absolute, MANIFEST_FILE_NAME);
-  else if (!info) {
-    const shown = given ?? MANIFEST_FILE_NAME;
-    throw new ConfigurationError(
-      given === undefined
-        ? `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops validate path/to/${MANIFEST_FILE_NAME}`
-        : `${shown}: no such file or directory. Check the path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
-    );
-  }
-  if (info?.isDirectory() && !(await stat(absolute).catch(() => undefined))?.isFile()) {
-    throw new ConfigurationError(`${displayOf(absolute, given, cwd)}: no such file. The directory has no ${MANIFEST_FILE_NAME}.`);
-  }
-  return { absolute, display: displayOf(absolute, given, cwd) };
-}
-
-function displayOf(absolute: string, given: string | undefined, cwd: string): string {
-  if (given !== undefined && isAbsolute(given)) return absolute;
-  return relative(cwd, absolute).split(sep).join("/");
-}
+/** The manifest is the positional argument. */
+const wording: ManifestPathWording = {
+  noneInWorkingDirectory: (cwd) =>
+    `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops validate path/to/${MANIFEST_FILE_NAME}`,
+  notFound: (given) => `${given}: no such file or directory. Check the path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
+  directoryWithoutManifest: (_given, display) => `${display}: no such file. The directory has no ${MANIFEST_FILE_NAME}.`,
+};
 
 async function resolveRoot(given: string, cwd: string): Promise<string> {
   const absolute = resolve(cwd, given);
@@ -94,30 +73,14 @@ async function resolveRoot(given: string, cwd: string): Promise<string> {
   return absolute;
 }
 
-function formatColored(diagnostic: Diagnostic, style: Style): string {
-  const text = formatDiagnostic(diagnostic);
-  const paint = diagnostic.severity === "error" ? style.red : diagnostic.severity === "warning" ? style.yellow : style.cyan;
-  const marker = `: ${diagnostic.severity}: `;
-  const at = text.indexOf(marker);
-  if (at < 0) return text;
-  const [head = "", ...hint] = text.slice(at + marker.length).split("\n");
-  const location = style.bold(text.slice(0, at));
-  const lines = [`${location}: ${paint(`${diagnostic.severity}:`)} ${head}`, ...hint.map((l) => style.dim(l))];
-  return lines.join("\n");
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
-}
-
 function summaryLine(file: string, ok: boolean, diagnostics: readonly Diagnostic[], style: Style): string {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   const warnings = diagnostics.filter((d) => d.severity === "warning").length;
   if (ok) {
     return warnings > 0
-      ? `${style.green("✓")} ${file} is valid (${plural(warnings, "warning")}).`
+      ? `${style.green("✓")} ${file} is valid (${count(warnings, "warning")}).`
       : `${style.green("✓")} ${file} is valid.`;
   }
-  const parts = [plural(errors, "error"), ...(warnings > 0 ? [plural(warnings, "warning")] : [])];
+  const parts = [count(errors, "error"), ...(warnings > 0 ? [count(warnings, "warning")] : [])];
   return `${style.red("✗")} ${file} is invalid: ${parts.join(", ")}.`;
 }

@@ -1,0 +1,66 @@
+import { stat } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { ConfigurationError } from "@slmops/diagnostics";
+
+/** The manifest file name looked for when a directory (or nothing) is given. */
+export const MANIFEST_FILE_NAME = "slmops.yaml";
+
+/** The manifest a command reads. */
+export interface ManifestPath {
+  readonly absolute: string;
+  /** As the user should see it: relative to the working directory unless given absolute. */
+  readonly display: string;
+}
+
+/**
+ * What a command says when the manifest cannot be found, in its own words
+ * (the manifest is a positional argument of one command, a `--manifest`
+ * option of others).
+ */
+export interface ManifestPathWording {
+  /** Nothing was given and the working directory has no manifest. */
+  noneInWorkingDirectory(cwd: string): string;
+  /** The given path does not exist. */
+  notFound(given: string): string;
+  /** The path is a directory without a manifest; `display` is the manifest path looked for. */
+  directoryWithoutManifest(given: string | undefined, display: string, cwd: string): string;
+  /**
+   * The path exists but is neither a directory nor a regular file. Without
+   * this, such a path is taken as the manifest and reading it reports the problem.
+   */
+  notAFile?(given: string | undefined, cwd: string): string;
+}
+
+/** The wording of a command that takes the manifest as `--manifest <path>`. */
+export function manifestOptionWording(command: string): ManifestPathWording {
+  return {
+    noneInWorkingDirectory: (cwd) =>
+      `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops ${command} --manifest path/to/${MANIFEST_FILE_NAME}`,
+    notFound: (given) => `${given}: no such file or directory. Check the --manifest path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
+    directoryWithoutManifest: (given) => `${given ?? "."}: the directory has no ${MANIFEST_FILE_NAME}. Pass the manifest's path with --manifest.`,
+  };
+}
+
+/**
+ * The manifest a command should read: `given` (a file, or a directory holding
+ * slmops.yaml) resolved against `cwd`, or `cwd/slmops.yaml` when nothing was
+ * given. A path that does not lead to a manifest is a `ConfigurationError`
+ * worded by `wording`.
+ */
+export async function resolveManifestPath(given: string | undefined, cwd: string, wording: ManifestPathWording): Promise<ManifestPath> {
+  let absolute = resolve(cwd, given ?? MANIFEST_FILE_NAME);
+  const display = () => (given !== undefined && isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/"));
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info) {
+    throw new ConfigurationError(given === undefined ? wording.noneInWorkingDirectory(cwd) : wording.notFound(given));
+  }
+  if (info.isDirectory()) {
+    absolute = join(absolute, MANIFEST_FILE_NAME);
+    if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
+      throw new ConfigurationError(wording.directoryWithoutManifest(given, display(), cwd));
+    }
+  } else if (!info.isFile() && wording.notAFile) {
+    throw new ConfigurationError(wording.notAFile(given, cwd));
+  }
+  return { absolute, display: display() };
+}
