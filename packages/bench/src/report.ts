@@ -9,6 +9,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 import { writeFileAtomic } from "@slmops/atomic-file";
+import type { Summary } from "./statistics.js";
 
 /** The report format version this package writes and reads. */
 export const BENCH_REPORT_SCHEMA_VERSION = 1;
@@ -16,16 +17,8 @@ export const BENCH_REPORT_SCHEMA_VERSION = 1;
 /** Largest report file read (raw samples make reports large, but not this large). */
 const MAX_REPORT_BYTES = 256 * 1024 * 1024;
 
-export interface SummaryJson {
-  readonly count: number;
-  readonly mean: number;
-  readonly stddev: number;
-  readonly min: number;
-  readonly max: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-}
+/** A latency summary in a report (milliseconds): the shape `summarize` returns. */
+export type SummaryJson = Summary;
 
 export type FailureKind = "crash" | "timeout" | "error" | "configuration";
 
