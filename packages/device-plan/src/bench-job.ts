@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
-import type { Manifest, Model } from "@slmops/manifest";
+import type { BenchSettings, Manifest, Model } from "@slmops/manifest";
 
 /** The id of the ad-hoc device a machine is benchmarked as when no device is named. */
 export const LOCAL_DEVICE_ID = "local";
@@ -59,15 +59,8 @@ export interface BenchJobDevice {
   readonly runnerLabels?: readonly string[];
 }
 
-export interface BenchJobSettings {
-  readonly warmup: number;
-  readonly minIterations: number;
-  readonly minDurationMs: number;
-  readonly promptTokens: number;
-  readonly generateTokens: number;
-  readonly timeoutMs: number;
-  readonly seed: number;
-}
+/** The run rules of a bench job: the manifest's bench settings, overrides applied. */
+export type BenchJobSettings = BenchSettings;
 
 export interface BenchJobModel {
   readonly id: string;

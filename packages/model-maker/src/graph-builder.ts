@@ -3,7 +3,7 @@
  * outputs the way PyTorch exports do (`/model/layers.0/self_attn/q_proj/MatMul`
  * → `…/MatMul_output_0`) and collects nodes and initializers in order.
  */
-import { AttributeType, DataType, type AttributeProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from "@slmops/onnx";
+import { AttributeType, DataType, emptyTensor, type AttributeProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from "@slmops/onnx";
 
 /** `TensorProto.DataType` codes the maker uses. */
 export const FLOAT = DataType.FLOAT;
@@ -40,20 +40,7 @@ export function tensorProto(
   dims: readonly number[],
   data: Float32Array | BigInt64Array | Uint8Array,
 ): TensorProto {
-  return {
-    name,
-    dims: [...dims],
-    dataType,
-    rawData: littleEndianBytes(data),
-    floatData: [],
-    int32Data: [],
-    stringData: [],
-    int64Data: [],
-    externalData: [],
-    doubleData: [],
-    uint64Data: [],
-    metadataProps: [],
-  };
+  return { ...emptyTensor(), name, dims: [...dims], dataType, rawData: littleEndianBytes(data) };
 }
 
 /** A tensor value's declared element type and shape (symbolic dims as strings). */
