@@ -22,6 +22,18 @@ const banner = [
   "const require = __slmopsCreateRequire(import.meta.url);",
 ].join("\n");
 
+/** esbuild options every bundle shares: one ES module for the runner's Node 24, licenses at the end. */
+const esbuildOptions = {
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "esm",
+  banner: { js: banner },
+  legalComments: "eof",
+  sourcemap: false,
+  logLevel: "warning",
+};
+
 /** Action directories (those holding an action.yml) under `<root>/actions`. */
 export function listActions(root = repoRoot) {
   const dir = join(root, "actions");
@@ -42,20 +54,7 @@ export async function bundleAction(actionDir) {
   if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), dir) || "."}: no src/index.ts to bundle`);
   const outfile = join(dir, "dist", "index.js");
   await mkdir(dirname(outfile), { recursive: true });
-  const result = await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node24",
-    format: "esm",
-    banner: { js: banner },
-    legalComments: "eof",
-    sourcemap: false,
-    metafile: true,
-    logLevel: "warning",
-    absWorkingDir: dir,
-  });
+  const result = await build({ ...esbuildOptions, entryPoints: [entry], outfile, metafile: true, absWorkingDir: dir });
   // The bundle is an ES module wherever the action folder ends up.
   writeFileSync(join(dir, "dist", "package.json"), '{ "type": "module" }\n');
   const bytes = result.metafile.outputs[relative(dir, outfile).split("\\").join("/")]?.bytes ?? 0;
@@ -77,19 +76,12 @@ async function bundleExtras(dir) {
   for (const [name, spec] of Object.entries(bundles)) {
     if (!/^[\w.-]+\.js$/.test(name) || typeof spec?.entry !== "string") throw new Error(`package.json bundles: "${name}" needs a file name and an entry`);
     await build({
+      ...esbuildOptions,
       entryPoints: [join(dir, spec.entry)],
       outfile: join(dir, "dist", name),
-      bundle: true,
-      platform: "node",
-      target: "node24",
-      format: "esm",
-      banner: { js: banner },
-      legalComments: "eof",
-      sourcemap: false,
-      logLevel: "warning",
       absWorkingDir: dir,
       external: spec.external ?? [],
-      });
+    });
   }
 }
 
