@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { exampleProject } from "./test-support/example-project.js";
+import { exampleProject } from "@slmops/manifest/testing";
 import { runAction } from "./test-support/run-action.js";
 import { actionDir, repoRoot, runnerNode } from "./test-support/paths.js";
 

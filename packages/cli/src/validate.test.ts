@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { exampleProject } from "./test-support/example-project.js";
+import { exampleProject } from "@slmops/manifest/testing";
 import { hasStackTrace, repoRoot, runCli } from "./test-support/run-cli.js";
 
 const VALID = `version: 1

@@ -1,7 +1,11 @@
+/**
+ * Test support (`@slmops/manifest/testing`): example projects whose manifest
+ * validates as written. For tests only.
+ */
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { loadManifest } from "@slmops/manifest";
+import { loadManifest } from "./load.js";
 
 /**
  * A copy of an example project's manifest with a placeholder at every file it
