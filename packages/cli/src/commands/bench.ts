@@ -11,6 +11,7 @@ import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
+import { stringOption } from "../options.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
 import { count } from "../words.js";
 import { DEFAULT_VARIANTS_DIR } from "./optimize.js";
@@ -52,11 +53,9 @@ export const benchCommand: Command = {
   run: runBench,
 };
 
+/** A string option's value, trimmed. */
 function flag(context: CommandContext, name: string): string | undefined {
-  const value = context.values[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`Option \`--${name}\` needs a value.`, { command: "bench" });
-  return value.trim();
+  return stringOption(context, name, "bench")?.trim();
 }
 
 function wholeNumber(context: CommandContext, name: string, min: number): number | undefined {

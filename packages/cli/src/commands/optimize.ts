@@ -9,6 +9,7 @@ import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
+import { stringOption } from "../options.js";
 import { ProgressLine, progressBar, terminalColumns } from "../progress.js";
 import { closest } from "../suggest.js";
 import { count } from "../words.js";
@@ -63,9 +64,9 @@ async function runOptimize(context: CommandContext): Promise<number> {
   const { io, style } = context;
   const err = styleFor(io.stderrIsTTY, io.env);
   const json = context.values.json === true;
-  const manifestFlag = stringFlag(context, "manifest");
-  const outFlag = stringFlag(context, "out");
-  const filter = { model: stringFlag(context, "model"), variant: stringFlag(context, "variant") };
+  const manifestFlag = stringOption(context, "manifest", "optimize");
+  const outFlag = stringOption(context, "out", "optimize");
+  const filter = { model: stringOption(context, "model", "optimize"), variant: stringOption(context, "variant", "optimize") };
   const display = (path: string, absolute: boolean) => (absolute ? path : relative(io.cwd, path).split(sep).join("/") || ".");
 
   const file = await resolveManifestPath(manifestFlag, io.cwd, manifestOptionWording("optimize"));
@@ -182,15 +183,6 @@ export function summaryTable(outcomes: readonly VariantOutcome[], style: Style):
 
 function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function stringFlag(context: CommandContext, name: string): string | undefined {
-  const value = context.values[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.trim() === "") {
-    throw new UsageError(`Option \`--${name}\` needs a value.`, { command: "optimize" });
-  }
-  return value;
 }
 
 function clean(filter: { model: string | undefined; variant: string | undefined }): { model?: string; variant?: string } {
