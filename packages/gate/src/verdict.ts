@@ -236,25 +236,22 @@ export function evaluateGates(input: GateInput): Verdict {
     const result = results.get(k);
     const checks: CheckResult[] = [];
     const failure = failed.get(k);
-    if (!result && failure) {
+    if (!result) {
       checks.push({
         gate: "reported",
         device: pair.device,
         variant: pair.variant,
         kind: "reported",
         outcome: "fail",
-        message: `device "${pair.device}" could not benchmark variant "${pair.variant}": ${failure.message}`,
-        advice: "Fix the failure shown in the device's report (or its job log) and rerun.",
-      });
-    } else if (!result) {
-      checks.push({
-        gate: "reported",
-        device: pair.device,
-        variant: pair.variant,
-        kind: "reported",
-        outcome: "fail",
-        message: `device "${pair.device}" did not report variant "${pair.variant}"`,
-        advice: "Check the device's job in the workflow run: it failed, was cancelled, or its report was not uploaded.",
+        ...(failure
+          ? {
+              message: `device "${pair.device}" could not benchmark variant "${pair.variant}": ${failure.message}`,
+              advice: "Fix the failure shown in the device's report (or its job log) and rerun.",
+            }
+          : {
+              message: `device "${pair.device}" did not report variant "${pair.variant}"`,
+              advice: "Check the device's job in the workflow run: it failed, was cancelled, or its report was not uploaded.",
+            }),
       });
     } else {
       for (const gate of input.gates) {
