@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseOutputFile } from "@slmops/action-kit/testing";
 import { actionDir, runnerNode } from "./paths.js";
 
 export const bundlePath = join(actionDir, "dist", "index.js");
@@ -15,24 +16,6 @@ export interface ActionRun {
   readonly summary: string;
   /** The Node.js that ran it. */
   readonly node: string;
-}
-
-/** Parses `name<<DELIMITER\nvalue\nDELIMITER\n` blocks. */
-export function parseOutputFile(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? "";
-    if (line === "") continue;
-    const match = /^([^<=]+)<<(.+)$/.exec(line);
-    if (!match) throw new Error(`GITHUB_OUTPUT line ${i + 1} is not a heredoc: ${line}`);
-    const [, name = "", delimiter = ""] = match;
-    const end = lines.indexOf(delimiter, i + 1);
-    if (end < 0) throw new Error(`GITHUB_OUTPUT: ${name} is never closed by ${delimiter}`);
-    outputs[name] = lines.slice(i + 1, end).join("\n");
-    i = end;
-  }
-  return outputs;
 }
 
 export interface RunOptions {
