@@ -7,3 +7,13 @@
  * root and never replace what slmops did not create.
  */
 export { formatBytes, openRegularFile, readRegularFile, UnreadableFileError, type ReadRegularFileOptions, type UnreadableReason } from "./read.js";
+export { ensureDirectory, ensureParentDirectory, pathInside, UnsafeOutputError, type UnsafeOutputReason } from "./directories.js";
+export {
+  COMPLETE_MARKER,
+  discardBuild,
+  publishBuild,
+  publishedBuild,
+  recoverBuilds,
+  startBuild,
+  type Build,
+} from "./published-directory.js";

@@ -1,0 +1,70 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, lstatSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ensureDirectory, ensureParentDirectory, UnsafeOutputError } from "./index.js";
+
+let scratch: string;
+let repo: string;
+let outside: string;
+beforeEach(() => {
+  scratch = mkdtempSync(join(tmpdir(), "contained-fs-dirs-"));
+  repo = join(scratch, "repo");
+  outside = join(scratch, "outside");
+  mkdirSync(repo);
+  mkdirSync(outside);
+  writeFileSync(join(outside, "precious"), "keep me");
+});
+afterEach(() => rmSync(scratch, { recursive: true, force: true }));
+
+async function refusal(promise: Promise<unknown>): Promise<UnsafeOutputError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnsafeOutputError);
+  return error as UnsafeOutputError;
+}
+
+describe("ensureDirectory", () => {
+  it("creates every missing component inside the root", async () => {
+    const made = await ensureDirectory(repo, join(repo, ".slmops", "variants", "story-lm"));
+    expect(lstatSync(made).isDirectory()).toBe(true);
+  });
+
+  it("refuses a link at any depth and creates nothing through it", async () => {
+    symlinkSync(outside, join(repo, ".slmops"));
+    const error = await refusal(ensureDirectory(repo, join(repo, ".slmops", "variants", "m")));
+    expect(error.reason).toBe("symlink");
+    expect(error.message).toMatch(/^\.slmops is a symbolic link; slmops does not write through links/);
+    expect(readdirSync(outside)).toEqual(["precious"]);
+
+    rmSync(join(repo, ".slmops"));
+    mkdirSync(join(repo, ".slmops", "variants"), { recursive: true });
+    symlinkSync(outside, join(repo, ".slmops", "variants", "m"));
+    expect((await refusal(ensureDirectory(repo, join(repo, ".slmops", "variants", "m", "v")))).message).toContain(join(".slmops", "variants", "m"));
+    expect(readdirSync(outside)).toEqual(["precious"]);
+  });
+
+  it("refuses a file where a directory would go, and a path outside the root", async () => {
+    writeFileSync(join(repo, "models"), "a file");
+    expect((await refusal(ensureDirectory(repo, join(repo, "models", "x")))).reason).toBe("not-a-directory");
+    expect((await refusal(ensureDirectory(repo, join(repo, "..", "outside", "x")))).reason).toBe("outside-root");
+  });
+
+  it("trusts the root itself as given, even when it is reached through a link", async () => {
+    symlinkSync(repo, join(scratch, "alias"));
+    await ensureDirectory(join(scratch, "alias"), join(scratch, "alias", "out"));
+    expect(lstatSync(join(repo, "out")).isDirectory()).toBe(true);
+  });
+});
+
+describe("ensureParentDirectory", () => {
+  it("refuses a link or a directory as the file itself", async () => {
+    symlinkSync(join(outside, "precious"), join(repo, "report.md"));
+    expect((await refusal(ensureParentDirectory(repo, join(repo, "report.md")))).reason).toBe("symlink");
+    mkdirSync(join(repo, "reports"));
+    expect((await refusal(ensureParentDirectory(repo, join(repo, "reports")))).reason).toBe("not-a-directory");
+    expect(await ensureParentDirectory(repo, join(repo, "a", "b.json"))).toBe(join(repo, "a", "b.json"));
+  });
+});
