@@ -4,6 +4,10 @@
  * that the CLI, the actions and the tests speak the same language.
  */
 
+import { terminalText } from "./terminal-text.js";
+
+export { terminalText, type TerminalTextOptions } from "./terminal-text.js";
+
 export type Severity = "error" | "warning" | "notice";
 
 /** A 1-based position in a text file. */
@@ -33,10 +37,14 @@ export interface Diagnostic {
   readonly pointer?: string;
 }
 
-/** `file:line:col: severity: message` and, on a second line, the hint. */
+/**
+ * `file:line:col: severity: message` and, on a second line, the hint. The
+ * file, message and hint quote user input, so each is one line of
+ * {@link terminalText}.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
-  return d.hint ? `${head}\n  hint: ${d.hint}` : head;
+  const head = `${terminalText(d.file)}:${d.line}:${d.column}: ${d.severity}: ${terminalText(d.message)}`;
+  return d.hint ? `${head}\n  hint: ${terminalText(d.hint)}` : head;
 }
 
 /** Sort by file, then position, then message, so output is deterministic. */
