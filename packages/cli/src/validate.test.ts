@@ -77,6 +77,16 @@ describe("slmops validate (real files, real process)", { timeout: 60_000 }, () =
     expect(hasStackTrace(r.stdout + r.stderr)).toBe(false);
   });
 
+  it("shows ids with newlines, ESC and bidi overrides escaped, one diagnostic per line", () => {
+    const hostile = VALID.replace("  - id: rpi5", '  - id: "rpi5\\u202e\\nslmops.yaml:1:1: error: \\e[31mforged\\a"');
+    const r = runCli(["validate"], { cwd: project(hostile) });
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines.filter((l) => l.startsWith("slmops.yaml:"))).toHaveLength(1);
+    expect(lines[0]).toMatch(/^slmops\.yaml:\d+:\d+: error: `rpi5\\u202e\\nslmops\.yaml:1:1: error: \\x1b\[31m/);
+    expect([...r.stdout].filter((c) => c !== "\n" && (c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f) || c === "\u202e"))).toEqual([]);
+  });
+
   it("--json prints {valid, diagnostics, manifest} and nothing else on stdout", () => {
     const good = runCli(["validate", "--json"], { cwd: project(VALID) });
     expect(good.status).toBe(0);
