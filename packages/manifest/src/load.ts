@@ -1,4 +1,5 @@
-import { open, realpath } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
+import { readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { compareDiagnostics, ConfigurationError, type Diagnostic, type SourcePosition } from "@slmops/diagnostics";
 import { formatSize } from "@slmops/units";
@@ -11,7 +12,7 @@ import type { Problem } from "./problem.js";
 import type { RawObject } from "./raw.js";
 import { checkSchema } from "./schema-check.js";
 import { checkSemantics } from "./semantic.js";
-import { decodeManifestText } from "./text.js";
+import { decodeManifestText, positionOfOffset } from "./text.js";
 import { type NodeSpan, toPlainTree } from "./tree.js";
 import type { LoadManifestOptions, ManifestFailure, ManifestResult, ManifestSuccess } from "./types.js";
 
@@ -67,7 +68,7 @@ export async function parseManifest(text: string | Uint8Array, options: LoadMani
   if (size > LIMITS.maxBytes) return fail("manifest/too-large", tooLargeMessage(size), tooLargeHint());
 
   const decoded = decodeManifestText(text);
-  if (!decoded.ok) return fail("manifest/not-text", decoded.message, decoded.hint, typeof text === "string" ? positionOfOffset(text, decoded.offset) : { line: 1, column: 1 });
+  if (!decoded.ok) return fail("manifest/not-text", decoded.message, decoded.hint, decoded.position);
   const source = decoded.text;
 
   if (isEffectivelyEmpty(source)) {
@@ -208,46 +209,47 @@ function isEffectivelyEmpty(text: string): boolean {
   return /^(?:\s|#[^\n]*|---|\.\.\.)*$/u.test(text);
 }
 
-function positionOfOffset(text: string, offset: number): SourcePosition {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 0x0a) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
 type BoundedRead = { ok: true; bytes: Uint8Array } | { ok: false; code: string; message: string; hint?: string };
 
-/** Reads at most the size limit (plus one byte, to notice a larger file) without trusting the size the file system reports. */
+/**
+ * Reads the manifest through the one bounded reader of untrusted files: a
+ * FIFO or device is refused without blocking, the size is checked before
+ * reading and the read stops one byte past the limit. Its reasons become the
+ * manifest's own diagnostics (the file is already named by the diagnostic).
+ */
 async function readBounded(file: string): Promise<BoundedRead> {
-  let handle;
   try {
-    handle = await open(file, "r");
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { ok: false, code: "manifest/missing", message: "the manifest does not exist", hint: "create slmops.yaml at the repository root, or pass its path" };
-    if (code === "EISDIR") return { ok: false, code: "manifest/not-a-file", message: "the manifest path is a directory", hint: "pass the path of the slmops.yaml file" };
-    if (code === "EACCES" || code === "EPERM") return { ok: false, code: "manifest/unreadable", message: "the manifest cannot be read (permission denied)" };
-    throw cause;
+    return { ok: true, bytes: await readRegularFile(file, { maxBytes: LIMITS.maxBytes, what: "manifest" }) };
+  } catch (error) {
+    if (!(error instanceof UnreadableFileError)) throw error;
+    return unreadable(error);
   }
-  try {
-    const info = await handle.stat();
-    if (info.isDirectory()) return { ok: false, code: "manifest/not-a-file", message: "the manifest path is a directory", hint: "pass the path of the slmops.yaml file" };
-    if (info.size > LIMITS.maxBytes) return { ok: false, code: "manifest/too-large", message: tooLargeMessage(info.size), hint: tooLargeHint() };
-    const buffer = Buffer.alloc(LIMITS.maxBytes + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
+}
+
+function unreadable(error: UnreadableFileError): BoundedRead & { ok: false } {
+  const directory = { code: "manifest/not-a-file", message: "the manifest path is a directory", hint: "pass the path of the slmops.yaml file" };
+  switch (error.reason) {
+    case "missing":
+      return { ok: false, code: "manifest/missing", message: "the manifest does not exist", hint: "create slmops.yaml at the repository root, or pass its path" };
+    case "directory":
+      return { ok: false, ...directory };
+    case "not-a-file":
+    case "symlink":
+      return {
+        ok: false,
+        code: "manifest/not-a-file",
+        message: "the manifest is not a regular file (a named pipe, socket or device); it is refused rather than read, since reading it could block forever",
+        hint: "pass the path of the slmops.yaml file",
+      };
+    case "too-large": {
+      const size = error.size ?? LIMITS.maxBytes + 1;
+      // Past the limit by one byte means the file grew while it was read: its real size is unknown.
+      const message = size > LIMITS.maxBytes + 1 ? tooLargeMessage(size) : `the manifest is larger than ${formatSize(LIMITS.maxBytes)}, the largest accepted`;
+      return { ok: false, code: "manifest/too-large", message, hint: tooLargeHint() };
     }
-    if (length > LIMITS.maxBytes) return { ok: false, code: "manifest/too-large", message: `the manifest is larger than ${formatSize(LIMITS.maxBytes)}, the largest accepted`, hint: tooLargeHint() };
-    return { ok: true, bytes: buffer.subarray(0, length) };
-  } finally {
-    await handle.close();
+    case "permission":
+      return { ok: false, code: "manifest/unreadable", message: "the manifest cannot be read (permission denied)", hint: "check the file's permissions" };
+    case "io":
+      return { ok: false, code: "manifest/unreadable", message: `the manifest could not be read: ${(error.cause as Error | undefined)?.message ?? error.message}` };
   }
 }

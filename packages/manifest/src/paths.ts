@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, posix, relative, resolve, sep, win32 } from "node:path";
 import { error, type Problem } from "./problem.js";
@@ -58,9 +59,18 @@ export async function checkPathOnDisk(check: PathCheck, normalized: string, root
   if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) {
     return error("path/outside-root", pointer, `the ${what} \`${written}\` of ${owner} leads outside the repository through a symbolic link`, "keep every file inside the repository; replace the link with the file itself");
   }
+  // stat, never open: a FIFO here would block a read forever, so it is refused before anything reads it.
   const info = await stat(real);
-  if (!info.isFile()) return error("path/not-a-file", pointer, `the ${what} \`${written}\` of ${owner} is ${info.isDirectory() ? "a directory" : "not a regular file"}`, "name a file");
+  if (!info.isFile()) return error("path/not-a-file", pointer, `the ${what} \`${written}\` of ${owner} is ${notAFile(info)}`, "name a file");
   return undefined;
+}
+
+function notAFile(info: Stats): string {
+  if (info.isDirectory()) return "a directory";
+  if (info.isFIFO()) return "a named pipe, not a regular file";
+  if (info.isSocket()) return "a socket, not a regular file";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device, not a regular file";
+  return "not a regular file";
 }
 
 async function suggestSibling(absolute: string, root: string): Promise<string | undefined> {

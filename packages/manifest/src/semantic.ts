@@ -1,6 +1,7 @@
 import { isAbsolute } from "node:path";
 import { posix, win32 } from "node:path";
 import { formatPercentage, UnitError } from "@slmops/units";
+import { limitRangeProblem } from "./limit-range.js";
 import { METRICS, isMetricName } from "./metrics.js";
 import { checkPathOnDisk, checkPathText, type PathCheck } from "./paths.js";
 import { error, type Problem, warning } from "./problem.js";
@@ -8,6 +9,7 @@ import { has, isObject, listAt, objectAt, type RawObject, stringAt } from "./raw
 import { closest } from "./suggest.js";
 import { pointerSegment } from "./tree.js";
 import { describeValue } from "./where.js";
+import type { MetricName } from "./types.js";
 import { readValue, type ValueKind } from "./values.js";
 
 /** The schema's id and reference patterns; values that fail them are reported by the schema alone. */
@@ -220,13 +222,15 @@ function checkGates(data: RawObject, catalog: Catalog, problems: Problem[]): voi
       if (typeof max === "number" && typeof min === "number" && min > max) {
         problems.push(error("gate/empty-range", `${base}/require/${name}`, `\`${name}\` asks for a minimum above its maximum, which nothing can meet`, "swap `min` and `max`"));
       }
-      if (spec.kind === "fraction") {
-        for (const bound of ["max", "min"] as const) {
-          const value = readValue("fraction", limit[bound]);
-          if (typeof limit[bound] === "string" && typeof value === "number" && value > 1) {
-            problems.push(error("value/out-of-range", `${base}/require/${name}/${bound}`, `\`${name}\` is a share of positions; it cannot exceed 100%`, "e.g. `min: 90%`"));
-          }
+      for (const bound of ["max", "min"] as const) {
+        const value = readValue(spec.kind, limit[bound]);
+        if (typeof value !== "number") continue;
+        const pointer = `${base}/require/${name}/${bound}`;
+        if (spec.kind === "fraction" && typeof limit[bound] === "string" && value > 1) {
+          problems.push(error("value/out-of-range", pointer, `\`${name}\` is a share of positions; it cannot exceed 100%`, "e.g. `min: 90%`"));
         }
+        const problem = limitRangeProblem(name as MetricName, bound, value, limit[bound], pointer);
+        if (problem) problems.push(problem);
       }
     }
     const regression = objectAt(require, "regression");
