@@ -68,6 +68,7 @@ export async function main(): Promise<void> {
   try {
     outcomes = await buildVariants({
       manifest: loaded.manifest,
+      root: workspace,
       outDir,
       filter: { ...(model ? { model } : {}), ...(variant ? { variant } : {}) },
       onProgress: (s, p) => {

@@ -32,12 +32,20 @@ function optimizeJson(cwd: string, args: readonly string[] = []): OptimizeJsonVa
   return JSON.parse(r.stdout) as OptimizeJsonVariant[];
 }
 
-/** Files left under a directory, recursively, relative to it. */
+/**
+ * Files under a directory as a reader of the variants sees them, recursively,
+ * relative to it: the published names (links followed), not the hidden build
+ * directories and markers behind them.
+ */
 function tree(dir: string, prefix = ""): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tree(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  return visible(dir).flatMap((name) =>
+    statSync(join(dir, name)).isDirectory() ? tree(join(dir, name), `${prefix}${name}/`) : [`${prefix}${name}`],
   );
+}
+
+function visible(dir: string): string[] {
+  return readdirSync(dir).filter((name) => !name.startsWith(".")).sort();
 }
 
 describe("slmops optimize (real example project, real process, real ONNX Runtime)", { timeout: 180_000 }, () => {
@@ -100,7 +108,7 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     // Building again gives the same bytes (int4 with ONNX Runtime's graph optimization is deterministic too).
     const again = optimizeJson(elsewhere, ["--manifest", join(dir, "slmops.yaml"), "--variant", "int4", "--out", out]);
     expect(again[0]?.sha256).toBe(v?.sha256);
-    expect(readdirSync(join(out, "story-lm"))).toEqual(["int4"]);
+    expect(visible(join(out, "story-lm"))).toEqual(["int4"]);
     expect(existsSync(join(dir, ".slmops"))).toBe(false);
   });
 
@@ -163,7 +171,8 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     expect(r.stderr).toMatch(/✗ broken-lm\/q8 failed: .*model\.onnx/);
     expect(hasStackTrace(r.stderr)).toBe(false);
     // The failed build left no staging directory, and the previous build is untouched.
-    expect(readdirSync(join(dir, ".slmops", "variants", "broken-lm"))).toEqual(["q8"]);
+    expect(visible(join(dir, ".slmops", "variants", "broken-lm"))).toEqual(["q8"]);
+    expect(readdirSync(join(dir, ".slmops", "variants", "broken-lm")).filter((n) => n.startsWith(".q8.build-"))).toHaveLength(1);
     expect(tree(join(dir, ".slmops", "variants", "broken-lm"))).toEqual(["q8/model.onnx"]);
     expect(sha256(join(dir, ".slmops", "variants", "broken-lm", "q8", "model.onnx"))).toBe(before);
 

@@ -105,16 +105,18 @@ describe("manifest variants", () => {
     const result = await parseManifest(MANIFEST, { file: join(root, "slmops.yaml"), root });
     if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join("; "));
     const out = join(root, "out");
-    // Left by a build that was killed: a staging directory and an earlier build moved aside.
-    mkdirSync(join(out, "story-lm", ".int8.partial-Ab12Cd"), { recursive: true });
-    mkdirSync(join(out, "story-lm", "int8.old-0123456789ab"), { recursive: true });
-    // An earlier build of the variant, to be replaced.
-    mkdirSync(join(out, "story-lm", "int8"), { recursive: true });
-    writeFileSync(join(out, "story-lm", "int8", "stale.onnx"), "from an earlier build");
+    const build = () => buildVariants({ manifest: result.manifest, root, outDir: out, filter: { variant: "int8" } });
+    // An earlier build of the variant, to be replaced, and a build that was killed half-way.
+    const earlier = (await build())[0];
+    if (!earlier?.ok) throw new Error("the earlier build failed");
+    const killed = join(out, "story-lm", ".int8.build-zzzzzzzzz-00000000");
+    mkdirSync(killed);
+    writeFileSync(join(killed, "model.onnx"), "half a model");
 
     const events: string[] = [];
     const outcomes: VariantOutcome[] = await buildVariants({
       manifest: result.manifest,
+      root,
       outDir: out,
       filter: { variant: "int8" },
       onVariantStart: (s, i, n) => events.push(`start ${s.model.id}/${s.variant.id} ${i + 1}/${n}`),
@@ -126,8 +128,13 @@ describe("manifest variants", () => {
     expect(built.path).toBe(join(out, "story-lm", "int8", "model.onnx"));
     expect(built.sha256).toBe(createHash("sha256").update(readFileSync(built.path)).digest("hex"));
     expect(built.passes.map((p) => p.description)).toEqual(["quantize(int8, per-channel, dynamic activations)"]);
-    expect(readdirSync(join(out, "story-lm"))).toEqual(["int8"]);
-    expect(readdirSync(join(out, "story-lm", "int8"))).toEqual(["model.onnx"]);
+    // The link and the one build it points at; the earlier build and the killed one are gone.
+    const entries = readdirSync(join(out, "story-lm")).sort();
+    expect(entries).toHaveLength(2);
+    expect(entries[1]).toBe("int8");
+    expect(entries[0]).toMatch(/^\.int8\.build-/);
+    expect(existsSync(killed)).toBe(false);
+    expect(readdirSync(join(out, "story-lm", "int8")).sort()).toEqual([".complete", "model.onnx"]);
     expect(readdirSync(join(out, "chat-lm"))).toEqual([]);
     expect(existsSync(join(out, "chat-lm", "int8"))).toBe(false);
   });

@@ -5,9 +5,9 @@
  * `<outDir>/<model>/<variant>/` or not at all. One failing variant does not
  * stop the others; each outcome says what happened.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { discardBuild, pathInside, publishBuild, startBuild, type Build } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Manifest, Model, Pass, Variant } from "@slmops/manifest";
 import type { ModelFile, ModelFiles } from "./model-io.js";
@@ -168,6 +168,14 @@ export interface BuildVariantsOptions {
   readonly manifest: Manifest;
   /** Directory that receives `<model>/<variant>/model.onnx`. */
   readonly outDir: string;
+  /**
+   * The repository root (the manifest's root): when `outDir` is inside it,
+   * every directory from the root down is created or entered without
+   * following a link, so a tree that ships `.slmops` as a link cannot send
+   * the variants anywhere. Without it (or for an `outDir` outside it), the
+   * same holds from `outDir` down, and `outDir` itself is created if missing.
+   */
+  readonly root?: string;
   readonly filter?: VariantFilter;
   /** A variant is about to be built (`index` of `count`). */
   readonly onVariantStart?: (selected: SelectedVariant, index: number, count: number) => void;
@@ -179,44 +187,44 @@ export interface BuildVariantsOptions {
 
 /**
  * Builds the selected variants one after another. Each is written into a
- * staging directory beside its final place and moved there only when every
- * pass succeeded, so a failure leaves nothing behind (and a previous build of
- * that variant stays as it was). Throws only for a bad filter; a variant's
- * own failure is returned as a {@link FailedVariant}.
+ * build directory beside its final place and published there (one atomic
+ * rename of the `<variant>` link) only when every pass succeeded, so a
+ * failure leaves nothing behind and a previous build of that variant stays
+ * as it was; a process killed at any point leaves the old build or the new
+ * one published, whole. Output directories are created without following
+ * links, and nothing slmops did not make is replaced (see
+ * `@slmops/contained-fs`). Throws only for a bad filter; a variant's own
+ * failure is returned as a {@link FailedVariant}.
  */
 export async function buildVariants(options: BuildVariantsOptions): Promise<VariantOutcome[]> {
   const selected = selectVariants(options.manifest, options.filter);
   const outcomes: VariantOutcome[] = [];
+  const root = selected.length > 0 ? await outputRoot(options) : options.outDir;
   for (const [index, entry] of selected.entries()) {
     options.onVariantStart?.(entry, index, selected.length);
-    const outcome = await buildOne(entry, options);
+    const outcome = await buildOne(entry, options, root);
     outcomes.push(outcome);
     options.onVariantEnd?.(outcome, index, selected.length);
   }
   return outcomes;
 }
 
-async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions): Promise<VariantOutcome> {
+async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, root: string): Promise<VariantOutcome> {
   const started = performance.now();
   const model = entry.model.id;
   const variant = entry.variant.id;
-  let staging: string | undefined;
+  let build: Build | undefined;
   try {
     const target = variantDirectory(options.outDir, model, variant);
-    const parent = join(options.outDir, model);
-    await mkdir(parent, { recursive: true });
-    await removeLeftovers(parent, variant, new Set(entry.model.variants.map((v) => v.id)));
-    staging = await mkdtemp(join(parent, `.${variant}.partial-`));
+    build = await startBuild(root, join(options.outDir, model), variant);
     const record = await optimizeModel({
       source: entry.model.source.resolved,
       passes: entry.variant.passes.map(passSpecOf),
-      outDir: staging,
+      outDir: build.path,
       ...(options.onProgress ? { onProgress: (p: OptimizeProgress) => options.onProgress?.(entry, p) } : {}),
     });
-    // mkdtemp makes the directory private (0700); a variant is as readable as any other output.
-    await chmod(staging, 0o755);
-    await replaceDirectory(staging, target);
-    staging = undefined;
+    await publishBuild(build);
+    build = undefined;
     const path = join(target, record.output.files[0]?.name ?? "model.onnx");
     return {
       ok: true,
@@ -233,55 +241,13 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions): 
   } catch (error) {
     return { ok: false, model, variant, error, durationMs: performance.now() - started };
   } finally {
-    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+    if (build !== undefined) await discardBuild(build);
   }
 }
 
-/**
- * Removes what an interrupted build of `variant` left in `parent` (a killed
- * process never reaches its cleanup): staging directories and a previous
- * build moved aside but not yet removed (never a directory named like one of
- * the model's variants). Builds of one output directory are not meant to run
- * concurrently.
- */
-async function removeLeftovers(parent: string, variant: string, variantIds: ReadonlySet<string>): Promise<void> {
-  const staging = `.${variant}.partial-`;
-  const aside = `${variant}.old-`;
-  for (const entry of await readdir(parent, { withFileTypes: true })) {
-    if (!entry.isDirectory() || variantIds.has(entry.name)) continue;
-    const rest = entry.name.startsWith(staging) ? entry.name.slice(staging.length) : entry.name.startsWith(aside) ? entry.name.slice(aside.length) : undefined;
-    if (rest !== undefined && /^[A-Za-z0-9]{6,12}$/.test(rest)) await rm(join(parent, entry.name), { recursive: true, force: true });
-  }
-}
-
-/**
- * Puts the finished `staging` directory at `target`: an existing target is
- * first moved aside (and removed once the new one is in place), so at every
- * moment the old variant or the new one is on disk, whole.
- */
-async function replaceDirectory(staging: string, target: string): Promise<void> {
-  const existing = await stat(target).catch(() => undefined);
-  let aside: string | undefined;
-  if (existing) {
-    aside = `${target}.old-${randomBytes(6).toString("hex")}`;
-    await rename(target, aside);
-  }
-  try {
-    await rename(staging, target);
-  } catch (error) {
-    if (aside) await rename(aside, target).catch(() => undefined);
-    throw error;
-  }
-  await syncDirectory(join(target, ".."));
-  if (aside) await rm(aside, { recursive: true, force: true });
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r").catch(() => undefined);
-  if (!handle) return;
-  try {
-    await handle.sync().catch(() => undefined);
-  } finally {
-    await handle.close();
-  }
+/** The directory nothing is written outside of, and below which no link is followed (see `root`). */
+async function outputRoot(options: BuildVariantsOptions): Promise<string> {
+  if (options.root !== undefined && pathInside(options.root, options.outDir) !== undefined) return options.root;
+  await mkdir(options.outDir, { recursive: true });
+  return options.outDir;
 }
