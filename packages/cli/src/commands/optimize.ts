@@ -105,6 +105,7 @@ async function runOptimize(context: CommandContext): Promise<number> {
   let lastPass = -1;
   const outcomes = await buildVariants({
     manifest: loaded.manifest,
+    root: loaded.root,
     outDir,
     filter: clean(filter),
     onVariantStart: (s, index, count) => {
