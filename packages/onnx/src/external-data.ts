@@ -2,8 +2,8 @@
  * External data: tensors whose bytes live in a file next to the model
  * (`data_location = EXTERNAL`, `external_data` keys location/offset/length/
  * checksum). Everything a model says about those files is untrusted: the
- * path must stay inside the model's directory without links, the file must
- * be a regular file, and the byte range must lie inside it and match the
+ * path must stay inside the model's directory without links (symbolic or
+ * hard), the file must be a regular file, and the byte range must lie inside it and match the
  * size the tensor declares.
  */
 import { constants } from "node:fs";
@@ -85,6 +85,11 @@ async function checkFile(baseDir: string, location: string): Promise<FileInfo | 
   try {
     const st = await handle.stat();
     if (!st.isFile()) return "is not a regular file";
+    // A hard link is indistinguishable from the file it links to, which may
+    // live anywhere on the same file system: a second name for it is refused.
+    if (st.nlink > 1) {
+      return `has ${st.nlink} hard links, and a hard link can make a file outside the model's directory appear inside it; replace the link with a copy of the file`;
+    }
     const [realBase, realFile] = await Promise.all([realpath(baseDir), realpath(current)]);
     if (!realFile.startsWith(realBase.endsWith(sep) ? realBase : realBase + sep)) return "resolves outside the model's directory";
     return { path: current, dev: st.dev, ino: st.ino, size: st.size };

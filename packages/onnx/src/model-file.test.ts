@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, readdir, stat, symlink, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, readdir, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSession, tensor } from "@slmops/runtime";
 import { ConfigurationError } from "@slmops/diagnostics";
@@ -196,6 +196,22 @@ describe("untrusted external data references are refused before use", () => {
     await writeFile(join(dir, "real", "w.bin"), new Uint8Array(W1_BYTES));
     await symlink(join(dir, "real"), join(dir, "linkdir"));
     await refused(await modelWithExternal({ location: "linkdir/w.bin" }), /goes through the symbolic link "linkdir"/);
+  });
+
+  it("refuses a hard link, which can alias a file outside the model's directory", async () => {
+    const outside = await tempDir("slmops-onnx-outside-");
+    try {
+      const secret = join(outside.dir, "secret.bin");
+      await writeFile(secret, new Uint8Array(W1_BYTES));
+      await link(secret, join(dir, "alias.bin"));
+      await refused(await modelWithExternal({ location: "alias.bin" }), /"alias\.bin", which has 2 hard links.*replace the link with a copy of the file/);
+      // The same bytes as a copy of their own are accepted.
+      await unlink(join(dir, "alias.bin"));
+      await writeFile(join(dir, "alias.bin"), await readFile(secret));
+      expect((await readModel(await modelWithExternal({ location: "alias.bin" }))).graph!.initializer[0]!.rawData!.byteLength).toBe(W1_BYTES);
+    } finally {
+      await outside.cleanup();
+    }
   });
 
   it("refuses files that are not regular files", async () => {

@@ -5,8 +5,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { decodeModel, encodeModelWith, InvalidModelError, ModelEncodeError } from "./codec.js";
 import { rawByteLength } from "./data-type.js";
@@ -32,6 +33,32 @@ export interface ReadModelOptions {
 }
 
 /**
+ * The model file's bytes, read through contained-fs: a FIFO or device is
+ * refused without blocking, the size is checked on the open handle before
+ * anything is read, and a file that grows while it is read is caught.
+ */
+async function readModelBytes(path: string, maxBytes: number): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(path, { maxBytes, what: "ONNX model" });
+  } catch (error) {
+    if (error instanceof UnreadableFileError && error.reason === "too-large") {
+      throw new InvalidModelError(
+        `${path} is not a valid ONNX model: it is ${error.size ?? "over"} bytes, more than the ${maxBytes}-byte limit (larger models keep weights in external data)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  if (bytes.byteLength === 0) {
+    throw new InvalidModelError(
+      `${path} is not a valid ONNX model: the file is empty (0 bytes); it was probably truncated while being written or downloaded — export or download the model again`,
+    );
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
  * Reads an ONNX model file, treating it and its external data as untrusted:
  * the protobuf is bounded and checked, then every external reference is
  * checked (relative path inside the model's directory, no `..`, no links,
@@ -41,26 +68,7 @@ export interface ReadModelOptions {
  */
 export async function readModel(path: string, options: ReadModelOptions = {}): Promise<ModelProto> {
   const limits = { ...DEFAULT_DECODE_LIMITS, ...options.limits };
-  let size: number;
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new ConfigurationError(`${path} is not a regular file; give the path of an .onnx model file`);
-    size = st.size;
-  } catch (error) {
-    if (error instanceof ConfigurationError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigurationError(
-      code === "ENOENT" ? `${path} does not exist; check the model path` : `${path} cannot be read (${code ?? String(error)})`,
-      { cause: error },
-    );
-  }
-  if (size > limits.maxBytes) {
-    throw new InvalidModelError(
-      `${path} is not a valid ONNX model: it is ${size} bytes, more than the ${limits.maxBytes}-byte limit (larger models keep weights in external data)`,
-    );
-  }
-  const bytes = await readFile(path);
-  const model = decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { name: path, limits });
+  const model = decodeModel(await readModelBytes(path, limits.maxBytes), { name: path, limits });
   const sources = await checkExternalData(model, path, dirname(path), { maxTensorBytes: options.maxTensorBytes });
   if (options.externalData === "lazy") {
     for (const [tensor, source] of sources) setExternalSource(tensor, source);

@@ -10,7 +10,19 @@
  */
 import type { Field, Type } from "protobufjs";
 
-/** Limits applied to untrusted model bytes. */
+/**
+ * Limits applied to untrusted model bytes.
+ *
+ * Decoding costs memory per value, not per byte: an empty NodeProto is two
+ * bytes on disk and about 500 bytes once decoded (a TensorProto about 750, an
+ * AttributeProto 650, a shape dimension 140, an int64 130, a string 32), so a
+ * 20 MB file of ten million empty nodes would take about 5 GB. Each kind of
+ * repeated value is therefore counted before anything is decoded. The
+ * defaults are ten times or more what real models of a few hundred million
+ * parameters hold (such a model has tens of thousands of nodes and keeps its
+ * weights in raw_data or external data), and keep the decoded model of a
+ * file within the limits to about 1.5 GB in the worst mix.
+ */
 export interface DecodeLimits {
   /** Largest input accepted, in bytes. Default: 2 GiB − 1 (protobuf's own limit). */
   readonly maxBytes?: number;
@@ -18,11 +30,35 @@ export interface DecodeLimits {
   readonly maxGraphDepth?: number;
   /** Deepest nesting of messages of any kind. Default 100 (as protoc and protobufjs). */
   readonly maxMessageDepth?: number;
-  /** Most messages (nodes, attributes, tensors, dimensions …) in one model. Default 16 million. */
+  /** Most messages of any kind (nodes, attributes, tensors, dimensions …) in one model. Default 2 million. */
   readonly maxMessages?: number;
-  /** Most elements over all repeated scalar fields (float_data, dims …). Default 1 billion. */
+  /** Most nodes over all graphs and functions. Default 1 million. */
+  readonly maxNodes?: number;
+  /** Most tensors (initializers, Constant values, sparse tensor parts …). Default 500,000. */
+  readonly maxTensors?: number;
+  /** Most node attributes. Default 1 million. */
+  readonly maxAttributes?: number;
+  /** Most value infos (graph inputs, outputs, value_info). Default 1 million. */
+  readonly maxValueInfos?: number;
+  /** Most shape dimensions over all value infos. Default 2 million. */
+  readonly maxDimensions?: number;
+  /** Most opset imports (model and functions). Default 1000. */
+  readonly maxOpsetImports?: number;
+  /** Most dimensions of one tensor or shape. Default 256 (real tensors have a handful). */
+  readonly maxRank?: number;
+  /** Most elements of repeated string and bytes fields (value names, string_data …). Default 16 million. */
+  readonly maxStrings?: number;
+  /** Longest single string field (a name, a doc string), in bytes. Default 64 MiB. */
+  readonly maxStringBytes?: number;
+  /** Most fields the schema does not know (each is kept as a copy). Default 1 million. */
+  readonly maxUnknownFields?: number;
+  /**
+   * Most elements over all repeated scalar fields (float_data, dims …), each a
+   * JS number once decoded. Default 128 million (1 GiB of numbers): weights
+   * of real models are raw_data, which is not counted here.
+   */
   readonly maxRepeatedElements?: number;
-  /** Most 64-bit integers over all repeated int64 fields (each becomes a bigint). Default 64 million. */
+  /** Most 64-bit integers over all repeated int64 fields (each becomes a bigint). Default 4 million. */
   readonly maxInt64Elements?: number;
 }
 
@@ -30,10 +66,33 @@ export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = {
   maxBytes: 2 ** 31 - 1,
   maxGraphDepth: 32,
   maxMessageDepth: 100,
-  maxMessages: 16_000_000,
-  maxRepeatedElements: 1_000_000_000,
-  maxInt64Elements: 64_000_000,
+  maxMessages: 2_000_000,
+  maxNodes: 1_000_000,
+  maxTensors: 500_000,
+  maxAttributes: 1_000_000,
+  maxValueInfos: 1_000_000,
+  maxDimensions: 2_000_000,
+  maxOpsetImports: 1000,
+  maxRank: 256,
+  maxStrings: 16_000_000,
+  maxStringBytes: 64 * 1024 * 1024,
+  maxUnknownFields: 1_000_000,
+  maxRepeatedElements: 128_000_000,
+  maxInt64Elements: 4_000_000,
 };
+
+/** The message kinds counted on their own, by protobuf full name, with their limit and a name for messages. */
+const COUNTED: Readonly<Record<string, { readonly limit: keyof DecodeLimits; readonly what: string }>> = {
+  ".onnx.NodeProto": { limit: "maxNodes", what: "nodes" },
+  ".onnx.TensorProto": { limit: "maxTensors", what: "tensors" },
+  ".onnx.AttributeProto": { limit: "maxAttributes", what: "attributes" },
+  ".onnx.ValueInfoProto": { limit: "maxValueInfos", what: "value infos (graph inputs, outputs and value_info)" },
+  ".onnx.TensorShapeProto.Dimension": { limit: "maxDimensions", what: "shape dimensions" },
+  ".onnx.OperatorSetIdProto": { limit: "maxOpsetImports", what: "opset imports" },
+};
+
+/** Fields that hold one tensor's or shape's dimensions, bounded by maxRank. */
+const RANK_FIELDS = new Set([".onnx.TensorProto.dims", ".onnx.TensorShapeProto.dim", ".onnx.SparseTensorProto.dims"]);
 
 /** Raised with a short reason; the decoder turns it into a ConfigurationError. */
 export class WireFormatError extends Error {
@@ -79,7 +138,16 @@ interface FieldPlan {
   readonly message: Type | undefined;
   readonly packable: boolean;
   readonly int64: boolean;
+  /** Index into COUNTED_KINDS when each message of this field counts against its own limit. */
+  readonly counted: number | undefined;
+  /** The field holds dimensions of one tensor or shape. */
+  readonly rank: boolean;
+  /** A string or bytes field: repeated ones count as strings, strings are bounded in length. */
+  readonly text: "string" | "bytes" | undefined;
 }
+
+const COUNTED_KINDS = Object.entries(COUNTED);
+const COUNTED_INDEX = new Map(COUNTED_KINDS.map(([name], i) => [name, i]));
 
 const plans = new WeakMap<Type, Map<number, FieldPlan>>();
 
@@ -99,6 +167,9 @@ function planFor(type: Type): Map<number, FieldPlan> {
       message: isMessage ? (resolved as Type) : undefined,
       packable: field.repeated && wireType !== LENGTH_DELIMITED,
       int64: INT64_TYPES.has(field.type),
+      counted: isMessage ? COUNTED_INDEX.get((resolved as Type).fullName) : undefined,
+      rank: RANK_FIELDS.has(`${type.fullName}.${field.name}`),
+      text: field.type === "string" || field.type === "bytes" ? field.type : undefined,
     });
   }
   plans.set(type, plan);
@@ -109,6 +180,8 @@ interface Frame {
   readonly type: Type | undefined;
   readonly end: number;
   readonly graph: boolean;
+  /** Dimensions seen so far in this tensor or shape. */
+  rank: number;
 }
 
 /**
@@ -123,8 +196,20 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
   let messages = 1;
   let repeated = 0;
   let int64s = 0;
+  let strings = 0;
+  let unknowns = 0;
   let graphDepth = 0;
-  const stack: Frame[] = [{ type: root, end: bytes.length, graph: false }];
+  const kinds = new Array<number>(COUNTED_KINDS.length).fill(0);
+  const stack: Frame[] = [{ type: root, end: bytes.length, graph: false, rank: 0 }];
+  const tooMany = (count: number, limit: number, what: string, at: number): void => {
+    if (count > limit) {
+      throw new WireFormatError(
+        `it has more than ${limit} ${what}, the limit (real models of a few hundred million parameters have far fewer); ` +
+          "the file is damaged or was not written by an ONNX exporter — export the model again",
+        at,
+      );
+    }
+  };
 
   const readVarint = (end: number): number => {
     // Exact up to 2^53 (all a valid length or tag can be); larger values stay larger.
@@ -169,6 +254,14 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
       }
     }
 
+    if (!plan) {
+      unknowns++;
+      tooMany(unknowns, limits.maxUnknownFields, "fields the ONNX schema does not know", tagStart);
+    } else if (plan.rank && wireType !== LENGTH_DELIMITED) {
+      frame.rank++;
+      tooMany(frame.rank, limits.maxRank, `dimensions in one ${frame.type?.name ?? "tensor"}`, tagStart);
+    }
+
     switch (wireType) {
       case VARINT:
         readVarint(frame.end);
@@ -193,7 +286,15 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
         const end = pos + length;
         if (plan?.message) {
           messages++;
-          if (messages > limits.maxMessages) throw new WireFormatError(`more than ${limits.maxMessages} messages`, tagStart);
+          tooMany(messages, limits.maxMessages, "protobuf messages", tagStart);
+          if (plan.counted !== undefined) {
+            const [, { limit, what }] = COUNTED_KINDS[plan.counted]!;
+            tooMany(++kinds[plan.counted]!, limits[limit], what, tagStart);
+          }
+          if (plan.rank) {
+            frame.rank++;
+            tooMany(frame.rank, limits.maxRank, `dimensions in one ${frame.type?.name ?? "shape"}`, tagStart);
+          }
           if (stack.length >= limits.maxMessageDepth) {
             throw new WireFormatError(`messages nested more than ${limits.maxMessageDepth} deep`, tagStart);
           }
@@ -204,7 +305,7 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
               throw new WireFormatError(`graphs nested more than ${limits.maxGraphDepth} deep`, tagStart);
             }
           }
-          stack.push({ type: plan.message, end, graph });
+          stack.push({ type: plan.message, end, graph, rank: 0 });
           continue;
         }
         if (plan?.packable) {
@@ -215,6 +316,10 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
               readVarint(end);
               n++;
             }
+            if (plan.rank) {
+              frame.rank += n;
+              tooMany(frame.rank, limits.maxRank, `dimensions in one ${frame.type?.name ?? "tensor"}`, tagStart);
+            }
             repeated += n;
             if (plan.int64) int64s += n;
           } else {
@@ -224,7 +329,13 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
             pos = end;
           }
         } else {
-          if (plan?.field.repeated) repeated++;
+          if (plan?.text === "string" && length > limits.maxStringBytes) {
+            throw new WireFormatError(`${where()} is a ${length}-byte string, more than the ${limits.maxStringBytes}-byte limit`, tagStart);
+          }
+          if (plan?.text && plan.field.repeated) {
+            strings++;
+            tooMany(strings, limits.maxStrings, "strings in repeated fields (value names, string_data …)", tagStart);
+          } else if (plan?.field.repeated) repeated++;
           pos = end;
         }
         break;
@@ -236,7 +347,7 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
         );
     }
     if (repeated > limits.maxRepeatedElements) {
-      throw new WireFormatError(`more than ${limits.maxRepeatedElements} repeated values`, tagStart);
+      throw new WireFormatError(`more than ${limits.maxRepeatedElements} repeated values (float_data, int32_data …); keep weights in raw_data`, tagStart);
     }
     if (int64s > limits.maxInt64Elements) {
       throw new WireFormatError(`more than ${limits.maxInt64Elements} repeated 64-bit integers`, tagStart);
