@@ -6,6 +6,7 @@
 export { loadManifest, loadManifestOrThrow, parseManifest } from "./load.js";
 export { manifestSchema } from "./schema.js";
 export { LIMITS } from "./limits.js";
+export { BENCH_COUNT_BOUNDS, type BenchCountSetting, type CountBounds } from "./bench-bounds.js";
 export { METRICS } from "./metrics.js";
 export { DEFAULTS } from "./normalize.js";
 export type {
