@@ -2,9 +2,9 @@
  * `runBenchmark`: benchmarks every variant of every model on this machine,
  * each in its own child process, and assembles the device's report.
  */
-import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
+import { ensureOutputDirectory } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { availableExecutionProviders } from "@slmops/runtime";
 import type { GraphOptimizationLevel } from "@slmops/runtime";
@@ -114,6 +114,12 @@ export interface BenchOptions {
    * directory under the OS temp dir.
    */
   readonly referenceDir?: string;
+  /**
+   * The repository root: a `referenceDir` inside it is created without
+   * following links from the root down (a checked-out tree can ship
+   * `.slmops` as a link to anywhere).
+   */
+  readonly root?: string;
   readonly onProgress?: (progress: BenchProgress) => void;
   readonly signal?: AbortSignal;
   /** Extra environment for worker processes. */
@@ -211,7 +217,7 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   const results: VariantResultJson[] = [];
   let index = 0;
   for (const model of options.models) {
-    const prepared = await prepareModel(model, settings, session, referenceDir, (p) => progress({ ...p, index: index + 1, total }), childBase);
+    const prepared = await prepareModel(model, settings, session, { dir: referenceDir, root: options.root }, (p) => progress({ ...p, index: index + 1, total }), childBase);
     models.push(prepared.entry);
     for (const variant of model.variants) {
       index++;
@@ -312,7 +318,7 @@ async function prepareModel(
   model: BenchModel,
   settings: Required<BenchSettings>,
   session: SessionSettings,
-  referenceDir: string,
+  references: { readonly dir: string; readonly root: string | undefined },
   progress: (p: Omit<BenchProgress, "index" | "total">) => void,
   childBase: { timeoutMs: number; env: NodeJS.ProcessEnv | undefined; signal: AbortSignal | undefined; workerPath: string | undefined },
 ): Promise<PreparedModel> {
@@ -366,7 +372,7 @@ async function prepareModel(
     maxSequences: settings.maxEvalSequences,
     maxSequenceTokens: settings.maxEvalTokens,
   };
-  const path = join(referenceDir, referenceFileName(key));
+  const path = join(references.dir, referenceFileName(key));
   let staleReason: string | undefined;
   try {
     await readReference(path, key);
@@ -378,7 +384,7 @@ async function prepareModel(
   if (!sourceAvailable) {
     return fail(`no usable stored reference for this source and eval set${staleReason ? ` (${staleReason})` : ""}, and the fp32 source model cannot be read: ${sourceError ?? ""}`);
   }
-  await mkdir(referenceDir, { recursive: true });
+  await ensureOutputDirectory(references.root, references.dir);
   progress({ model: model.id, phase: "reference" });
   const outcome = await runInChild(
     { type: "reference", job: { modelPath: model.source, session, key, sequences: tokenized.sequences, outputPath: path } },

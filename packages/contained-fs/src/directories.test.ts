@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ensureDirectory, ensureParentDirectory, UnsafeOutputError } from "./index.js";
+import { ensureDirectory, ensureOutputDirectory, ensureOutputParent, ensureParentDirectory, UnsafeOutputError } from "./index.js";
 
 let scratch: string;
 let repo: string;
@@ -66,5 +66,19 @@ describe("ensureParentDirectory", () => {
     mkdirSync(join(repo, "reports"));
     expect((await refusal(ensureParentDirectory(repo, join(repo, "reports")))).reason).toBe("not-a-directory");
     expect(await ensureParentDirectory(repo, join(repo, "a", "b.json"))).toBe(join(repo, "a", "b.json"));
+  });
+});
+
+describe("ensureOutputDirectory and ensureOutputParent", () => {
+  it("contain paths inside the root and create paths outside it as given", async () => {
+    symlinkSync(outside, join(repo, ".slmops"));
+    expect((await refusal(ensureOutputDirectory(repo, join(repo, ".slmops", "references")))).reason).toBe("symlink");
+    expect((await refusal(ensureOutputParent(repo, join(repo, ".slmops", "reports", "local.json")))).reason).toBe("symlink");
+    expect(readdirSync(outside)).toEqual(["precious"]);
+    const elsewhere = join(scratch, "elsewhere", "deep");
+    expect(await ensureOutputDirectory(repo, elsewhere)).toBe(elsewhere);
+    expect(lstatSync(elsewhere).isDirectory()).toBe(true);
+    expect(await ensureOutputParent(undefined, join(scratch, "x", "y.json"))).toBe(join(scratch, "x", "y.json"));
+    expect(lstatSync(join(scratch, "x")).isDirectory()).toBe(true);
   });
 });

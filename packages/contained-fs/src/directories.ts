@@ -120,3 +120,22 @@ export async function ensureParentDirectory(root: string, file: string): Promise
   }
   return target;
 }
+
+/**
+ * Where slmops writes a directory the user may have named anywhere: inside
+ * the repository `root` it is made with {@link ensureDirectory} (no link
+ * followed from the root down); outside it — a path the user typed, such as
+ * `--out /tmp/variants` — it is created as given. Returns the absolute path.
+ */
+export async function ensureOutputDirectory(root: string | undefined, dir: string): Promise<string> {
+  if (root !== undefined && (resolve(root) === resolve(dir) || pathInside(root, dir) !== undefined)) return ensureDirectory(root, dir);
+  await mkdir(dir, { recursive: true });
+  return resolve(dir);
+}
+
+/** {@link ensureOutputDirectory} for the directory of a file about to be written; inside the root, the file must not be a link. */
+export async function ensureOutputParent(root: string | undefined, file: string): Promise<string> {
+  if (root !== undefined && pathInside(root, file) !== undefined) return ensureParentDirectory(root, file);
+  await mkdir(join(resolve(file), ".."), { recursive: true });
+  return resolve(file);
+}

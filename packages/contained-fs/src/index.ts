@@ -7,7 +7,7 @@
  * root and never replace what slmops did not create.
  */
 export { formatBytes, openRegularFile, readRegularFile, UnreadableFileError, type ReadRegularFileOptions, type UnreadableReason } from "./read.js";
-export { ensureDirectory, ensureParentDirectory, pathInside, UnsafeOutputError, type UnsafeOutputReason } from "./directories.js";
+export { ensureDirectory, ensureOutputDirectory, ensureOutputParent, ensureParentDirectory, pathInside, UnsafeOutputError, type UnsafeOutputReason } from "./directories.js";
 export {
   COMPLETE_MARKER,
   discardBuild,
