@@ -8,6 +8,10 @@ import { terminalText } from "./terminal-text.js";
 
 export { terminalText, type TerminalTextOptions } from "./terminal-text.js";
 
+import { adviceFor, isEnvironmentCode, systemErrorCode, type FileOperation } from "./environment-advice.js";
+
+export { isEnvironmentCode, systemErrorCode, type FileOperation } from "./environment-advice.js";
+
 export type Severity = "error" | "warning" | "notice";
 
 /** A 1-based position in a text file. */
@@ -83,6 +87,60 @@ export class ConfigurationError extends SlmopsError {
 
 export function isConfigurationError(error: unknown): error is ConfigurationError {
   return error instanceof ConfigurationError;
+}
+
+export interface EnvironmentErrorOptions {
+  readonly operation: FileOperation;
+  /** The path, as the user should see it. */
+  readonly path: string;
+  /** The system error code; one {@link isEnvironmentCode} accepts. */
+  readonly code: string;
+  /** The flag and value that named the path (`--out out/report.json`), for the hint. */
+  readonly option?: { readonly name: string; readonly value: string };
+  readonly cause?: unknown;
+}
+
+/**
+ * A file operation the environment refused. The message names the path, the
+ * reason and the code, and (on a second line) what to do.
+ */
+export class EnvironmentError extends ConfigurationError {
+  readonly operation: FileOperation;
+  readonly path: string;
+  readonly code: string;
+  readonly reason: string;
+  readonly hint: string;
+
+  constructor(options: EnvironmentErrorOptions) {
+    const advice = adviceFor(options.code, options.operation) ?? { reason: "the system refused", hint: (e: string) => e };
+    const elsewhere = options.option ? `pass another ${options.option.name}` : "write somewhere else";
+    const verb = options.operation === "write" ? "write" : "create the directory";
+    const given = options.option ? ` (${options.option.name} ${options.option.value})` : "";
+    const reason = advice.reason;
+    const hint = advice.hint(elsewhere);
+    super(`cannot ${verb} ${options.path}${given}: ${reason} (${options.code})\n  hint: ${hint}`, { cause: options.cause });
+    this.operation = options.operation;
+    this.path = options.path;
+    this.code = options.code;
+    this.reason = reason;
+    this.hint = hint;
+  }
+
+  /**
+   * The environment error a failed file operation amounts to, or undefined
+   * when its code is not one the environment causes (then it is a bug and
+   * should stay an internal error). An EnvironmentError given as `error`
+   * is re-told with the new path and option.
+   */
+  static from(
+    error: unknown,
+    context: { readonly operation?: FileOperation; readonly path: string; readonly option?: { readonly name: string; readonly value: string } },
+  ): EnvironmentError | undefined {
+    const operation = context.operation ?? (error instanceof EnvironmentError ? error.operation : "write");
+    const code = systemErrorCode(error);
+    if (code === undefined || !isEnvironmentCode(code, operation)) return undefined;
+    return new EnvironmentError({ operation, path: context.path, code, cause: error, ...(context.option ? { option: context.option } : {}) });
+  }
 }
 
 /**
