@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError, describeError } from "@slmops/diagnostics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RuntimeError, availableExecutionProviders, createSession, runtimeInfo, tensor } from "./index.js";
+import { ModelLoadError, RuntimeError, availableExecutionProviders, createSession, runtimeInfo, tensor } from "./index.js";
 import { addBiasModel } from "./test-support/tiny-onnx.js";
 
 let dir: string;
@@ -95,27 +95,31 @@ describe("createSession", () => {
     expect(describeError(error)).toBe(message);
   });
 
-  it("reports a corrupt model as a RuntimeError that keeps ONNX Runtime's error as its cause", async () => {
+  it("reports a corrupt model as a ModelLoadError, a user-facing error that keeps ONNX Runtime's error as its cause", async () => {
     const good = addBiasModel();
     const corrupt = good.slice(0, Math.floor(good.length / 2));
     const error = await createSession(corrupt).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RuntimeError);
-    expect((error as Error).message).toMatch(new RegExp(`^ONNX Runtime could not load a ${corrupt.length}-byte model: `));
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const message = (error as Error).message;
+    expect(message).toMatch(new RegExp(`^ONNX Runtime [0-9.]+ could not load a ${corrupt.length}-byte model: `));
+    expect(message).toMatch(/check that it is a valid ONNX model .* or export it again$/);
     const cause = (error as Error & { cause?: unknown }).cause;
     expect(cause).toBeInstanceOf(Error);
-    expect(describeError(error)).toContain("Caused by:");
+    // Shown as its message alone: no stack trace, no "Caused by".
+    expect(describeError(error)).toBe(message);
   });
 
-  it("reports garbage bytes and a missing file as RuntimeErrors naming what failed", async () => {
+  it("reports garbage bytes and a missing file as ModelLoadErrors naming what failed", async () => {
     const garbage = join(dir, "garbage.onnx");
     await writeFile(garbage, "this is not a protobuf model\n".repeat(10));
     const fromPath = await createSession(garbage).catch((e: unknown) => e);
-    expect(fromPath).toBeInstanceOf(RuntimeError);
+    expect(fromPath).toBeInstanceOf(ModelLoadError);
     expect((fromPath as Error).message).toContain(garbage);
     expect((fromPath as Error & { cause?: unknown }).cause).toBeInstanceOf(Error);
 
     const missing = await createSession(join(dir, "absent.onnx")).catch((e: unknown) => e);
-    expect(missing).toBeInstanceOf(RuntimeError);
+    expect(missing).toBeInstanceOf(ModelLoadError);
   });
 });
 

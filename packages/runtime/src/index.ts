@@ -9,6 +9,8 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 
+export { detectDecoder, DecoderLayoutError, type CacheSlot, type DecoderLayout } from "./decoder-layout.js";
+
 export type ElementType =
   | "float32"
   | "float16"
@@ -80,8 +82,15 @@ export interface Session {
   release(): Promise<void>;
 }
 
-/** ONNX Runtime could not load or run a model. Keeps the runtime's error as `cause`. */
+/** ONNX Runtime failed to run a model it had loaded. Keeps the runtime's error as `cause`. */
 export class RuntimeError extends SlmopsError {}
+
+/**
+ * ONNX Runtime refused to load a model: the model (or its file) is at fault,
+ * not slmops, so it is shown as a message saying what to do. Keeps the
+ * runtime's error as `cause`.
+ */
+export class ModelLoadError extends ConfigurationError {}
 
 /**
  * The execution providers the installed ONNX Runtime binding offers here: the
@@ -154,7 +163,11 @@ export async function createSession(model: string | Uint8Array, options: Session
         : await ort.InferenceSession.create(model, sessionOptions);
   } catch (cause) {
     const what = typeof model === "string" ? model : `a ${model.byteLength}-byte model`;
-    throw new RuntimeError(`ONNX Runtime could not load ${what}: ${firstLine(cause)}`, { cause });
+    throw new ModelLoadError(
+      `ONNX Runtime ${ort.env.versions.common ?? ""} could not load ${what}: ${firstLine(cause)}; ` +
+        "check that it is a valid ONNX model whose opsets and operators this ONNX Runtime supports, or export it again",
+      { cause },
+    );
   }
   return wrap(session);
 }
