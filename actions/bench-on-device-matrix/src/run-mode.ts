@@ -5,11 +5,12 @@
  * this process only prepares, watches and reports.
  */
 import { fork } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as core from "@actions/core";
+import { ensureOutputParent } from "@slmops/contained-fs";
 import { ConfigurationError, getListInput, getPathInput, getStringInput, heading, paragraph, setOutputs, table, workspaceDirectory, writeSummary } from "@slmops/action-kit";
 import type { BenchReport, VariantResultJson } from "@slmops/bench";
 import { benchJob, missingVariants } from "@slmops/device-plan";
@@ -81,7 +82,8 @@ export async function runMode(env: NodeJS.ProcessEnv = process.env): Promise<voi
   });
   core.info(`onnxruntime-node ${runtime.version} (${runtime.source}) at ${runtime.packageDir}`);
   const referenceDir = getPathInput("reference-dir", { withinBase: false })?.absolute ?? join(env.RUNNER_TOOL_CACHE ?? env.RUNNER_TEMP ?? tmpdir(), "slmops-bench-references");
-  await mkdir(dirname(reportPath.absolute), { recursive: true });
+  // The report path is inside the checked-out tree, which may hold links to anywhere.
+  await ensureOutputParent(workspace, reportPath.absolute);
   const staged = await stageBundles(
     RUNNER_FILES.map((file) => join(distDir, file)),
     runtime.packageDir,

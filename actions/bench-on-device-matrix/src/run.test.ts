@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -116,6 +116,23 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     const report = await readReport(join(workspace, "reports", "broken.json"));
     expect(report.results[0]).toMatchObject({ variant: "int8", status: "failed" });
     expect(r.summary).toMatch(/<td>story-lm\/int8<\/td><td>failed \((error|configuration)\)<\/td>/);
+  });
+
+  it("refuses a report path that goes through a link in the checked-out tree, writing nothing through it", () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "bench-run-elsewhere-"));
+    symlinkSync(elsewhere, join(workspace, "linked-reports"));
+    const r = runAction(workspace, {
+      mode: "run",
+      manifest: "project/slmops.yaml",
+      device: "ci",
+      variants: "story-lm/int8",
+      "report-path": "linked-reports/ci.json",
+      "onnxruntime-path": installedRuntime,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^::error::linked-reports is a symbolic link; slmops does not write through links/m);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(hasStack(r.stdout + r.stderr)).toBe(false);
   });
 
   it("says to download the variants (or run slmops optimize) when one is not built", () => {
