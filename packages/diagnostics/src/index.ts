@@ -7,6 +7,7 @@
 import { terminalText } from "./terminal-text.js";
 
 export { terminalText, type TerminalTextOptions } from "./terminal-text.js";
+export { decodeUtf8, firstInvalidUtf8, positionOfOffset } from "./text-position.js";
 
 import { adviceFor, isEnvironmentCode, systemErrorCode, type FileOperation } from "./environment-advice.js";
 

@@ -1,7 +1,7 @@
 import { realpath } from "node:fs/promises";
 import { readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { compareDiagnostics, ConfigurationError, type Diagnostic, type SourcePosition } from "@slmops/diagnostics";
+import { compareDiagnostics, ConfigurationError, type Diagnostic, positionOfOffset, type SourcePosition } from "@slmops/diagnostics";
 import { formatSize } from "@slmops/units";
 import { LineCounter, parseDocument } from "yaml";
 import { coverageWarnings } from "./coverage.js";
@@ -12,7 +12,7 @@ import type { Problem } from "./problem.js";
 import type { RawObject } from "./raw.js";
 import { checkSchema } from "./schema-check.js";
 import { checkSemantics } from "./semantic.js";
-import { decodeManifestText, positionOfOffset } from "./text.js";
+import { decodeManifestText } from "./text.js";
 import { type NodeSpan, toPlainTree } from "./tree.js";
 import type { LoadManifestOptions, ManifestFailure, ManifestResult, ManifestSuccess } from "./types.js";
 
