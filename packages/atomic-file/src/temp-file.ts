@@ -1,6 +1,6 @@
 import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { AtomicWriteError, step } from "./errors.js";
+import { atomicWriteError, step } from "./errors.js";
 import { syncDirectory } from "./sync-directory.js";
 import { tempPathFor } from "./temp-path.js";
 
@@ -52,7 +52,7 @@ export class TempFile {
         await handle.chmod(mode);
       } catch (error) {
         await file.discard();
-        throw new AtomicWriteError(target, "create", error);
+        throw atomicWriteError(target, "create", error);
       }
     }
     return file;
