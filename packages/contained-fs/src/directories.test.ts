@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EnvironmentError } from "@slmops/diagnostics";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ensureDirectory, ensureOutputDirectory, ensureOutputParent, ensureParentDirectory, UnsafeOutputError } from "./index.js";
 
@@ -80,5 +81,15 @@ describe("ensureOutputDirectory and ensureOutputParent", () => {
     expect(lstatSync(elsewhere).isDirectory()).toBe(true);
     expect(await ensureOutputParent(undefined, join(scratch, "x", "y.json"))).toBe(join(scratch, "x", "y.json"));
     expect(lstatSync(join(scratch, "x")).isDirectory()).toBe(true);
+  });
+});
+
+describe("a directory the machine will not create", () => {
+  it("is an EnvironmentError naming the path and what to do", async () => {
+    writeFileSync(join(scratch, "a-file"), "");
+    const error = await ensureOutputDirectory(undefined, join(scratch, "a-file", "out")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as EnvironmentError).code).toBe("ENOTDIR");
+    expect((error as Error).message).toMatch(/^cannot create the directory .*a-file\/out: a part of the path is a file, not a directory \(ENOTDIR\)/);
   });
 });

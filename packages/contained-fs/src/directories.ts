@@ -12,7 +12,7 @@
  */
 import { lstat, mkdir } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { ConfigurationError } from "@slmops/diagnostics";
+import { ConfigurationError, EnvironmentError } from "@slmops/diagnostics";
 
 /** Why a path could not be used for output. */
 export type UnsafeOutputReason = "outside-root" | "symlink" | "not-a-directory" | "not-ours";
@@ -79,7 +79,7 @@ async function enterOrCreate(root: string, path: string): Promise<void> {
       await mkdir(path);
       return;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw refused(error, path);
       info = await lstat(path);
     }
   }
@@ -129,13 +129,23 @@ export async function ensureParentDirectory(root: string, file: string): Promise
  */
 export async function ensureOutputDirectory(root: string | undefined, dir: string): Promise<string> {
   if (root !== undefined && (resolve(root) === resolve(dir) || pathInside(root, dir) !== undefined)) return ensureDirectory(root, dir);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    throw refused(error, resolve(dir));
+  });
   return resolve(dir);
 }
 
 /** {@link ensureOutputDirectory} for the directory of a file about to be written; inside the root, the file must not be a link. */
 export async function ensureOutputParent(root: string | undefined, file: string): Promise<string> {
   if (root !== undefined && pathInside(root, file) !== undefined) return ensureParentDirectory(root, file);
-  await mkdir(join(resolve(file), ".."), { recursive: true });
+  const parent = join(resolve(file), "..");
+  await mkdir(parent, { recursive: true }).catch((error: unknown) => {
+    throw refused(error, parent);
+  });
   return resolve(file);
+}
+
+/** A directory the machine would not create (read-only, full, a file in the way) is the user's to fix; anything else stays internal. */
+function refused(error: unknown, path: string): unknown {
+  return EnvironmentError.from(error, { operation: "create-directory", path }) ?? error;
 }
