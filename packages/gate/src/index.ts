@@ -22,11 +22,14 @@ export {
   type DeviceResult,
   type GateDefinition,
   type GateInput,
+  type KnownPairs,
   type PairVerdict,
   type PlannedPair,
   type RegressionRequirement,
   type ReportedFailure,
   type SourceLocation,
+  type UnplannedPair,
+  type UnplannedReason,
   type Verdict,
 } from "./verdict.js";
 export { formatVerdictText, type TextStyle } from "./text.js";

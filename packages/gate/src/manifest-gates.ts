@@ -6,7 +6,7 @@
 import { relative, sep } from "node:path";
 import type { Gate, Manifest, ManifestSuccess, MetricName } from "@slmops/manifest";
 import type { MetricLimit } from "./limits.js";
-import type { GateDefinition, PlannedPair, SourceLocation } from "./verdict.js";
+import type { GateDefinition, KnownPairs, PlannedPair, SourceLocation } from "./verdict.js";
 
 /** Every (device, `model/variant`) pair the manifest plans to benchmark, on all its devices or those in `devices`. */
 export function planFromManifest(manifest: Manifest, devices?: ReadonlySet<string>): PlannedPair[] {
@@ -16,6 +16,11 @@ export function planFromManifest(manifest: Manifest, devices?: ReadonlySet<strin
     for (const model of manifest.models) for (const variant of model.variants) pairs.push({ device: device.id, variant: `${model.id}/${variant.id}` });
   }
   return pairs;
+}
+
+/** Every device and `model/variant` the manifest defines: a report naming anything else is not the manifest's. */
+export function knownFromManifest(manifest: Manifest): KnownPairs {
+  return { devices: manifest.devices.map((d) => d.id), variants: manifest.models.flatMap((m) => m.variants.map((v) => `${m.id}/${v.id}`)) };
 }
 
 /** The manifest's file as written in annotations: relative to the repository root, with `/`. */

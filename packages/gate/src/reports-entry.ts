@@ -4,5 +4,5 @@
  * which only evaluates or renders a verdict does not load them.
  */
 export { comparableFingerprint, loadReportsDirectory, loadReportsFromFiles, MAX_REPORT_FILES, resultsFromReport, type DeviceReports } from "./reports.js";
-export { gatesFromManifest, planFromManifest } from "./manifest-gates.js";
+export { gatesFromManifest, knownFromManifest, planFromManifest } from "./manifest-gates.js";
 export { runGate, type GateRun, type GateRunOptions } from "./run.js";

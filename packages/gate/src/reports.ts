@@ -1,8 +1,9 @@
 /**
  * Device results from bench reports (`schemas/bench-report.schema.json`): one
  * report per device, read and validated by `@slmops/bench`, then checked for
- * consistency — each headline percentile must be exactly what its raw samples
- * give, so a report edited after it was written is refused.
+ * consistency — each headline figure must be exactly what the report's own
+ * data gives (see `cross-check.ts`), so a report edited after it was written
+ * is refused.
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
@@ -11,7 +12,7 @@ import { ConfigurationError } from "@slmops/diagnostics";
 import type { Fingerprint } from "./fingerprint.js";
 import type { MetricsRecord } from "./limits.js";
 import type { SampleSeries } from "./metrics.js";
-import { quantile } from "./quantile.js";
+import { crossCheckResult, REPORT_SERIES } from "./cross-check.js";
 import type { DeviceResult, ReportedFailure } from "./verdict.js";
 
 /** Most report files read from one directory tree. */
@@ -54,43 +55,31 @@ export function comparableFingerprint(report: BenchReport): Fingerprint {
 function samplesOf(result: VariantResultJson): Partial<Record<SampleSeries, readonly number[]>> {
   const s = result.samples ?? {};
   const out: Partial<Record<SampleSeries, readonly number[]>> = {};
-  if (s["latency-ms"]?.length) out.latency = s["latency-ms"];
-  if (s["ttft-ms"]?.length) out.ttft = s["ttft-ms"];
-  if (s["decode-ms"]?.length) {
-    out["decode-latency"] = s["decode-ms"];
-    // Per-token throughput; its median is (up to one rank) 1000 / the median decode latency.
-    out["tokens-per-second"] = s["decode-ms"].map((ms) => 1000 / ms);
+  for (const [name, series] of Object.entries(REPORT_SERIES) as [keyof typeof REPORT_SERIES, keyof typeof s][]) {
+    if (s[series]?.length) out[name] = s[series];
   }
+  // Per-token throughput; its median is (up to one rank) 1000 / the median decode latency.
+  if (out["decode-latency"]) out["tokens-per-second"] = out["decode-latency"].map((ms) => 1000 / ms);
   return out;
 }
 
-const CONSISTENCY: readonly { readonly metric: keyof VariantResultJson["metrics"]; readonly series: keyof NonNullable<VariantResultJson["samples"]>; readonly q: number }[] = [
-  { metric: "latency-p50", series: "latency-ms", q: 0.5 },
-  { metric: "latency-p90", series: "latency-ms", q: 0.9 },
-  { metric: "latency-p99", series: "latency-ms", q: 0.99 },
-  { metric: "ttft", series: "ttft-ms", q: 0.5 },
-  { metric: "decode-latency-p50", series: "decode-ms", q: 0.5 },
-  { metric: "decode-latency-p90", series: "decode-ms", q: 0.9 },
-  { metric: "decode-latency-p99", series: "decode-ms", q: 0.99 },
-];
+/** Most problems named when a report is refused; the rest are counted. */
+const MAX_PROBLEMS_SHOWN = 3;
 
-/** Refuses a result whose headline percentiles differ from what its samples give. */
-function checkConsistency(result: VariantResultJson, where: string): void {
-  for (const { metric, series, q } of CONSISTENCY) {
-    const value = result.metrics[metric];
-    const samples = result.samples?.[series];
-    if (value === undefined || !samples || samples.length === 0) continue;
-    const expected = quantile(samples, q);
-    if (value !== expected) {
-      throw new ConfigurationError(
-        `${where}: ${result.model}/${result.variant}: ${metric} is ${value} but its ${samples.length} samples give ${expected}; ` +
-          "the report was changed after it was written. Use the report exactly as the benchmark wrote it.",
-      );
-    }
-  }
+/** Why a report's figures cannot be trusted, or undefined when every successful result's figures are what its data gives. */
+function refusal(report: BenchReport, where: string): string | undefined {
+  const problems = report.results.flatMap((r) => (r.status === "ok" ? crossCheckResult(r).map((p) => `${r.model}/${r.variant}: ${p}`) : []));
+  if (problems.length === 0) return undefined;
+  const more = problems.length > MAX_PROBLEMS_SHOWN ? ` (and ${problems.length - MAX_PROBLEMS_SHOWN} more)` : "";
+  return `${where}: ${problems.slice(0, MAX_PROBLEMS_SHOWN).join("; ")}${more}; the report was changed after the benchmark wrote it`;
 }
 
-/** The device results and failures in one validated report. */
+/**
+ * The device results and failures in one validated report. A report whose
+ * figures disagree with its own data is refused as a whole — once one figure
+ * was changed, none of its figures can be trusted — and each of its variants
+ * becomes a refused failure for the device.
+ */
 export function resultsFromReport(report: BenchReport, where: string): { results: DeviceResult[]; failures: ReportedFailure[] } {
   const device = report.device.id;
   const fingerprint = comparableFingerprint(report);
@@ -101,11 +90,15 @@ export function resultsFromReport(report: BenchReport, where: string): { results
     const variant = `${result.model}/${result.variant}`;
     if (seen.has(variant)) throw new ConfigurationError(`${where}: variant ${variant} appears twice in the report of device "${device}"`);
     seen.add(variant);
+  }
+  const refused = refusal(report, where);
+  if (refused) return { results, failures: report.results.map((r) => ({ device, variant: `${r.model}/${r.variant}`, message: refused, refused: true })) };
+  for (const result of report.results) {
+    const variant = `${result.model}/${result.variant}`;
     if (result.status === "failed") {
       failures.push({ device, variant, message: result.failure ? `${result.failure.kind}: ${result.failure.message}` : "the benchmark failed" });
       continue;
     }
-    checkConsistency(result, where);
     results.push({ device, variant, fingerprint, metrics: { ...result.metrics } as MetricsRecord, samples: samplesOf(result) });
   }
   return { results, failures };

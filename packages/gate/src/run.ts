@@ -4,7 +4,7 @@
  */
 import { ConfigurationError } from "@slmops/diagnostics";
 import { loadManifestOrThrow, type Manifest } from "@slmops/manifest";
-import { gatesFromManifest, planFromManifest } from "./manifest-gates.js";
+import { gatesFromManifest, knownFromManifest, planFromManifest } from "./manifest-gates.js";
 import { loadReportsDirectory } from "./reports.js";
 import { evaluateGates, type BaselineInput, type Verdict } from "./verdict.js";
 
@@ -60,6 +60,7 @@ export async function runGate(options: GateRunOptions): Promise<GateRun> {
     failures: run.failures,
     baseline,
     gates: gatesFromManifest(loaded),
+    known: knownFromManifest(loaded.manifest),
   });
   return { verdict, reportFiles: run.files };
 }

@@ -1,6 +1,11 @@
-/** The verdict as plain text for a terminal: a headline, then each pair with its checks. */
+/**
+ * The verdict as plain text for a terminal: a headline, then each pair with
+ * its checks. Ids and messages come from reports and the manifest, so each is
+ * shown through `terminalText` before any colour is added.
+ */
+import { terminalText } from "@slmops/diagnostics";
 import type { CheckOutcome } from "./regression.js";
-import type { CheckResult, Verdict } from "./verdict.js";
+import type { CheckResult, UnplannedPair, UnplannedReason, Verdict } from "./verdict.js";
 
 /** Colors (or none) for the text. */
 export interface TextStyle {
@@ -18,10 +23,22 @@ function mark(outcome: CheckOutcome, style: TextStyle): string {
 }
 
 function checkLine(check: CheckResult, style: TextStyle): string[] {
-  const at = check.location ? style.dim(` (${check.location.file}:${check.location.line}:${check.location.column})`) : "";
-  const lines = [`    ${mark(check.outcome, style)} ${check.message}${at}`];
-  if (check.advice && check.outcome !== "pass") lines.push(style.dim(`      ${check.advice}`));
+  const at = check.location ? style.dim(` (${terminalText(check.location.file)}:${check.location.line}:${check.location.column})`) : "";
+  const lines = [`    ${mark(check.outcome, style)} ${terminalText(check.message)}${at}`];
+  if (check.advice && check.outcome !== "pass") lines.push(style.dim(`      ${terminalText(check.advice)}`));
   return lines;
+}
+
+const UNPLANNED: Readonly<Record<UnplannedReason, string>> = {
+  "not-planned": "not in the plan, not gated",
+  "unknown-device": "device not in the manifest, its report was not gated",
+  "unknown-variant": "variant not in the manifest, its result was not gated",
+};
+
+/** A result outside the manifest is a mistake worth seeing; one merely outside this run's plan is not. */
+function unplannedLine(u: UnplannedPair, style: TextStyle): string {
+  const text = `${terminalText(u.device)} · ${terminalText(u.variant)}: ${UNPLANNED[u.reason]}`;
+  return u.reason === "not-planned" ? style.dim(`  · ${text}`) : style.yellow(`  ! ${text}`);
 }
 
 const HEADLINE: Readonly<Record<CheckOutcome, string>> = { pass: "gate passed", fail: "gate failed", inconclusive: "gate inconclusive" };
@@ -29,14 +46,14 @@ const HEADLINE: Readonly<Record<CheckOutcome, string>> = { pass: "gate passed", 
 /** Every pair and check, one per line, ending with a newline. */
 export function formatVerdictText(verdict: Verdict, style: TextStyle = PLAIN): string {
   const { pass, fail, inconclusive } = verdict.counts;
-  const baseline = verdict.baseline.status === "found" ? `baseline: ${verdict.baseline.source}` : `no baseline: ${verdict.baseline.reason}`;
+  const baseline = terminalText(verdict.baseline.status === "found" ? `baseline: ${verdict.baseline.source}` : `no baseline: ${verdict.baseline.reason}`);
   const lines = [`${mark(verdict.outcome, style)} ${style.bold(HEADLINE[verdict.outcome])}: ${pass} passed, ${fail} failed, ${inconclusive} inconclusive (${baseline})`];
   for (const pair of verdict.pairs) {
     const state = !pair.reported ? "did not report" : pair.checks.length === 0 ? "no gate" : pair.outcome;
-    lines.push(`  ${mark(pair.outcome, style)} ${style.bold(`${pair.device} · ${pair.variant}`)} ${style.dim(state)}`);
+    lines.push(`  ${mark(pair.outcome, style)} ${style.bold(`${terminalText(pair.device)} · ${terminalText(pair.variant)}`)} ${style.dim(state)}`);
     for (const check of pair.checks) lines.push(...checkLine(check, style));
   }
-  for (const u of verdict.unplanned) lines.push(style.dim(`  · ${u.device} · ${u.variant}: not in the plan, not gated`));
+  for (const u of verdict.unplanned) lines.push(unplannedLine(u, style));
   if (verdict.outcome === "inconclusive") lines.push(style.yellow("Inconclusive: rerun the benchmark to collect more samples, or provide a baseline."));
   return `${lines.join("\n")}\n`;
 }

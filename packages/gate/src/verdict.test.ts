@@ -124,6 +124,25 @@ describe("evaluateGates", () => {
     const a = evaluateGates(input(results, base));
     const b = evaluateGates(input(structuredClone(results), structuredClone(base)));
     expect(b).toEqual(a);
-    expect(a.unplanned).toEqual([{ device: "x86", variant: "story-lm/int4" }]);
+    expect(a.unplanned).toEqual([{ device: "x86", variant: "story-lm/int4", reason: "not-planned" }]);
+  });
+
+  it("names a result for a device or variant the manifest lacks", () => {
+    const results = [result("rpi5", "story-lm/int4", 0, "c1"), result("jetson", "story-lm/int4", 0, "c2"), result("rpi6", "story-lm/int4", 0, "c3"), result("rpi5", "story-lm/int3", 0, "c4")];
+    const verdict = evaluateGates({ ...input(results, base), known: { devices: ["rpi5", "jetson", "x86"], variants: ["story-lm/int4"] } });
+    expect(verdict.unplanned).toEqual([
+      { device: "rpi6", variant: "story-lm/int4", reason: "unknown-device" },
+      { device: "rpi5", variant: "story-lm/int3", reason: "unknown-variant" },
+    ]);
+  });
+
+  it("fails a pair whose report was refused, saying why", () => {
+    const results = [result("rpi5", "story-lm/int4", 0, "c1")];
+    const failures = [{ device: "jetson", variant: "story-lm/int4", message: "jetson.json: story-lm/int4: peak-memory is 1 but memory.peak-rss-bytes is 2", refused: true }];
+    const verdict = evaluateGates({ ...input(results, base), failures });
+    const check = verdict.checks.find((c) => c.device === "jetson")!;
+    expect(check).toMatchObject({ kind: "reported", outcome: "fail" });
+    expect(check.message).toBe('the report of device "jetson" for variant "story-lm/int4" was refused: jetson.json: story-lm/int4: peak-memory is 1 but memory.peak-rss-bytes is 2');
+    expect(check.advice).toMatch(/exactly as the benchmark wrote it/);
   });
 });

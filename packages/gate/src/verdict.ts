@@ -56,11 +56,29 @@ export interface GateDefinition {
   readonly regressionLocation?: SourceLocation;
 }
 
-/** A planned pair whose benchmark ran but failed (crash, timeout, error). */
+/** A planned pair whose benchmark ran but failed (crash, timeout, error), or whose report was refused. */
 export interface ReportedFailure {
   readonly device: string;
   readonly variant: string;
   readonly message: string;
+  /** The device's report was refused (its figures disagree with its own data); `message` says why. */
+  readonly refused?: boolean;
+}
+
+/** The devices and variants (`model/variant`) the manifest defines, whether or not this run plans them. */
+export interface KnownPairs {
+  readonly devices: readonly string[];
+  readonly variants: readonly string[];
+}
+
+/**
+ * Why a result was not gated: its pair is not in this run's plan, its device
+ * is not in the manifest, or its variant is not.
+ */
+export type UnplannedReason = "not-planned" | "unknown-device" | "unknown-variant";
+
+export interface UnplannedPair extends PlannedPair {
+  readonly reason: UnplannedReason;
 }
 
 export interface PlannedPair {
@@ -83,6 +101,8 @@ export interface GateInput {
   readonly failures?: readonly ReportedFailure[];
   /** Bootstrap resamples (default 2000). */
   readonly resamples?: number;
+  /** What the manifest defines, so a result for a device or variant it lacks is named as such. */
+  readonly known?: KnownPairs;
 }
 
 export type CheckKind = "reported" | "limit" | "regression";
@@ -117,8 +137,8 @@ export interface Verdict {
   readonly checks: readonly CheckResult[];
   readonly baseline: { readonly status: "found"; readonly source: string } | { readonly status: "missing"; readonly reason: string };
   readonly counts: Readonly<Record<CheckOutcome, number>>;
-  /** Results for pairs that were not in the plan; reported, not gated. */
-  readonly unplanned: readonly PlannedPair[];
+  /** Results for pairs that were not in the plan, and why; shown, not gated. */
+  readonly unplanned: readonly UnplannedPair[];
 }
 
 const key = (device: string, variant: string): string => `${device}\u0000${variant}`;
@@ -221,6 +241,12 @@ function regressionCheck(
   };
 }
 
+function unplannedReason(pair: PlannedPair, known: KnownPairs | undefined): UnplannedReason {
+  if (known && !known.devices.includes(pair.device)) return "unknown-device";
+  if (known && !known.variants.includes(pair.variant)) return "unknown-variant";
+  return "not-planned";
+}
+
 /** Evaluates every gate on every planned pair and returns the verdict. */
 export function evaluateGates(input: GateInput): Verdict {
   const results = indexResults(input.results, "the run");
@@ -243,7 +269,12 @@ export function evaluateGates(input: GateInput): Verdict {
         variant: pair.variant,
         kind: "reported",
         outcome: "fail",
-        ...(failure
+        ...(failure?.refused
+          ? {
+              message: `the report of device "${pair.device}" for variant "${pair.variant}" was refused: ${failure.message}`,
+              advice: "Gate the report exactly as the benchmark wrote it; if it was damaged, rerun the benchmark on the device.",
+            }
+          : failure
           ? {
               message: `device "${pair.device}" could not benchmark variant "${pair.variant}": ${failure.message}`,
               advice: "Fix the failure shown in the device's report (or its job log) and rerun.",
@@ -287,7 +318,9 @@ export function evaluateGates(input: GateInput): Verdict {
   const checks = pairs.flatMap((p) => p.checks);
   const counts: Record<CheckOutcome, number> = { pass: 0, fail: 0, inconclusive: 0 };
   for (const c of checks) counts[c.outcome]++;
-  const unplanned = [...input.results, ...(input.failures ?? [])].filter((r) => !planned.has(key(r.device, r.variant))).map((r) => ({ device: r.device, variant: r.variant }));
+  const unplanned = [...input.results, ...(input.failures ?? [])]
+    .filter((r) => !planned.has(key(r.device, r.variant)))
+    .map((r) => ({ device: r.device, variant: r.variant, reason: unplannedReason(r, input.known) }));
   return {
     outcome: worstOutcome(pairs.map((p) => p.outcome)),
     pairs,
