@@ -25,7 +25,7 @@ const ADVICE: Readonly<Record<string, Advice>> = {
   EACCES: { reason: "permission denied", hint: (e) => `make the directory writable for this user, or ${e}` },
   EPERM: { reason: "operation not permitted", hint: (e) => `make the directory writable for this user, or ${e}` },
   ENOENT: { reason: "the directory does not exist", hint: (e) => `create it (mkdir -p), or ${e}` },
-  ENOTDIR: { reason: "a part of the path is a file, not a directory", hint: (e) => `remove or rename that file, or ${e}` },
+  ENOTDIR: { reason: "a part of the path is a file, not a directory", hint: (e) => `${e} whose parents are all directories` },
   EISDIR: { reason: "it is a directory", hint: () => "name a file, not a directory" },
   ENAMETOOLONG: { reason: "the path is too long", hint: (e) => `${e} with a shorter path` },
   ELOOP: { reason: "the path has too many levels of symbolic links", hint: (e) => `${e} without the link loop` },
@@ -38,7 +38,7 @@ const ADVICE: Readonly<Record<string, Advice>> = {
 
 /** Codes that mean something else when creating a directory. */
 const DIRECTORY_ADVICE: Readonly<Record<string, Advice>> = {
-  EEXIST: { reason: "it exists and is not a directory", hint: (e) => `remove it, or ${e}` },
+  EEXIST: { reason: "it exists and is not a directory", hint: (e) => `${e}: a directory, or a path that does not exist yet` },
 };
 
 /** The system error code (`ENOSPC` …) an error carries, if any. */

@@ -22,7 +22,7 @@ describe("EnvironmentError", () => {
     expect(error?.cause).toBe(cause);
     expect(describeError(error)).toBe(
       "cannot write file/report.json (--out file/report.json): a part of the path is a file, not a directory (ENOTDIR)\n" +
-        "  hint: remove or rename that file, or pass another --out",
+        "  hint: pass another --out whose parents are all directories",
     );
   });
 
