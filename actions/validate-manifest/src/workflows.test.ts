@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
+import { parseAction } from "@actions/workflow-parser/actions/action-parser";
 import { parseDocument } from "yaml";
 import { repoRoot } from "./test-support/paths.js";
 
@@ -120,5 +122,27 @@ describe("workflow and action files", () => {
         }
       }
     }
+  });
+
+  it("GitHub's own parsers load every workflow and every action.yml without an error", () => {
+    // GitHub evaluates `${{ }}` even inside an input's description, so a
+    // description that mentions `matrix` makes the whole action fail to load;
+    // a YAML or schema check does not see that, GitHub's parser does.
+    const trace = new NoOperationTraceWriter();
+    const problems: string[] = [];
+    for (const file of files) {
+      const content = readFileSync(file, "utf8");
+      const isAction = /[\\/]action\.ya?ml$/.test(file);
+      const result = isAction ? parseAction({ name: relative(repoRoot, file), content }, trace) : parseWorkflow({ name: relative(repoRoot, file), content }, trace);
+      for (const error of result.context.errors.getErrors()) problems.push(`${relative(repoRoot, file)}: ${error.message}`);
+    }
+    expect(problems).toEqual([]);
+    expect(files.some((f) => f.endsWith(join("bench-on-device-matrix", "action.yml")))).toBe(true);
+  });
+
+  it("GitHub's action parser refuses an expression in an input's description (the check above can fail)", () => {
+    const content = "name: x\ndescription: x\ninputs:\n  device:\n    description: e.g. `${{ matrix.device }}`\nruns:\n  using: node24\n  main: dist/index.js\n";
+    const result = parseAction({ name: "action.yml", content }, new NoOperationTraceWriter());
+    expect(result.context.errors.getErrors().map((e) => e.message).join("\n")).toMatch(/Unrecognized named-value: 'matrix'/);
   });
 });
