@@ -41,6 +41,6 @@ describe("eval sets", () => {
     await writeFile(dataset, '{"text": "a"}\n');
     const tokenizer = join(dir, "bad-tokenizer.json");
     await writeFile(tokenizer, "{ not json");
-    await expect(loadEval({ dataset, tokenizer }, { maxSequences: 1, maxSequenceTokens: 4 })).rejects.toThrow(/bad-tokenizer.json: not a usable Hugging Face tokenizer.json/);
+    await expect(loadEval({ dataset, tokenizer }, { maxSequences: 1, maxSequenceTokens: 4 })).rejects.toThrow(/bad-tokenizer.json: error: not a usable Hugging Face tokenizer.json/);
   });
 });

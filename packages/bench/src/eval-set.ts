@@ -3,9 +3,9 @@
  * the model's `tokenizer.json`. Both are untrusted input, read with bounds;
  * a mistake is reported as `file:line:col` with how to fix it.
  */
-import { readFile } from "node:fs/promises";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { ConfigurationError } from "@slmops/diagnostics";
+import { readRegularFile } from "@slmops/contained-fs";
+import { ConfigurationError, decodeUtf8 } from "@slmops/diagnostics";
 import { sha256 } from "./hashing.js";
 
 export interface EvalSource {
@@ -35,15 +35,17 @@ const MAX_DATASET_BYTES = 64 * 1024 * 1024;
 const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
 const MAX_TEXT_CHARS = 1024 * 1024;
 
-async function readBounded(path: string, limit: number, what: string): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new ConfigurationError(`cannot read the ${what} ${path}: ${(cause as Error).message}`, { cause });
-  }
-  if (bytes.length > limit) throw new ConfigurationError(`${path}: the ${what} is larger than ${limit} bytes; use a smaller file`);
-  return bytes;
+/** Reads an eval file through the one bounded reader of untrusted files (a FIFO is refused, the size checked before reading). */
+function readBounded(path: string, maxBytes: number, what: string): Promise<Buffer> {
+  return readRegularFile(path, { maxBytes, what });
+}
+
+/** The file as text, or a ConfigurationError at the line and column of its first byte that is not UTF-8. */
+function utf8Text(bytes: Uint8Array, file: string, what: string): string {
+  const decoded = decodeUtf8(bytes);
+  if (decoded.ok) return decoded.text;
+  const { line, column } = decoded.position;
+  throw new ConfigurationError(`${file}:${line}:${column}: error: the ${what} is not UTF-8 text (is it a binary file?)\n  hint: save it as UTF-8`);
 }
 
 /** The `text` of each line of a JSON Lines eval set (blank lines skipped). */
@@ -74,14 +76,22 @@ export function parseEvalLines(text: string, file: string, maxSequences: number)
 export async function loadEval(source: EvalSource, limits: EvalLimits): Promise<TokenizedEval> {
   const datasetBytes = await readBounded(source.dataset, MAX_DATASET_BYTES, "eval dataset");
   const tokenizerBytes = await readBounded(source.tokenizer, MAX_TOKENIZER_BYTES, "tokenizer");
+  const tokenizerText = utf8Text(tokenizerBytes, source.tokenizer, "tokenizer");
   let tokenizer: Tokenizer;
   try {
-    tokenizer = new Tokenizer(JSON.parse(tokenizerBytes.toString("utf8")) as object, {});
+    const json: unknown = JSON.parse(tokenizerText);
+    if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("expected a JSON object");
+    tokenizer = new Tokenizer(json, {});
   } catch (cause) {
-    throw new ConfigurationError(`${source.tokenizer}: not a usable Hugging Face tokenizer.json (${(cause as Error).message})`, { cause });
+    throw new ConfigurationError(`${source.tokenizer}: error: not a usable Hugging Face tokenizer.json (${(cause as Error).message})\n  hint: use the tokenizer.json saved with the model`, { cause });
   }
-  const texts = parseEvalLines(datasetBytes.toString("utf8"), source.dataset, limits.maxSequences);
-  const sequences = texts.map((text) => tokenizer.encode(text).ids.slice(0, limits.maxSequenceTokens));
+  const texts = parseEvalLines(utf8Text(datasetBytes, source.dataset, "eval dataset"), source.dataset, limits.maxSequences);
+  let sequences: number[][];
+  try {
+    sequences = texts.map((text) => tokenizer.encode(text).ids.slice(0, limits.maxSequenceTokens));
+  } catch (cause) {
+    throw new ConfigurationError(`${source.tokenizer}: error: the tokenizer cannot encode the eval set (${(cause as Error).message})\n  hint: use the tokenizer.json saved with the model`, { cause });
+  }
   return {
     sha256: sha256(datasetBytes),
     tokenizerSha256: sha256(tokenizerBytes),

@@ -5,7 +5,7 @@
 import os from "node:os";
 import { join } from "node:path";
 import { ensureOutputDirectory } from "@slmops/contained-fs";
-import { ConfigurationError } from "@slmops/diagnostics";
+import { ConfigurationError, isConfigurationError } from "@slmops/diagnostics";
 import { availableExecutionProviders } from "@slmops/runtime";
 import type { GraphOptimizationLevel } from "@slmops/runtime";
 import { runInChild } from "./child.js";
@@ -20,7 +20,7 @@ import { InvalidReferenceError, readReference, referenceFileName } from "./refer
 import type { ReferenceKey } from "./reference-file.js";
 import { BENCH_REPORT_SCHEMA_VERSION, validateReport } from "./report.js";
 import type { BenchReport, FailureJson, ModelEntryJson, VariantResultJson } from "./report.js";
-import { variantResult } from "./results.js";
+import { failedResult, variantResult } from "./results.js";
 import { validateRunRules } from "./run-rules.js";
 
 /** The device being benchmarked: session options and what to record about it. */
@@ -186,18 +186,6 @@ interface PreparedModel {
   readonly referenceError?: string;
 }
 
-function failedResult(model: string, variant: string, failure: FailureJson, files?: ModelFiles, modelSha256?: string): VariantResultJson {
-  return {
-    model,
-    variant,
-    status: "failed",
-    failure,
-    ...(files ? { "model-size-bytes": files.totalBytes, files: files.files.map((f) => ({ name: f.name, bytes: f.bytes })) } : {}),
-    ...(modelSha256 ? { "model-sha256": modelSha256 } : {}),
-    metrics: files ? { "model-size": files.totalBytes } : {},
-  };
-}
-
 function hashModel(files: ModelFiles): Promise<string> {
   return sha256Files(files.files.map((f) => ({ name: f.name, path: f.path })));
 }
@@ -347,6 +335,8 @@ async function prepareModel(
   try {
     tokenized = await loadEval(model.eval, { maxSequences: settings.maxEvalSequences, maxSequenceTokens: settings.maxEvalTokens });
   } catch (error) {
+    // An eval set or tokenizer that cannot be used is the configuration's mistake: the run stops, saying where.
+    if (isConfigurationError(error)) throw error;
     const message = `eval set: ${(error as Error).message}`;
     return { entry: { id: model.id, "source-sha256": sourceSha256, reference: { status: "failed", message } }, referenceError: message };
   }
@@ -390,6 +380,12 @@ async function prepareModel(
     { type: "reference", job: { modelPath: model.source, session, key, sequences: tokenized.sequences, outputPath: path } },
     childBase,
   );
+  if (!outcome.ok && outcome.failure.kind === "configuration") {
+    // The configuration does not fit together, e.g. the tokenizer's ids lie outside the model's vocabulary (the child checks them).
+    throw new ConfigurationError(
+      `model \`${model.id}\`: the fp32 reference over ${model.eval.dataset}, tokenized with ${model.eval.tokenizer}, cannot be computed: ${outcome.failure.message}`,
+    );
+  }
   if (!outcome.ok) return fail(`computing the reference with the fp32 source failed (${outcome.failure.kind}): ${outcome.failure.message}`);
   return {
     entry: { ...entry, reference: { status: "computed", ...(staleReason ? { message: staleReason } : {}) } },

@@ -5,6 +5,7 @@
  * worker runs this in a fresh child process; the fidelity benchmark calls it
  * in-process.
  */
+import { ConfigurationError } from "@slmops/diagnostics";
 import { createSession } from "@slmops/runtime";
 import type { GraphOptimizationLevel, Session, TensorData } from "@slmops/runtime";
 import { AccuracyAccumulator, argmax, logSoftmax } from "./accuracy.js";
@@ -258,7 +259,8 @@ export async function computeReference(job: ReferenceJob): Promise<void> {
     const vocab = await vocabularyOf(session, layout);
     for (const tokens of job.sequences) {
       const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
-      if (bad !== undefined) throw new Error(`token id ${bad} is outside the model's vocabulary of ${vocab}; is the tokenizer the model's?`);
+      // The eval set and tokenizer the manifest names do not fit this model: the configuration is wrong, not the run.
+      if (bad !== undefined) throw new ConfigurationError(`token id ${bad} is outside the model's vocabulary of ${vocab}; is the tokenizer the model's?`);
     }
     const logProbs = new Float32Array(rowCount(job.sequences) * vocab);
     let row = 0;

@@ -76,7 +76,7 @@ describe("bench reports", () => {
     await expect(readReport(path)).rejects.toThrow(/not valid JSON .*damaged or not a bench report/);
     await writeFile(path, "[]");
     await expect(readReport(path)).rejects.toThrow(/not a bench report \(expected a JSON object\)/);
-    await expect(readReport(join(dir, "absent.json"))).rejects.toThrow(/cannot read bench report .*absent.json/);
+    await expect(readReport(join(dir, "absent.json"))).rejects.toThrow(/the bench report .*absent.json does not exist/);
   });
 
   it("a failed result must say why", () => {

@@ -3,12 +3,12 @@
  * validation against the schema, and reading and writing it. A report is
  * validated every time it is written (atomically) and every time it is read.
  */
-import { readFile } from "node:fs/promises";
 import reportSchema from "@slmops/schemas/bench-report.schema.json" with { type: "json" };
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 import { writeFileAtomic } from "@slmops/atomic-file";
+import { readRegularFile } from "@slmops/contained-fs";
 import type { Summary } from "./statistics.js";
 
 /** The report format version this package writes and reads. */
@@ -181,6 +181,20 @@ function describeErrors(errors: readonly ErrorObject[] | null | undefined): stri
     .join("; ");
 }
 
+let resultValidator: ValidateFunction | undefined;
+
+/**
+ * Why one result entry does not match the schema's `results` items, or
+ * undefined when it does: lets the harness fail that entry alone.
+ */
+export function resultProblems(entry: unknown): string | undefined {
+  if (!resultValidator) {
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
+    resultValidator = ajv.compile(reportSchema.properties.results.items);
+  }
+  return resultValidator(entry) ? undefined : describeErrors(resultValidator.errors);
+}
+
 /**
  * Checks a parsed value against the schema. `where` names its origin in
  * messages. Throws InvalidReportError for a wrong schema version or a value
@@ -217,18 +231,11 @@ export async function writeReport(path: string, report: BenchReport): Promise<vo
 
 /** Reads a report file and validates it against the schema. */
 export async function readReport(path: string): Promise<BenchReport> {
-  let text: string;
-  try {
-    const bytes = await readFile(path);
-    if (bytes.length > MAX_REPORT_BYTES) throw new InvalidReportError(`${path}: the report is larger than ${MAX_REPORT_BYTES} bytes`);
-    text = bytes.toString("utf8");
-  } catch (cause) {
-    if (cause instanceof InvalidReportError) throw cause;
-    throw new ConfigurationError(`cannot read bench report ${path}: ${(cause as Error).message}`, { cause });
-  }
+  // Bounded before it is read: a FIFO is refused without blocking and the size is checked on the open file.
+  const bytes = await readRegularFile(path, { maxBytes: MAX_REPORT_BYTES, what: "bench report" });
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (cause) {
     throw new InvalidReportError(`${path}: not valid JSON (${(cause as Error).message}); the file is damaged or not a bench report`, { cause });
   }
