@@ -1,7 +1,8 @@
-/** Turns a worker's raw measurement into a report entry: summaries, context buckets, headline metrics. */
+/** Turns a worker's raw measurement into a report entry: summaries, context buckets, headline metrics; or a failed entry. */
 import type { Measurement } from "./measure.js";
 import type { ModelFiles } from "./model-files.js";
-import type { ContextBucketJson, MetricsJson, SummaryJson, VariantResultJson } from "./report.js";
+import { resultProblems } from "./report.js";
+import type { ContextBucketJson, FailureJson, MetricsJson, SummaryJson, VariantResultJson } from "./report.js";
 import { slope, summarize } from "./statistics.js";
 
 /** At most this many context-length buckets in `decode-latency-by-context`. */
@@ -47,7 +48,50 @@ export interface ResultContext {
   readonly accuracyError?: string;
 }
 
+/** The entry of a variant that produced no figures: why, and what is known of its files. */
+export function failedResult(model: string, variant: string, failure: FailureJson, files?: ModelFiles, modelSha256?: string): VariantResultJson {
+  return {
+    model,
+    variant,
+    status: "failed",
+    failure,
+    ...(files ? { "model-size-bytes": files.totalBytes, files: files.files.map((f) => ({ name: f.name, bytes: f.bytes })) } : {}),
+    ...(modelSha256 ? { "model-sha256": modelSha256 } : {}),
+    metrics: files ? { "model-size": files.totalBytes } : {},
+  };
+}
+
+/** JSON pointers (without the leading slash) of the numbers in `value` that are NaN or infinite. */
+function nonFiniteNumbers(value: unknown, at = ""): string[] {
+  if (typeof value === "number") return Number.isFinite(value) ? [] : [`${at} is ${String(value)}`];
+  if (typeof value !== "object" || value === null) return [];
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  return entries.flatMap(([key, v]) => nonFiniteNumbers(v, at === "" ? key : `${at}/${key}`));
+}
+
+/**
+ * A measured variant's report entry. A measurement that cannot be reported
+ * (NaN or infinite figures, which a model with NaN weights yields, or any
+ * other figure the report schema refuses) becomes a failed entry saying why,
+ * so that one bad variant never costs the others their results.
+ */
 export function variantResult(ctx: ResultContext, m: Measurement): VariantResultJson {
+  const result = measuredResult(ctx, m);
+  const fail = (message: string) => failedResult(ctx.model, ctx.variant, { kind: "error", message }, ctx.files, ctx.modelSha256);
+  const nonFinite = nonFiniteNumbers(result);
+  if (nonFinite.length > 0) {
+    const shown = nonFinite.slice(0, 6).join(", ") + (nonFinite.length > 6 ? `, and ${nonFinite.length - 6} more` : "");
+    return fail(
+      `the variant's figures are not all finite numbers (${shown}): its outputs hold NaN or infinity, ` +
+        `which NaN or infinite weights cause; check the model file, or build it again with \`slmops optimize\``,
+    );
+  }
+  const problems = resultProblems(result);
+  if (problems !== undefined) return fail(`the measurement does not fit the bench report: ${problems}`);
+  return result;
+}
+
+function measuredResult(ctx: ResultContext, m: Measurement): VariantResultJson {
   const metrics: Record<string, number> = {
     "load-time": m.loadColdMs,
     "load-time-warm": m.loadWarmMs,
