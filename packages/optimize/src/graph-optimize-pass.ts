@@ -14,8 +14,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
-import { readModel, type ModelProto } from "@slmops/onnx";
-import { createSession } from "@slmops/runtime";
+import { InvalidModelError, readModel, type ModelProto } from "@slmops/onnx";
+import { createSession, ModelLoadError } from "@slmops/runtime";
 import { graphOf } from "./graph.js";
 import { saveModel } from "./model-io.js";
 import type { NormalizedPass } from "./pass-options.js";
@@ -43,7 +43,18 @@ export async function optimizeGraph(
     const input = join(dir, "input.onnx");
     const output = join(dir, "optimized.onnx");
     await saveModel(model, input);
-    const session = await createSession(input, { graphOptimizationLevel: pass.level, optimizedModelPath: output });
+    let session;
+    try {
+      session = await createSession(input, { graphOptimizationLevel: pass.level, optimizedModelPath: output });
+    } catch (error) {
+      if (!(error instanceof ModelLoadError)) throw error;
+      // Named without the scratch file, which is gone by the time anyone reads this.
+      throw new InvalidModelError(
+        `graph-optimize: the model given to this pass is not a valid ONNX model: ONNX Runtime cannot load it: ${error.reason}; ` +
+          "check the source model's operators and opset, or the passes before graph-optimize",
+        { cause: error },
+      );
+    }
     await session.release();
     // Loaded whole: the scratch directory goes away below.
     const optimized = await readModel(output, { externalData: "load" });

@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { once } from "node:events";
 import { createGzip } from "node:zlib";
 import { ConfigurationError } from "@slmops/diagnostics";
+import type { ModelKind } from "@slmops/manifest";
 import { tensorRawBytes, type ModelProto } from "@slmops/onnx";
 import { convertToFloat16, type ConvertStats } from "./convert-pass.js";
 import { optimizeGraph, type GraphOptimizeStats } from "./graph-optimize-pass.js";
@@ -16,6 +17,7 @@ import { describeModelFiles, externalDataFiles, loadModel, saveModel, type Model
 import { describePass, normalizePass, type NormalizedPass, type PassSpec } from "./pass-options.js";
 import { pruneModel, type PruneStats } from "./prune-pass.js";
 import { quantizeModel, type QuantizeStats } from "./quantize-pass.js";
+import { validateSourceModel } from "./validate-source.js";
 
 /** Progress through a pipeline, reported per tensor (for a progress bar). */
 export interface OptimizeProgress {
@@ -46,6 +48,8 @@ export interface OptimizeOptions {
    */
   readonly externalData?: boolean;
   readonly onProgress?: (progress: OptimizeProgress) => void;
+  /** The manifest's model `kind`; `decoder` makes the source model's decoder inputs and outputs a requirement. */
+  readonly kind?: ModelKind;
 }
 
 /** Compressed sizes (gzip) before and after a pass, for passes that only help compression. */
@@ -113,6 +117,8 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
 
   const sourcePath = resolve(options.source);
   let model = await loadModel(sourcePath);
+  // Refused here, before any pass runs or anything is written.
+  await validateSourceModel(model, sourcePath, options.kind === undefined ? {} : { kind: options.kind });
   const sourceData = externalDataFiles(model);
   const source = await describeModelFiles(sourcePath, sourceData);
   const records: PassRecord[] = [];

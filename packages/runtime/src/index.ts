@@ -90,7 +90,16 @@ export class RuntimeError extends SlmopsError {}
  * not slmops, so it is shown as a message saying what to do. Keeps the
  * runtime's error as `cause`.
  */
-export class ModelLoadError extends ConfigurationError {}
+export class ModelLoadError extends ConfigurationError {
+  constructor(
+    message: string,
+    /** ONNX Runtime's reason, without the file it was loading (a caller may have loaded a scratch copy). */
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
 
 /**
  * The execution providers the installed ONNX Runtime binding offers here: the
@@ -163,9 +172,11 @@ export async function createSession(model: string | Uint8Array, options: Session
         : await ort.InferenceSession.create(model, sessionOptions);
   } catch (cause) {
     const what = typeof model === "string" ? model : `a ${model.byteLength}-byte model`;
+    const reason = firstLine(cause).replace(/^Load model from .* failed:\s*/, "");
     throw new ModelLoadError(
-      `ONNX Runtime ${ort.env.versions.common ?? ""} could not load ${what}: ${firstLine(cause)}; ` +
+      `ONNX Runtime ${ort.env.versions.common ?? ""} could not load ${what}: ${reason}; ` +
         "check that it is a valid ONNX model whose opsets and operators this ONNX Runtime supports, or export it again",
+      reason,
       { cause },
     );
   }
