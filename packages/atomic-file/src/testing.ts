@@ -4,7 +4,7 @@
  * touching the rest of the disk.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -17,10 +17,11 @@ export interface MountedTmpfs {
 
 /**
  * Mounts a tmpfs of `size` (e.g. `64k`) on a fresh directory, read-only when
- * asked. Returns why not when mounting is not permitted here (not root, no
+ * asked, or already full (one file, `.fill`, takes every byte) so that any
+ * write to it fails with ENOSPC. Returns why not when mounting is not permitted here (not root, no
  * `mount`, a container without the capability), for the test to skip with.
  */
-export function mountTmpfs(options: { size: string; readOnly?: boolean }): MountedTmpfs | { readonly skip: string } {
+export function mountTmpfs(options: { size: string; readOnly?: boolean; full?: boolean }): MountedTmpfs | { readonly skip: string } {
   const dir = mkdtempSync(path.join(tmpdir(), "slmops-tmpfs-"));
   const flags = `size=${options.size}${options.readOnly ? ",ro" : ""}`;
   const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", flags, "tmpfs", dir], { encoding: "utf8" });
@@ -28,6 +29,13 @@ export function mountTmpfs(options: { size: string; readOnly?: boolean }): Mount
     rmSync(dir, { recursive: true, force: true });
     const why = mounted.error?.message ?? (mounted.stderr.trim() || `mount exited with ${String(mounted.status)}`);
     return { skip: `cannot mount a tmpfs here (${why}); run as root with mount permitted to test a full or read-only file system` };
+  }
+  if (options.full) {
+    try {
+      writeFileSync(path.join(dir, ".fill"), Buffer.alloc(64 * 1024 * 1024));
+    } catch {
+      // ENOSPC once the file system is full: what was asked for.
+    }
   }
   return {
     dir,
