@@ -31,7 +31,7 @@ function report(device: string, peakMemory: number): string {
     },
     settings: { warmup: 5, "min-iterations": 50, "min-duration-ms": 10000, "max-iterations": 100000, "prompt-tokens": 128, "generate-tokens": 64, seed: 0, "timeout-ms": 1800000 },
     models: [{ id: "story-lm", "source-sha256": "0".repeat(64) }],
-    results: [{ model: "story-lm", variant: "int4", status: "ok", metrics: { "peak-memory": peakMemory } }],
+    results: [{ model: "story-lm", variant: "int4", status: "ok", memory: { "peak-rss-bytes": peakMemory, "baseline-rss-bytes": 1 }, metrics: { "peak-memory": peakMemory } }],
   });
 }
 

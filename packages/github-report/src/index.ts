@@ -21,6 +21,7 @@ export {
 export { findBaseline, type BaselineResult, type BaselineRun, type FindBaselineOptions } from "./baseline.js";
 export { baselineFromGitHub } from "./baseline-input.js";
 export { isSafeEntryName, unzipArtifact, type UnzipLimits } from "./unzip.js";
-export { DEFAULT_COLUMNS, escapeMarkdown, KEY_METRICS, OUTCOME_ICON, rawFigures, renderChart, renderReport, type RenderOptions } from "./render.js";
+export { DEFAULT_COLUMNS, KEY_METRICS, OUTCOME_ICON, rawFigures, renderChart, renderReport, type RenderOptions } from "./render.js";
+export { codeBlockText, escapeMarkdown } from "./markdown-text.js";
 export { checkConclusion, verdictAnnotations } from "./verdict-output.js";
 export { publishVerdict, type PublishVerdictOptions, type PublishVerdictResult } from "./publish.js";

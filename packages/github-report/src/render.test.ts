@@ -1,7 +1,8 @@
 import { createRandom, evaluateGates, type DeviceResult, type GateInput, type Verdict } from "@slmops/gate";
 import { describe, expect, it } from "vitest";
 import { REPORT_MARKER } from "./comment.js";
-import { escapeMarkdown, renderChart, renderReport } from "./render.js";
+import { escapeMarkdown } from "./markdown-text.js";
+import { renderChart, renderReport } from "./render.js";
 
 /** Latency samples around `median` ms with a little noise. */
 function samples(seed: string, median: number, n = 120): number[] {
@@ -66,7 +67,7 @@ describe("renderReport", () => {
     expect(marker).toBe(REPORT_MARKER);
     expect(verdict.outcome).toBe("fail");
     expect(headline).toBe("## ❌ slmops: a gate failed");
-    expect(markdown).toContain("Baseline: bench.yml run #12 on main (abc1234).");
+    expect(markdown).toContain("Baseline: bench.yml run #&#8203;12 on main (abc1234).");
     expect(markdown).toContain(`${verdict.counts.pass} passed, ${verdict.counts.fail} failed, ${verdict.counts.inconclusive} inconclusive.`);
     expect(markdown).toContain("[Workflow run](https://example.test/run/1)");
   });
@@ -157,5 +158,47 @@ describe("renderReport", () => {
     const odd = verdictOf({ plan: [{ device: "rpi5", variant: "a|b" }], results: [{ ...result("rpi5", 40, "c"), variant: "a|b" }] });
     expect(parseTable(renderReport(odd)).rows[0]![1]).toBe("a\\|b");
     expect(renderChart(odd)).toContain('x-axis ["rpi5 · a|b"]');
+  });
+
+  it("neutralises mentions, bidi overrides, control characters, links, images and HTML in a failure message", () => {
+    const hostile =
+      "OOM @everyone @acme/maintainers cc user@example.com\u202eexe.txt\u001b[31m\u0007 |x| <img src=x onerror=alert(1)> " +
+      "![pixel](https://evil.test/p.png) [click](https://evil.test) https://evil.test www.evil.test `code` **bold** $x$ fixes #12\n| a | b |";
+    const verdict = verdictOf({ failures: [{ device: "pixel", variant: "story-lm/int4", message: hostile }] });
+    const markdown = renderReport(verdict);
+    const item = markdown.split("\n").find((l) => l.includes("could not benchmark"))!;
+    expect(item).toBe(
+      '- ❌ **pixel · story-lm/int4** — device "pixel" could not benchmark variant "story-lm/int4": ' +
+        "OOM @&#8203;everyone @&#8203;acme/maintainers cc user@&#8203;example.com\\\\u202eexe.txt\\\\x1b\\[31m\\\\x07 \\|x\\| &lt;img src=x onerror=alert(1)&gt; " +
+        "!\\[pixel\\](https\\://evil.test/p.png) \\[click\\](https\\://evil.test) https\\://evil.test www\\.evil.test \\`code\\` \\*\\*bold\\*\\* \\$x\\$ fixes #&#8203;12<br>\\| a \\| b \\|",
+    );
+    // Nothing outside the code blocks mentions anyone or reorders text.
+    const prose = markdown.replace(/```[\s\S]*?```/g, "");
+    expect(prose).not.toMatch(/@[a-z0-9]/i);
+    expect([...markdown].filter((c) => "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u0007\u001b".includes(c))).toEqual([]);
+    expect(parseTable(markdown).rows).toHaveLength(3);
+  });
+
+  it("keeps control characters and bidi overrides out of the chart and the raw figures", () => {
+    const odd = verdictOf({ plan: [{ device: "rpi5\u202e", variant: "story-lm/int4" }], results: [{ ...result("rpi5\u202e", 40, "c"), device: "rpi5\u202e" }] });
+    const markdown = renderReport(odd);
+    expect(markdown).not.toContain("\u202e");
+    expect(codeBlock(markdown, "mermaid")).toContain('x-axis ["rpi5\\\\u202e · story-lm/int4"]');
+    expect(JSON.parse(codeBlock(markdown, "json")).pairs[0].device).toBe("rpi5\\u202e");
+  });
+
+  it("names results for a device or a variant the manifest lacks, apart from those merely not planned", () => {
+    const extra = verdictOf({
+      results: [result("rpi5", 44, "c1"), result("rpi6", 44, "c3"), { ...result("rpi5", 44, "c4"), variant: "story-lm/int3" }, result("nuc", 44, "c5")],
+      known: { devices: ["rpi5", "jetson", "pixel", "nuc"], variants: ["story-lm/int4"] },
+    });
+    const markdown = renderReport(extra);
+    expect(markdown).toContain("⚠️ **Not in the manifest, not gated:** rpi6 · story-lm/int4 (device not in the manifest), rpi5 · story-lm/int3 (variant not in the manifest).");
+    expect(markdown).toContain("Not in the plan, not gated: nuc · story-lm/int4.");
+    expect(JSON.parse(codeBlock(markdown, "json")).unplanned).toEqual([
+      { device: "rpi6", variant: "story-lm/int4", reason: "unknown-device" },
+      { device: "rpi5", variant: "story-lm/int3", reason: "unknown-variant" },
+      { device: "nuc", variant: "story-lm/int4", reason: "not-planned" },
+    ]);
   });
 });

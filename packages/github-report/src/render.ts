@@ -5,8 +5,22 @@
  * metric per device, and the raw figures in a collapsed section. Pure: the
  * same verdict gives the same text.
  */
-import { formatChange, formatMetricValue, isMetricName, METRIC_NAMES, METRICS, worstOutcome, type CheckOutcome, type CheckResult, type MetricName, type PairVerdict, type Verdict } from "@slmops/gate";
+import {
+  formatChange,
+  formatMetricValue,
+  isMetricName,
+  METRIC_NAMES,
+  METRICS,
+  worstOutcome,
+  type CheckOutcome,
+  type CheckResult,
+  type MetricName,
+  type PairVerdict,
+  type UnplannedReason,
+  type Verdict,
+} from "@slmops/gate";
 import { MAX_COMMENT_LENGTH, REPORT_MARKER } from "./comment.js";
+import { codeBlockText, escapeMarkdown } from "./markdown-text.js";
 
 export const OUTCOME_ICON: Readonly<Record<CheckOutcome, string>> = Object.freeze({ pass: "✅", fail: "❌", inconclusive: "⚠️" });
 
@@ -30,11 +44,6 @@ export interface RenderOptions {
   readonly maxLength?: number;
   /** Start with the hidden marker of the report comment (default true). */
   readonly marker?: boolean;
-}
-
-/** Escapes text for a Markdown table cell or list item. */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
 }
 
 /** Metrics shown as table columns when reported, besides those a gate checks. */
@@ -83,6 +92,20 @@ function table(verdict: Verdict): string {
   return lines.join("\n");
 }
 
+const UNKNOWN: Readonly<Record<Exclude<UnplannedReason, "not-planned">, string>> = { "unknown-device": "device not in the manifest", "unknown-variant": "variant not in the manifest" };
+
+/** Results that were not gated: those outside the manifest as a warning (a mistake somewhere), those merely outside this run's plan as a note. */
+function unplanned(verdict: Verdict): string | undefined {
+  const pair = (u: { device: string; variant: string }) => escapeMarkdown(`${u.device} · ${u.variant}`);
+  const unknown = verdict.unplanned.flatMap((u) => (u.reason === "not-planned" ? [] : [`${pair(u)} (${UNKNOWN[u.reason]})`]));
+  const notPlanned = verdict.unplanned.filter((u) => u.reason === "not-planned").map(pair);
+  const lines = [
+    unknown.length > 0 ? `${OUTCOME_ICON.inconclusive} **Not in the manifest, not gated:** ${unknown.join(", ")}. Check the devices' ids and the reports given to the gate.` : undefined,
+    notPlanned.length > 0 ? `Not in the plan, not gated: ${notPlanned.join(", ")}.` : undefined,
+  ].filter((l): l is string => l !== undefined);
+  return lines.length > 0 ? lines.join("\n\n") : undefined;
+}
+
 function location(check: CheckResult): string {
   return check.location ? ` _(${escapeMarkdown(`${check.location.file}:${check.location.line}`)})_` : "";
 }
@@ -123,7 +146,7 @@ export function renderChart(verdict: Verdict, keyMetric?: string): string | unde
   const pairs = verdict.pairs.filter((p) => typeof p.metrics[metric] === "number");
   if (pairs.length === 0) return undefined;
   const { unit, scale } = chartScale(metric);
-  const label = (p: PairVerdict) => JSON.stringify(`${p.device} · ${p.variant}`.replace(/"/g, "'"));
+  const label = (p: PairVerdict) => JSON.stringify(codeBlockText(`${p.device} · ${p.variant}`.replace(/"/g, "'")));
   const bars = pairs.map((p) => chartNumber((p.metrics[metric] as number) * scale));
   const lines = [
     "```mermaid",
@@ -170,7 +193,7 @@ export function rawFigures(verdict: Verdict): unknown {
 }
 
 function details(verdict: Verdict): string {
-  const json = JSON.stringify(rawFigures(verdict), (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
+  const json = JSON.stringify(rawFigures(verdict), (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : typeof v === "string" ? codeBlockText(v) : v), 2);
   return `<details><summary>Raw figures</summary>\n\n\`\`\`json\n${json}\n\`\`\`\n\n</details>`;
 }
 
@@ -187,10 +210,8 @@ export function renderReport(verdict: Verdict, options: RenderOptions = {}): str
   const summary = [`${pass} passed, ${fail} failed, ${inconclusive} inconclusive.`, baseline, options.runUrl ? `[Workflow run](${options.runUrl})` : undefined]
     .filter((s): s is string => s !== undefined)
     .join(" ");
-  const unplanned =
-    verdict.unplanned.length > 0 ? `Not in the plan, not gated: ${verdict.unplanned.map((u) => escapeMarkdown(`${u.device} · ${u.variant}`)).join(", ")}.` : undefined;
   const head = [marker ? REPORT_MARKER : undefined, headline, "", summary].filter((s): s is string => s !== undefined).join("\n");
-  const sections = [head, table(verdict), unplanned, problems(verdict), renderChart(verdict, options.keyMetric)].filter((s): s is string => s !== undefined);
+  const sections = [head, table(verdict), unplanned(verdict), problems(verdict), renderChart(verdict, options.keyMetric)].filter((s): s is string => s !== undefined);
   const full = [...sections, details(verdict)].join("\n\n") + "\n";
   if (full.length <= max) return full;
   const withoutRaw = [...sections, "<details><summary>Raw figures</summary>\n\nToo long for a comment: see the run's report artifact.\n\n</details>"].join("\n\n") + "\n";
