@@ -128,6 +128,14 @@ describe("makeTensor / tensorToArray", () => {
     expect(() => tensorToArray({ ...emptyTensor(), name: "x", dataType: 99, dims: [1], rawData: new Uint8Array(1) })).toThrow(/DataType\(99\)/);
   });
 
+  it("refuses a shape its typed field does not fill before allocating the shape's bytes", () => {
+    // 10^9 floats (4 GB) declared, one given: refused without the 4 GB buffer.
+    const before = process.memoryUsage().rss;
+    const liar = { ...emptyTensor(), name: "big", dataType: DataType.FLOAT, dims: [1_000_000_000], floatData: [1] };
+    expect(() => tensorToArray(liar)).toThrow(/tensor "big" declares shape \[1000000000\] \(1000000000 values in float_data\) but float_data holds 1/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it("returns arrays that do not share memory with the tensor", () => {
     const t = makeTensor("w", DataType.FLOAT, [2], [1, 2]);
     const a = tensorToArray(t) as Float32Array;

@@ -123,8 +123,6 @@ export function tensorRawBytes(tensor: TensorProto): Uint8Array {
   }
   if (expected > BigInt(MAX_ARRAY_BYTES)) throw new InvalidTensorError(`${label(tensor)} is too large (${expected} bytes)`);
   const n = Number(tensorElementCount(tensor));
-  const out = new Uint8Array(Number(expected));
-  const view = new DataView(out.buffer);
   const need = (values: readonly unknown[], count: number, field: string): void => {
     if (values.length !== count) {
       throw new InvalidTensorError(
@@ -132,6 +130,11 @@ export function tensorRawBytes(tensor: TensorProto): Uint8Array {
       );
     }
   };
+  // Checked before the output is allocated: a shape that lies costs nothing.
+  const [values, count, field] = typedField(tensor, dataType, n, Number(expected));
+  need(values, count, field);
+  const out = new Uint8Array(Number(expected));
+  const view = new DataView(out.buffer);
   switch (dataType) {
     case DataType.FLOAT:
     case DataType.COMPLEX64: {
@@ -186,6 +189,33 @@ export function tensorRawBytes(tensor: TensorProto): Uint8Array {
     }
   }
   return out;
+}
+
+/** The typed field holding a tensor's values when it has no raw_data, with the number of entries its shape needs. */
+function typedField(tensor: TensorProto, dataType: number, n: number, bytes: number): [readonly unknown[], number, string] {
+  switch (dataType) {
+    case DataType.FLOAT:
+      return [tensor.floatData, n, "float_data"];
+    case DataType.COMPLEX64:
+      return [tensor.floatData, 2 * n, "float_data"];
+    case DataType.DOUBLE:
+      return [tensor.doubleData, n, "double_data"];
+    case DataType.COMPLEX128:
+      return [tensor.doubleData, 2 * n, "double_data"];
+    case DataType.INT64:
+      return [tensor.int64Data, n, "int64_data"];
+    case DataType.UINT64:
+    case DataType.UINT32:
+      return [tensor.uint64Data, n, "uint64_data"];
+    case DataType.INT4:
+    case DataType.UINT4:
+    case DataType.FLOAT4E2M1:
+    case DataType.INT2:
+    case DataType.UINT2:
+      return [tensor.int32Data, bytes, "int32_data"];
+    default:
+      return [tensor.int32Data, n, "int32_data"];
+  }
 }
 
 function copyAs<T>(bytes: Uint8Array, make: (buffer: ArrayBuffer) => T): T {
