@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mountTmpfs } from "@slmops/atomic-file/testing";
 import { createSession, tensor } from "@slmops/runtime";
 import { describe, expect, it } from "vitest";
 import type { MakeModelJson } from "./commands/make-model.js";
@@ -124,5 +125,51 @@ describe("slmops make-model (real files, real process, real ONNX Runtime)", { ti
       expect(r.stdout).toBe("");
     }
     expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("slmops make-model when the machine refuses the write", { timeout: 120_000 }, () => {
+  const refused = (args: readonly string[], cwd: string) => {
+    const r = runCli(["make-model", "--preset", "nano", ...args], { cwd });
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toContain("internal error");
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    expect(r.stdout).toBe("");
+    return r.stderr.slice(r.stderr.indexOf("error:"));
+  };
+
+  it("--out /dev/null: a file where the directory should be", () => {
+    expect(refused(["--out", "/dev/null"], tempDir("cli-make-model-"))).toBe(
+      "error: cannot create the directory /dev/null (--out /dev/null): it exists and is not a directory (EEXIST)\n" +
+        "  hint: pass another --out: a directory, or a path that does not exist yet\n",
+    );
+  });
+
+  it("--out under a regular file (ENOTDIR)", () => {
+    const cwd = tempDir("cli-make-model-");
+    writeFileSync(join(cwd, "file"), "x");
+    expect(refused(["--out", "file/proj"], cwd)).toBe(
+      "error: cannot create the directory file/proj (--out file/proj): a part of the path is a file, not a directory (ENOTDIR)\n" +
+        "  hint: pass another --out whose parents are all directories\n",
+    );
+  });
+
+  it("a full file system (ENOSPC) and a read-only one (EROFS)", (context) => {
+    const full = mountTmpfs({ size: "64k", full: true });
+    if ("skip" in full) return context.skip(full.skip);
+    const readOnly = mountTmpfs({ size: "64k", readOnly: true });
+    try {
+      expect(refused(["--out", "proj"], full.dir)).toBe(
+        "error: cannot write proj/model.onnx (--out proj): no space left on the device (ENOSPC)\n  hint: free disk space, or pass another --out on another file system\n",
+      );
+      if ("skip" in readOnly) return context.skip(readOnly.skip);
+      expect(refused(["--out", join(readOnly.dir, "proj")], tmpdir())).toBe(
+        `error: cannot create the directory ${join(readOnly.dir, "proj")} (--out ${join(readOnly.dir, "proj")}): the file system is read-only (EROFS)\n` +
+          "  hint: pass another --out on a writable file system\n",
+      );
+    } finally {
+      full.unmount();
+      if (!("skip" in readOnly)) readOnly.unmount();
+    }
   });
 });

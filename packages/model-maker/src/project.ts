@@ -3,11 +3,11 @@
  * a `config.json` recording the exact configuration, so the same files can be
  * made again byte for byte.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { encodeModel } from "@slmops/onnx";
-import { writeFileAtomic } from "@slmops/atomic-file";
+import { ensureDirectory, writeFileAtomic } from "@slmops/atomic-file";
 import { headDim, parameterCount, resolveConfig, validateConfig, type ModelConfig, type ModelOptions } from "./config.js";
 import { evalJsonl, trainingCorpus } from "./corpus.js";
 import { MAKER_FORMAT, makeModel, type ProgressCallback } from "./model.js";
@@ -201,7 +201,7 @@ export async function writeModelProject(
   let done = 0;
   for (const key of keys) {
     const path = join(dir, layout[key]);
-    await mkdir(dirname(path), { recursive: true });
+    await ensureDirectory(dirname(path));
     await writeFileAtomic(path, project.files[key]);
     paths[key] = path;
     bytes[key] = project.files[key].byteLength;

@@ -1,5 +1,5 @@
-import { mkdir } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { ensureDirectory } from "@slmops/atomic-file";
 import type { BenchProgress, BenchReport } from "@slmops/bench";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { BenchSettingsOverrides } from "@slmops/device-plan";
@@ -11,6 +11,7 @@ import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
+import { writingOutput } from "../output-path.js";
 import { stringOption } from "../options.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
 import { count } from "../words.js";
@@ -135,18 +136,28 @@ async function runBench(context: CommandContext): Promise<number> {
   io.stderr.write(`benchmarking ${count(job.models.reduce((n, m) => n + m.variants.length, 0), "variant")} as device \`${job.device.id}\`\n`);
   const report = await runBenchmark({ ...job, referenceDir, onProgress: (p) => showProgress(progress, p, err) }).finally(() => progress.clear());
 
+  // What was measured is printed even when the report cannot be written; the write's error comes after it.
   const out = flag(context, "out");
+  let writeFailure: { error: unknown } | undefined;
   if (out !== undefined) {
-    await mkdir(dirname(resolve(io.cwd, out)), { recursive: true });
-    await writeReport(resolve(io.cwd, out), report);
+    const path = resolve(io.cwd, out);
+    try {
+      await writingOutput({ name: "--out", value: out }, io.cwd, async () => {
+        await ensureDirectory(dirname(path));
+        await writeReport(path, report);
+      });
+    } catch (error) {
+      writeFailure = { error };
+    }
   }
   const failed = report.results.filter((r) => r.status === "failed");
   if (json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     io.stdout.write(`${formatReportTable(report)}\n`);
-    io.stdout.write(verdict(report, failed.length, out === undefined ? undefined : display(resolve(io.cwd, out)), style));
+    io.stdout.write(verdict(report, failed.length, out === undefined || writeFailure ? undefined : display(resolve(io.cwd, out)), style));
   }
+  if (writeFailure) throw writeFailure.error;
   return failed.length === 0 ? ExitCode.ok : ExitCode.failure;
 }
 

@@ -4,6 +4,7 @@ import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
 import { ExitCode } from "../exit-codes.js";
 import { resolveManifestPath, type ManifestPathWording } from "../manifest-path.js";
+import { writingOutput } from "../output-path.js";
 
 /** `slmops gate --json` output: the outcome and the whole verdict (non-finite numbers as null). */
 export interface GateJson {
@@ -68,10 +69,17 @@ async function runGateCommand(context: CommandContext): Promise<number> {
     ...(baseline && baselineGiven ? { baseline, baselineDisplay: shown(baseline, baselineGiven, io.cwd) } : {}),
   });
 
+  // The verdict is printed even when the Markdown cannot be written; the write's error comes after it.
+  let writeFailure: { error: unknown } | undefined;
   if (typeof values.markdown === "string") {
+    const markdown = values.markdown;
     const { renderReport } = await import("@slmops/github-report");
     const { writeFileAtomic } = await import("@slmops/atomic-file");
-    await writeFileAtomic(resolve(io.cwd, values.markdown), renderReport(verdict, { marker: false }));
+    try {
+      await writingOutput({ name: "--markdown", value: markdown }, io.cwd, () => writeFileAtomic(resolve(io.cwd, markdown), renderReport(verdict, { marker: false })));
+    } catch (error) {
+      writeFailure = { error };
+    }
   }
   if (values.json === true) {
     const output: GateJson = { outcome: verdict.outcome, verdict };
@@ -79,6 +87,7 @@ async function runGateCommand(context: CommandContext): Promise<number> {
   } else {
     io.stdout.write(formatVerdictText(verdict, style));
   }
+  if (writeFailure) throw writeFailure.error;
   if (verdict.outcome === "pass") return ExitCode.ok;
   if (verdict.outcome === "inconclusive" && values["allow-inconclusive"] === true) return ExitCode.ok;
   return ExitCode.failure;

@@ -8,6 +8,7 @@ import type { Command, CommandContext, OptionSpec } from "../command.js";
 import { jsonOption } from "../command.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
+import { writingOutput } from "../output-path.js";
 import { ProgressLine, progressBar, terminalColumns } from "../progress.js";
 import { closest } from "../suggest.js";
 
@@ -134,7 +135,7 @@ async function runMakeModel(context: CommandContext): Promise<number> {
   const { writeModelProject, DEFAULT_LAYOUT } = await import("@slmops/model-maker");
   const progress = new ProgressLine(io.stderr, { isTTY: io.stderrIsTTY, columns: terminalColumns(io.stderr) });
   let phase = "";
-  const written = await writeModelProject(out, options, {
+  const written = await writingOutput({ name: "--out", value: outFlag }, io.cwd, () => writeModelProject(out, options, {
     onProgress: (p) => {
       const label = PHASES[p.phase] ?? p.phase;
       if (p.phase !== phase) {
@@ -143,7 +144,7 @@ async function runMakeModel(context: CommandContext): Promise<number> {
       }
       progress.update(`${label.padEnd(22)} ${progressBar(p.done, p.total)} ${p.done}/${p.total}`, p.done === p.total);
     },
-  }).finally(() => progress.clear());
+  })).finally(() => progress.clear());
 
   const kinds = Object.keys(DEFAULT_LAYOUT) as (keyof typeof DEFAULT_LAYOUT)[];
   const files: MadeFile[] = [];
