@@ -1,6 +1,7 @@
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mountTmpfs } from "@slmops/atomic-file/testing";
 import { describe, expect, it } from "vitest";
 import type { Io } from "../io.js";
 import { main } from "../main.js";
@@ -42,6 +43,14 @@ gates:
       regression: { metric: model-size, max-increase: 5% }
 `;
 
+/** The blocks the benchmark derives these metrics from, so the gate's cross-check holds. */
+function sources(metrics: Record<string, number>): Record<string, unknown> {
+  return {
+    ...(metrics["peak-memory"] !== undefined ? { memory: { "peak-rss-bytes": metrics["peak-memory"], "baseline-rss-bytes": 0 } } : {}),
+    ...(metrics["model-size"] !== undefined ? { "model-size-bytes": metrics["model-size"] } : {}),
+  };
+}
+
 function report(device: string, metrics: Record<string, number>): unknown {
   return {
     "schema-version": 1,
@@ -68,7 +77,7 @@ function report(device: string, metrics: Record<string, number>): unknown {
     },
     settings: { warmup: 5, "min-iterations": 50, "min-duration-ms": 10000, "max-iterations": 100000, "prompt-tokens": 128, "generate-tokens": 64, seed: 0, "timeout-ms": 1800000 },
     models: [{ id: "story-lm", "source-sha256": "0".repeat(64) }],
-    results: [{ model: "story-lm", variant: "int4", status: "ok", metrics }],
+    results: [{ model: "story-lm", variant: "int4", status: "ok", ...sources(metrics), metrics }],
   };
 }
 
@@ -141,6 +150,42 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     expect(unknown.err()).toBe("error: unknown device `rpi6`: the manifest's devices are `rpi5`, `nuc`\n");
   });
 
+  it("fails a device whose report's metrics were edited into passing, saying so, without an error", async () => {
+    const dir = project();
+    const edited = report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) as { results: { metrics: Record<string, number> }[] };
+    edited.results[0]!.metrics["peak-memory"] = 100 * MiB;
+    writeReports(join(dir, "out"), { "rpi5.json": edited, "nuc.json": report("nuc", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out", "--allow-inconclusive"], io)).toBe(1);
+    expect(io.err()).toBe("");
+    expect(io.out()).toContain(
+      `    ✗ the report of device "rpi5" for variant "story-lm/int4" was refused: out/rpi5.json: story-lm/int4: peak-memory is ${100 * MiB} but memory.peak-rss-bytes is ${300 * MiB}; the report was changed after the benchmark wrote it\n`,
+    );
+  });
+
+  it("prints a report's failure message with its control characters escaped", async () => {
+    const dir = project();
+    const crashed = report("rpi5", {}) as { results: unknown[] };
+    crashed.results = [{ model: "story-lm", variant: "int4", status: "failed", failure: { kind: "crash", message: "oom\u001b]0;owned\u0007\n✓ gate passed\u001b[2K\r\u202e" }, metrics: {} }];
+    writeReports(join(dir, "out"), { "rpi5.json": crashed });
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out", "--device", "rpi5"], io)).toBe(1);
+    expect(io.out()).toContain('    ✗ device "rpi5" could not benchmark variant "story-lm/int4": crash: oom\\x1b]0;owned\\x07\\n✓ gate passed\\x1b[2K\\r\\u202e\n');
+    expect([...io.out()].filter((c) => c !== "\n" && (c.charCodeAt(0) < 0x20 || c === "\u202e"))).toEqual([]);
+  });
+
+  it("names a report for a device the manifest lacks, in the text and the JSON", async () => {
+    const dir = project();
+    const reports = { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }), "rpi6.json": report("rpi6", { "peak-memory": 300 * MiB }) };
+    writeReports(join(dir, "out"), reports);
+    const text = memoryIo(dir);
+    await main(["gate", "out", "--device", "rpi5"], text);
+    expect(text.out()).toContain("  ! rpi6 · story-lm/int4: device not in the manifest, its report was not gated\n");
+    const json = memoryIo(dir);
+    await main(["gate", "out", "--device", "rpi5", "--json"], json);
+    expect((JSON.parse(json.out()) as { verdict: { unplanned: unknown[] } }).verdict.unplanned).toEqual([{ device: "rpi6", variant: "story-lm/int4", reason: "unknown-device" }]);
+  });
+
   it("names a damaged report and what to do, without a stack trace", async () => {
     const dir = project();
     writeReports(join(dir, "out"), { "rpi5.json": '{"schema-version": 1,' });
@@ -154,5 +199,57 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     const io = memoryIo(dir);
     expect(await main(["gate", "out"], io)).toBe(1);
     expect(io.err()).toBe(`error: No slmops.yaml in ${dir}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.\n`);
+  });
+});
+
+describe("slmops gate --markdown where it cannot be written", { timeout: 60_000 }, () => {
+  const failing = () => {
+    const dir = project();
+    writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 600 * MiB, "model-size": 20 * MiB }) });
+    return dir;
+  };
+
+  it("prints the verdict first, then the error, and exits 1: a path under a regular file (ENOTDIR)", async () => {
+    const dir = failing();
+    writeFileSync(join(dir, "file"), "x");
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out", "--markdown", "file/report.md"], io)).toBe(1);
+    expect(io.out()).toContain("gate failed");
+    expect(io.out()).toContain("peak-memory is 600MiB, above the maximum 512MiB");
+    expect(io.err()).toBe(
+      "error: cannot write file/report.md (--markdown file/report.md): a part of the path is a file, not a directory (ENOTDIR)\n" +
+        "  hint: pass another --markdown whose parents are all directories\n",
+    );
+  });
+
+  it("a missing directory (ENOENT), with --json still on stdout", async () => {
+    const dir = failing();
+    const io = memoryIo(dir);
+    expect(await main(["gate", "out", "--json", "--markdown", "missing/report.md"], io)).toBe(1);
+    expect((JSON.parse(io.out()) as { outcome: string }).outcome).toBe("fail");
+    expect(io.err()).toBe("error: cannot write missing/report.md (--markdown missing/report.md): the directory does not exist (ENOENT)\n  hint: create it (mkdir -p), or pass another --markdown\n");
+  });
+
+  it("a full file system (ENOSPC) and a read-only one (EROFS), even when the gate passed", async (context) => {
+    const full = mountTmpfs({ size: "64k", full: true });
+    if ("skip" in full) return context.skip(full.skip);
+    const readOnly = mountTmpfs({ size: "64k", readOnly: true });
+    try {
+      const dir = project();
+      writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }), "nuc.json": report("nuc", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
+      const io = memoryIo(dir);
+      const markdown = join(full.dir, "report.md");
+      expect(await main(["gate", "out", "--allow-inconclusive", "--markdown", markdown], io)).toBe(1);
+      expect(io.out()).toContain("? gate inconclusive");
+      expect(io.err()).toBe(`error: cannot write ${markdown} (--markdown ${markdown}): no space left on the device (ENOSPC)\n  hint: free disk space, or pass another --markdown on another file system\n`);
+      if ("skip" in readOnly) return context.skip(readOnly.skip);
+      const again = memoryIo(dir);
+      expect(await main(["gate", "out", "--allow-inconclusive", "--markdown", join(readOnly.dir, "report.md")], again)).toBe(1);
+      expect(again.out()).toContain("? gate inconclusive");
+      expect(again.err()).toContain("the file system is read-only (EROFS)\n  hint: pass another --markdown on a writable file system\n");
+    } finally {
+      full.unmount();
+      if (!("skip" in readOnly)) readOnly.unmount();
+    }
   });
 });
