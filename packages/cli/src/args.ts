@@ -22,7 +22,7 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
   }
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: attachNegativeNumbers(command, args), options, allowPositionals: true, strict: true });
   } catch (error) {
     throw toUsageError(command, error);
   }
@@ -47,6 +47,33 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
     }
   }
   return { values, positionals: parsed.positionals, help };
+}
+
+/**
+ * `--min-iterations -5`: parseArgs takes `-5` for an option and reports that
+ * `--min-iterations` has no value, which is not the mistake. A value-taking
+ * option followed by something that reads as a negative number gets it as
+ * its value (`--min-iterations=-5`), so the option's own check can say what
+ * values it takes. No option of slmops is a digit, so nothing is lost.
+ */
+function attachNegativeNumbers(command: Command, args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = /^--([^=]+)$/u.exec(arg)?.[1];
+    if (name !== undefined && command.options[name]?.type === "string" && next !== undefined && /^-\.?\d/u.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 function toUsageError(command: Command, error: unknown): UsageError {

@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
@@ -25,8 +26,8 @@ export interface ManifestPathWording {
   /** The path is a directory without a manifest; `display` is the manifest path looked for. */
   directoryWithoutManifest(given: string | undefined, display: string, cwd: string): string;
   /**
-   * The path exists but is neither a directory nor a regular file. Without
-   * this, such a path is taken as the manifest and reading it reports the problem.
+   * The path exists but is neither a directory nor a regular file (a FIFO, a
+   * socket, a device). Without this, the refusal says what it is.
    */
   notAFile?(given: string | undefined, cwd: string): string;
 }
@@ -56,11 +57,22 @@ export async function resolveManifestPath(given: string | undefined, cwd: string
   }
   if (info.isDirectory()) {
     absolute = join(absolute, MANIFEST_FILE_NAME);
-    if (!(await stat(absolute).catch(() => undefined))?.isFile()) {
-      throw new ConfigurationError(wording.directoryWithoutManifest(given, display(), cwd));
-    }
-  } else if (!info.isFile() && wording.notAFile) {
-    throw new ConfigurationError(wording.notAFile(given, cwd));
+    const inside = await stat(absolute).catch(() => undefined);
+    if (!inside || inside.isDirectory()) throw new ConfigurationError(wording.directoryWithoutManifest(given, display(), cwd));
+    if (!inside.isFile()) throw notARegularFile(inside, given, display(), cwd, wording);
+  } else if (!info.isFile()) {
+    throw notARegularFile(info, given, display(), cwd, wording);
   }
   return { absolute, display: display() };
+}
+
+/**
+ * A named pipe, socket or device where the manifest should be. It is refused
+ * here, from its stat, because opening a FIFO to read it blocks until
+ * something writes to it: `validate`, `optimize` and `bench` would hang.
+ */
+function notARegularFile(info: Stats, given: string | undefined, display: string, cwd: string, wording: ManifestPathWording): ConfigurationError {
+  if (wording.notAFile) return new ConfigurationError(wording.notAFile(given, cwd));
+  const kind = info.isFIFO() ? "a named pipe" : info.isSocket() ? "a socket" : "a device";
+  return new ConfigurationError(`${display} is ${kind}, not a regular file; slmops reads the manifest only from a regular file. Replace it with ${MANIFEST_FILE_NAME} itself.`);
 }

@@ -11,3 +11,26 @@ export function stringOption(context: CommandContext, name: string, command: str
   if (typeof value !== "string" || value.trim() === "") throw new UsageError(`Option \`--${name}\` needs a value.`, { command });
   return value;
 }
+
+/** Bounds of a counting option (`@slmops/manifest/bench-bounds` has those of the bench settings). */
+export interface CountBounds {
+  readonly minimum: number;
+  readonly maximum: number;
+}
+
+/**
+ * The whole-number option `--<name>` within `bounds`, or undefined when it
+ * was not given. Anything else (a negative number, a fraction, a number past
+ * the maximum that would only fail later, in every run) is a usage error of
+ * `command` saying which values it takes.
+ */
+export function countOption(context: CommandContext, name: string, command: string, bounds: CountBounds): number | undefined {
+  const value = stringOption(context, name, command)?.trim();
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/u.test(value) || !Number.isSafeInteger(n) || n < bounds.minimum || n > bounds.maximum) {
+    const what = bounds.minimum === 1 ? "a positive whole number" : `a whole number of at least ${bounds.minimum}`;
+    throw new UsageError(`Option \`--${name}\` must be ${what}, at most ${bounds.maximum}; got \`${value}\`.`, { command });
+  }
+  return n;
+}

@@ -3,6 +3,7 @@ import { ensureDirectory } from "@slmops/atomic-file";
 import type { BenchProgress, BenchReport } from "@slmops/bench";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { BenchSettingsOverrides } from "@slmops/device-plan";
+import { BENCH_COUNT_BOUNDS, type BenchCountSetting } from "@slmops/manifest/bench-bounds";
 import { parseDuration } from "@slmops/units";
 import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
@@ -12,7 +13,7 @@ import { styleFor, type Style } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { writingOutput } from "../output-path.js";
-import { stringOption } from "../options.js";
+import { countOption, stringOption } from "../options.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
 import { count } from "../words.js";
 import { DEFAULT_VARIANTS_DIR } from "./optimize.js";
@@ -59,14 +60,9 @@ function flag(context: CommandContext, name: string): string | undefined {
   return stringOption(context, name, "bench")?.trim();
 }
 
-function wholeNumber(context: CommandContext, name: string, min: number): number | undefined {
-  const value = flag(context, name);
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`Option \`--${name}\` must be a whole number${min > 0 ? ` of at least ${min}` : ""}; got \`${value}\`.`, { command: "bench" });
-  }
-  return n;
+/** A run-rule count flag, within the bounds the manifest's setting of the same name has. */
+function wholeNumber(context: CommandContext, name: BenchCountSetting): number | undefined {
+  return countOption(context, name, "bench", BENCH_COUNT_BOUNDS[name]);
 }
 
 function duration(context: CommandContext, name: string): number | undefined {
@@ -84,11 +80,11 @@ function duration(context: CommandContext, name: string): number | undefined {
 /** The run-rule flags given, as overrides of the manifest's bench settings. */
 function overrides(context: CommandContext): BenchSettingsOverrides {
   const entries: [keyof BenchSettingsOverrides, number | undefined][] = [
-    ["warmup", wholeNumber(context, "warmup", 0)],
-    ["minIterations", wholeNumber(context, "min-iterations", 1)],
+    ["warmup", wholeNumber(context, "warmup")],
+    ["minIterations", wholeNumber(context, "min-iterations")],
     ["minDurationMs", duration(context, "min-duration")],
-    ["promptTokens", wholeNumber(context, "prompt-tokens", 1)],
-    ["generateTokens", wholeNumber(context, "generate-tokens", 0)],
+    ["promptTokens", wholeNumber(context, "prompt-tokens")],
+    ["generateTokens", wholeNumber(context, "generate-tokens")],
     ["timeoutMs", duration(context, "timeout")],
   ];
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as BenchSettingsOverrides;
