@@ -12,7 +12,7 @@ import { ConfigurationError, getBooleanInput, getJsonInput, getPathInput, getStr
 import { currentPullRequest, type PullRequestRef } from "@slmops/action-kit/github";
 import { writeFileAtomic } from "@slmops/atomic-file";
 import { evaluateGates, formatVerdictText, type BaselineInput, type Verdict } from "@slmops/gate";
-import { gatesFromManifest, loadReportsDirectory, planFromManifest, type DeviceReports } from "@slmops/gate/reports";
+import { gatesFromManifest, knownFromManifest, loadReportsDirectory, planFromManifest, type DeviceReports } from "@slmops/gate/reports";
 import { baselineFromGitHub, createGitHubClient, publishVerdict, renderReport } from "@slmops/github-report";
 import { loadManifestOrThrow } from "@slmops/manifest";
 import { gatesRelativeToWorkspace } from "./locations.js";
@@ -126,7 +126,7 @@ export async function gateMode(): Promise<void> {
   core.info(`Read ${run.files.length} device report(s) from ${inputs.reports.relative}: ${run.files.map((f) => f.device).join(", ") || "none"}.`);
   const baseline = await loadBaseline(inputs, context);
   const planned = planFromInputs(getJsonInput("plan"), getJsonInput("refused"), planFromManifest(loaded.manifest));
-  const verdict = evaluateGates({ plan: planned.plan, results: run.results, failures: [...run.failures, ...planned.failures], baseline, gates: gatesRelativeToWorkspace(gatesFromManifest(loaded), inputs.root.absolute, inputs.workspace) });
+  const verdict = evaluateGates({ plan: planned.plan, results: run.results, failures: [...run.failures, ...planned.failures], baseline, gates: gatesRelativeToWorkspace(gatesFromManifest(loaded), inputs.root.absolute, inputs.workspace), known: knownFromManifest(loaded.manifest) });
   core.info(formatVerdictText(verdict));
 
   const runUrl = context.runUrl ? { runUrl: context.runUrl } : {};

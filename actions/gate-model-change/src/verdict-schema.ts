@@ -118,7 +118,11 @@ const verdict = {
       ],
     },
     counts: { type: "object", additionalProperties: false, required: ["pass", "fail", "inconclusive"], properties: { pass: count, fail: count, inconclusive: count } },
-    unplanned: { type: "array", maxItems: 2000, items: pair },
+    unplanned: {
+      type: "array",
+      maxItems: 2000,
+      items: { ...pair, properties: { ...pair.properties, reason: { enum: ["not-planned", "unknown-device", "unknown-variant"] } } },
+    },
   },
 } as const;
 

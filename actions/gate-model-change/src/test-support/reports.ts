@@ -16,6 +16,9 @@ function result(variant: string, decodeMs: readonly number[], peakMemory: number
     variant,
     status: "ok",
     kind: "decoder",
+    // The blocks the benchmark derives peak-memory and model-size from, so the gate's cross-check holds.
+    memory: { "peak-rss-bytes": peakMemory, "baseline-rss-bytes": 80 * 1024 ** 2 },
+    "model-size-bytes": 20 * 1024 ** 2,
     samples: { "decode-ms": [...decodeMs], "decode-context": decodeMs.map((_, i) => 128 + (i % 64)) },
     metrics: {
       "decode-latency-p50": quantile(decodeMs, 0.5),
@@ -24,7 +27,6 @@ function result(variant: string, decodeMs: readonly number[], peakMemory: number
       "tokens-per-second": (decodeMs.length * 1000) / total,
       "peak-memory": peakMemory,
       "model-size": 20 * 1024 ** 2,
-      "load-time": 150,
     },
   } as VariantResultJson;
 }
