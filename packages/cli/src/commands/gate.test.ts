@@ -2,7 +2,6 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountTmpfs } from "@slmops/atomic-file/testing";
-import { mountTmpfs } from "@slmops/atomic-file/testing";
 import { describe, expect, it } from "vitest";
 import type { Io } from "../io.js";
 import { main } from "../main.js";
@@ -200,58 +199,6 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     const io = memoryIo(dir);
     expect(await main(["gate", "out"], io)).toBe(1);
     expect(io.err()).toBe(`error: No slmops.yaml in ${dir}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.\n`);
-  });
-});
-
-describe("slmops gate --markdown where it cannot be written", { timeout: 60_000 }, () => {
-  const failing = () => {
-    const dir = project();
-    writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 600 * MiB, "model-size": 20 * MiB }) });
-    return dir;
-  };
-
-  it("prints the verdict first, then the error, and exits 1: a path under a regular file (ENOTDIR)", async () => {
-    const dir = failing();
-    writeFileSync(join(dir, "file"), "x");
-    const io = memoryIo(dir);
-    expect(await main(["gate", "out", "--markdown", "file/report.md"], io)).toBe(1);
-    expect(io.out()).toContain("gate failed");
-    expect(io.out()).toContain("peak-memory is 600MiB, above the maximum 512MiB");
-    expect(io.err()).toBe(
-      "error: cannot write file/report.md (--markdown file/report.md): a part of the path is a file, not a directory (ENOTDIR)\n" +
-        "  hint: pass another --markdown whose parents are all directories\n",
-    );
-  });
-
-  it("a missing directory (ENOENT), with --json still on stdout", async () => {
-    const dir = failing();
-    const io = memoryIo(dir);
-    expect(await main(["gate", "out", "--json", "--markdown", "missing/report.md"], io)).toBe(1);
-    expect((JSON.parse(io.out()) as { outcome: string }).outcome).toBe("fail");
-    expect(io.err()).toBe("error: cannot write missing/report.md (--markdown missing/report.md): the directory does not exist (ENOENT)\n  hint: create it (mkdir -p), or pass another --markdown\n");
-  });
-
-  it("a full file system (ENOSPC) and a read-only one (EROFS), even when the gate passed", async (context) => {
-    const full = mountTmpfs({ size: "64k", full: true });
-    if ("skip" in full) return context.skip(full.skip);
-    const readOnly = mountTmpfs({ size: "64k", readOnly: true });
-    try {
-      const dir = project();
-      writeReports(join(dir, "out"), { "rpi5.json": report("rpi5", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }), "nuc.json": report("nuc", { "peak-memory": 300 * MiB, "model-size": 20 * MiB }) });
-      const io = memoryIo(dir);
-      const markdown = join(full.dir, "report.md");
-      expect(await main(["gate", "out", "--allow-inconclusive", "--markdown", markdown], io)).toBe(1);
-      expect(io.out()).toContain("? gate inconclusive");
-      expect(io.err()).toBe(`error: cannot write ${markdown} (--markdown ${markdown}): no space left on the device (ENOSPC)\n  hint: free disk space, or pass another --markdown on another file system\n`);
-      if ("skip" in readOnly) return context.skip(readOnly.skip);
-      const again = memoryIo(dir);
-      expect(await main(["gate", "out", "--allow-inconclusive", "--markdown", join(readOnly.dir, "report.md")], again)).toBe(1);
-      expect(again.out()).toContain("? gate inconclusive");
-      expect(again.err()).toContain("the file system is read-only (EROFS)\n  hint: pass another --markdown on a writable file system\n");
-    } finally {
-      full.unmount();
-      if (!("skip" in readOnly)) readOnly.unmount();
-    }
   });
 });
 
