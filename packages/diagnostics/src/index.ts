@@ -150,7 +150,8 @@ export class EnvironmentError extends ConfigurationError {
  */
 export function describeError(error: unknown): string {
   if (error instanceof ConfigurationError) {
-    if (error.diagnostics.length === 0) return error.message;
+    // A message quotes what the user gave (a path, an id): a terminal must not act on it.
+    if (error.diagnostics.length === 0) return terminalText(error.message, { multiline: true });
     return [...error.diagnostics].sort(compareDiagnostics).map(formatDiagnostic).join("\n");
   }
   const lines: string[] = [];
@@ -166,5 +167,5 @@ export function describeError(error: unknown): string {
     }
     depth++;
   }
-  return lines.join("\n");
+  return terminalText(lines.join("\n"), { multiline: true });
 }

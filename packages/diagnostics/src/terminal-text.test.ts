@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDiagnostic, terminalText } from "./index.js";
+import { ConfigurationError, describeError, formatDiagnostic, terminalText } from "./index.js";
 
 describe("terminalText", () => {
   it("shows ESC, CSI, OSC and BEL sequences escaped, so the terminal does not act on them", () => {
@@ -36,5 +36,13 @@ describe("formatDiagnostic with hostile input", () => {
     });
     expect(text).toBe("dir\\x1b[31m/slmops.yaml:3:9: error: duplicate device id `rpi5\\nslmops.yaml:1:1: error: forged\\u202e`\n  hint: rename one of them\\x07");
     expect(text.split("\n")).toHaveLength(2);
+  });
+});
+
+describe("describeError with hostile input", () => {
+  it("escapes control characters in a user mistake's message and in an internal error, keeping its lines", () => {
+    expect(describeError(new ConfigurationError("reports/\u001b[2J.json: not valid JSON\n  hint: rerun\u0007"))).toBe("reports/\\x1b[2J.json: not valid JSON\n  hint: rerun\\x07");
+    const internal = describeError(new Error("boom \u001b]0;title\u0007"));
+    expect(internal.split("\n")[0]).toBe("Error: boom \\x1b]0;title\\x07");
   });
 });
