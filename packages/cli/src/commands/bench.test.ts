@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mountTmpfs } from "@slmops/atomic-file/testing";
 import { readReport, validateReport } from "@slmops/bench";
 import { optimizeModel } from "@slmops/optimize";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -83,6 +84,48 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
     expect(iterations.status).toBe(2);
     expect(iterations.stderr).toContain("Option `--min-iterations` must be a positive whole number, at most 10000000; got `0`.");
     expect(hasStackTrace(duration.stderr + iterations.stderr)).toBe(false);
+  });
+
+  it("prints what it measured when --out cannot be written, then the error, and exits 1", () => {
+    writeFileSync(join(project, "file"), "x");
+    const table = runCli(["bench", "--variant", "int8", ...QUICK, "--out", "file/report.json"], { cwd: project });
+    expect(table.status).toBe(1);
+    expect(table.stdout).toMatch(/int8/);
+    expect(table.stdout).toContain("✓ 1 variant benchmarked on `local`\n");
+    expect(table.stdout).not.toContain("report written");
+    expect(table.stderr).toContain(
+      "error: cannot create the directory file (--out file/report.json): it exists and is not a directory (EEXIST)\n" +
+        "  hint: pass another --out: a directory, or a path that does not exist yet\n",
+    );
+    expect(table.stderr).not.toContain("internal error");
+    expect(hasStackTrace(table.stderr)).toBe(false);
+
+    const json = runCli(["bench", "--variant", "int8", ...QUICK, "--json", "--out", "file/sub/report.json"], { cwd: project });
+    expect(json.status).toBe(1);
+    expect(validateReport(JSON.parse(json.stdout), "stdout").results[0]?.status).toBe("ok");
+    expect(json.stderr).toContain("error: cannot create the directory file/sub (--out file/sub/report.json): a part of the path is a file, not a directory (ENOTDIR)\n");
+  });
+
+  it("a full (ENOSPC) or read-only (EROFS) file system for --out is the user's to fix, after the results", (context) => {
+    const full = mountTmpfs({ size: "64k", full: true });
+    if ("skip" in full) return context.skip(full.skip);
+    const readOnly = mountTmpfs({ size: "64k", readOnly: true });
+    try {
+      const onFull = runCli(["bench", "--variant", "int8", ...QUICK, "--json", "--out", join(full.dir, "report.json")], { cwd: project });
+      expect(onFull.status).toBe(1);
+      expect(validateReport(JSON.parse(onFull.stdout), "stdout").results).toHaveLength(1);
+      expect(onFull.stderr).toContain("no space left on the device (ENOSPC)\n  hint: free disk space, or pass another --out on another file system\n");
+      expect(hasStackTrace(onFull.stderr)).toBe(false);
+      if ("skip" in readOnly) return context.skip(readOnly.skip);
+      const onReadOnly = runCli(["bench", "--variant", "int8", ...QUICK, "--out", join(readOnly.dir, "out", "report.json")], { cwd: project });
+      expect(onReadOnly.status).toBe(1);
+      expect(onReadOnly.stdout).toContain("✓ 1 variant benchmarked on `local`\n");
+      expect(onReadOnly.stderr).toContain(`error: cannot create the directory ${join(readOnly.dir, "out")} (--out ${join(readOnly.dir, "out", "report.json")}): the file system is read-only (EROFS)\n`);
+      expect(hasStackTrace(onReadOnly.stderr)).toBe(false);
+    } finally {
+      full.unmount();
+      if (!("skip" in readOnly)) readOnly.unmount();
+    }
   });
 
   it("is listed in slmops --help", () => {
