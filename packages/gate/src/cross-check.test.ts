@@ -149,4 +149,17 @@ describe("runGate on a tampered report", () => {
       { device: "rpi6", variant: "story-lm/int4", reason: "unknown-device" },
     ]);
   });
+
+  it("says a regression check has no baseline to compare with because the baseline's report was refused", async () => {
+    await writeFile(join(root, "regression.yaml"), MANIFEST.replace("      kl-divergence: { max: 0.05 }", "      regression: { metric: peak-memory, max-increase: 5% }"));
+    const report = benchReport("rpi5", [{ variant: "int4", decodeMs: samples("d") }]);
+    await writeReports(join(root, "base-edited"), [withMetric(report, 0, "peak-memory", 1000 * MiB)]);
+    await writeReports(join(root, "run"), [report]);
+    const { verdict } = await runGate({ manifest: join(root, "regression.yaml"), reports: join(root, "run"), baseline: join(root, "base-edited"), baselineDisplay: "base" });
+    const check = verdict.checks.find((c) => c.kind === "regression")!;
+    expect(check.outcome).toBe("inconclusive");
+    expect(check.message).toBe(
+      `the baseline's report of device "rpi5" was refused, so peak-memory cannot be compared: base/rpi5.json: story-lm/int4: peak-memory is ${1000 * MiB} but memory.peak-rss-bytes is ${300 * MiB}; the report was changed after the benchmark wrote it`,
+    );
+  });
 });

@@ -50,7 +50,9 @@ export async function runGate(options: GateRunOptions): Promise<GateRun> {
     const shown = options.baselineDisplay ?? options.baseline;
     const reports = await loadReportsDirectory(options.baseline, shown);
     baseline =
-      reports.files.length === 0 ? { status: "missing", reason: `${shown} holds no bench reports` } : { status: "found", source: shown, results: reports.results };
+      reports.files.length === 0
+        ? { status: "missing", reason: `${shown} holds no bench reports` }
+        : { status: "found", source: shown, results: reports.results, refused: reports.failures.filter((f) => f.refused) };
   } else {
     baseline = { status: "missing", reason: options.noBaselineReason ?? "no baseline reports were given (pass --baseline <dir>)" };
   }

@@ -88,7 +88,13 @@ export interface PlannedPair {
 
 /** The baseline results, or plainly why there are none. */
 export type BaselineInput =
-  | { readonly status: "found"; readonly source: string; readonly results: readonly DeviceResult[] }
+  | {
+      readonly status: "found";
+      readonly source: string;
+      readonly results: readonly DeviceResult[];
+      /** Baseline reports refused by the cross-check, so a regression check says why it has nothing to compare with. */
+      readonly refused?: readonly ReportedFailure[];
+    }
   | { readonly status: "missing"; readonly reason: string };
 
 export interface GateInput {
@@ -192,6 +198,15 @@ function regressionCheck(
     return { ...base, outcome: "inconclusive", message: `no baseline to compare ${requirement.metric} with: ${baselineInput.reason}`, advice: "The regression check needs a baseline from the base branch; it was not treated as a pass." };
   }
   const baseline = baselines.get(key(pair.device, pair.variant));
+  const refused = baselineInput.refused?.find((f) => f.device === pair.device && f.variant === pair.variant);
+  if (!baseline && refused) {
+    return {
+      ...base,
+      outcome: "inconclusive",
+      message: `the baseline's report of device "${pair.device}" was refused, so ${requirement.metric} cannot be compared: ${refused.message}`,
+      advice: "Rerun the base branch's benchmark so the baseline has a report as the benchmark wrote it.",
+    };
+  }
   if (!baseline) {
     return { ...base, outcome: "inconclusive", message: `the baseline (${baselineInput.source}) has no result for device "${pair.device}", variant "${pair.variant}", so ${requirement.metric} cannot be compared`, advice: "A new device or variant has no baseline until the base branch has run it." };
   }
