@@ -69,6 +69,23 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
 }
 
 /**
+ * Checks the first bytes of a `totalLength`-byte model before the rest is
+ * read, with decodeModel's checks and message, so a file of garbage or zeros
+ * is refused without being read whole.
+ */
+export function checkModelPrefix(prefix: Uint8Array, totalLength: number, options: DecodeOptions = {}): void {
+  const limits = { ...DEFAULT_DECODE_LIMITS, ...options.limits };
+  try {
+    scanWire(prefix, ModelProtoType, GraphProtoType, limits, totalLength);
+  } catch (error) {
+    if (error instanceof WireFormatError) {
+      throw new InvalidModelError(`${options.name ?? "the model"} is not a valid ONNX model: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
  * Decodes an untrusted serialized TensorProto (e.g. the `input_0.pb` files of
  * ONNX's backend tests), with the same checks as decodeModel.
  */

@@ -129,6 +129,23 @@ describe("readModel bounds what a model file can make it allocate", () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(64 * MiB);
   });
 
+  it("refuses a 2 GB sparse file of zeros by its first bytes, without reading it whole", async () => {
+    const path = join(dir, "zeros.onnx");
+    const handle = await open(path, "w");
+    await handle.truncate(2_000_000_000);
+    await handle.close();
+    const before = process.memoryUsage().rss;
+    expect(await refusedFile(path)).toMatch(/zeros\.onnx is not a valid ONNX model: invalid field number 0 \(at byte 0\)/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * MiB);
+  });
+
+  it("reads a model larger than the checked prefix unchanged", async () => {
+    const model = mlpModel(1024, 256, 8); // 1 MiB of weights, inline
+    const path = join(dir, "large.onnx");
+    await writeFile(path, encodeModel(model));
+    expect(await readModel(path)).toEqual(model);
+  });
+
   it("refuses a length field that declares more bytes than the file holds", async () => {
     const path = join(dir, "length.onnx");
     // ModelProto.graph declaring 2^40 bytes, followed by nothing.

@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
+import { openRegularFile, UnreadableFileError } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
-import { decodeModel, encodeModelWith, InvalidModelError, ModelEncodeError } from "./codec.js";
+import { checkModelPrefix, decodeModel, encodeModelWith, InvalidModelError, ModelEncodeError } from "./codec.js";
 import { rawByteLength } from "./data-type.js";
 import { checkExternalData, checkLocationSyntax, loadExternalData } from "./external-data.js";
 import { externalSourceOf, openExternalSource, readExternalSource, readFully, setExternalSource, type ExternalSource } from "./external-source.js";
@@ -32,30 +32,63 @@ export interface ReadModelOptions {
   readonly maxTensorBytes?: number;
 }
 
+/** How much of a model is read and checked before the rest is read. */
+const PREFIX_BYTES = 64 * 1024;
+
 /**
- * The model file's bytes, read through contained-fs: a FIFO or device is
- * refused without blocking, the size is checked on the open handle before
- * anything is read, and a file that grows while it is read is caught.
+ * The model file's bytes, opened through contained-fs: a FIFO or device is
+ * refused without blocking and the size is checked on the open handle
+ * before anything is read. The first 64 KiB are checked before the rest is
+ * read, so a large file of garbage costs 64 KiB, not its size; a file that
+ * grows or shrinks while it is read is refused.
  */
-async function readModelBytes(path: string, maxBytes: number): Promise<Uint8Array> {
-  let bytes: Buffer;
+async function readModelBytes(path: string, limits: Required<DecodeLimits>): Promise<Uint8Array> {
+  let opened;
   try {
-    bytes = await readRegularFile(path, { maxBytes, what: "ONNX model" });
+    opened = await openRegularFile(path, { maxBytes: limits.maxBytes, what: "ONNX model" });
   } catch (error) {
     if (error instanceof UnreadableFileError && error.reason === "too-large") {
       throw new InvalidModelError(
-        `${path} is not a valid ONNX model: it is ${error.size ?? "over"} bytes, more than the ${maxBytes}-byte limit (larger models keep weights in external data)`,
+        `${path} is not a valid ONNX model: it is ${error.size ?? "over"} bytes, more than the ${limits.maxBytes}-byte limit (larger models keep weights in external data)`,
         { cause: error },
       );
     }
     throw error;
   }
-  if (bytes.byteLength === 0) {
-    throw new InvalidModelError(
-      `${path} is not a valid ONNX model: the file is empty (0 bytes); it was probably truncated while being written or downloaded — export or download the model again`,
-    );
+  const { handle, size } = opened;
+  try {
+    if (size === 0) {
+      throw new InvalidModelError(
+        `${path} is not a valid ONNX model: the file is empty (0 bytes); it was probably truncated while being written or downloaded — export or download the model again`,
+      );
+    }
+    // One byte more than the size, to notice a file that grows while it is read.
+    const bytes = new Uint8Array(size + 1);
+    let length = 0;
+    const fill = async (upTo: number): Promise<void> => {
+      while (length < upTo) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(bytes, length, upTo - length, length));
+        } catch (cause) {
+          throw new UnreadableFileError(path, "io", `the ONNX model ${path} could not be read: ${(cause as Error).message}`, { cause });
+        }
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+    };
+    await fill(Math.min(size, PREFIX_BYTES));
+    if (length === Math.min(size, PREFIX_BYTES) && size > PREFIX_BYTES) {
+      checkModelPrefix(bytes.subarray(0, length), size, { name: path, limits });
+    }
+    await fill(size + 1);
+    if (length !== size) {
+      throw new UnreadableFileError(path, "io", `the ONNX model ${path} changed size while it was read (${size} bytes, then ${length}); read it again when nothing writes to it`);
+    }
+    return bytes.subarray(0, size);
+  } finally {
+    await handle.close();
   }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -68,7 +101,7 @@ async function readModelBytes(path: string, maxBytes: number): Promise<Uint8Arra
  */
 export async function readModel(path: string, options: ReadModelOptions = {}): Promise<ModelProto> {
   const limits = { ...DEFAULT_DECODE_LIMITS, ...options.limits };
-  const model = decodeModel(await readModelBytes(path, limits.maxBytes), { name: path, limits });
+  const model = decodeModel(await readModelBytes(path, limits), { name: path, limits });
   const sources = await checkExternalData(model, path, dirname(path), { maxTensorBytes: options.maxTensorBytes });
   if (options.externalData === "lazy") {
     for (const [tensor, source] of sources) setExternalSource(tensor, source);

@@ -184,14 +184,32 @@ interface Frame {
   rank: number;
 }
 
+/** Thrown inside a prefix scan when the prefix is used up: not a problem, just the end of what was read. */
+class EndOfPrefix extends Error {}
+
 /**
  * Checks `bytes` as an encoding of `root` (normally `onnx.ModelProto`).
  * Throws WireFormatError on the first problem.
+ *
+ * With `totalLength` larger than `bytes.length`, `bytes` is the start of a
+ * longer input: lengths are checked against the whole input and the scan
+ * stops, without error, where the prefix ends. A file that is refused by
+ * its first bytes is then refused without being read whole.
  */
-export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits: Required<DecodeLimits>): void {
-  if (bytes.length > limits.maxBytes) {
-    throw new WireFormatError(`it is ${bytes.length} bytes, more than the ${limits.maxBytes}-byte limit`, 0);
+export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits: Required<DecodeLimits>, totalLength = bytes.length): void {
+  if (totalLength > limits.maxBytes) {
+    throw new WireFormatError(`it is ${totalLength} bytes, more than the ${limits.maxBytes}-byte limit`, 0);
   }
+  try {
+    scan(bytes, root, graphType, limits, totalLength);
+  } catch (error) {
+    if (error instanceof EndOfPrefix) return;
+    throw error;
+  }
+}
+
+function scan(bytes: Uint8Array, root: Type, graphType: Type, limits: Required<DecodeLimits>, totalLength: number): void {
+  const partial = totalLength > bytes.length;
   let pos = 0;
   let messages = 1;
   let repeated = 0;
@@ -200,7 +218,7 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
   let unknowns = 0;
   let graphDepth = 0;
   const kinds = new Array<number>(COUNTED_KINDS.length).fill(0);
-  const stack: Frame[] = [{ type: root, end: bytes.length, graph: false, rank: 0 }];
+  const stack: Frame[] = [{ type: root, end: totalLength, graph: false, rank: 0 }];
   const tooMany = (count: number, limit: number, what: string, at: number): void => {
     if (count > limit) {
       throw new WireFormatError(
@@ -217,6 +235,7 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
     let shift = 1;
     for (let i = 0; i < 10; i++) {
       if (pos >= end) throw new WireFormatError("truncated varint", pos);
+      if (pos >= bytes.length) throw new EndOfPrefix();
       const b = bytes[pos++]!;
       result += (b & 0x7f) * shift;
       shift *= 128;
@@ -236,6 +255,7 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
       if (frame.graph) graphDepth--;
       continue;
     }
+    if (partial && pos >= bytes.length) return;
     const tagStart = pos;
     const tag = readVarint(frame.end);
     const fieldNumber = Math.floor(tag / 8);
@@ -353,5 +373,5 @@ export function scanWire(bytes: Uint8Array, root: Type, graphType: Type, limits:
       throw new WireFormatError(`more than ${limits.maxInt64Elements} repeated 64-bit integers`, tagStart);
     }
   }
-  if (pos !== bytes.length) throw new WireFormatError("trailing bytes after the model", pos);
+  if (!partial && pos !== bytes.length) throw new WireFormatError("trailing bytes after the model", pos);
 }
