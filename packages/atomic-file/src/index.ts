@@ -5,7 +5,6 @@
  * or loses power see the old file or the new one, whole, never a mix.
  */
 export { AtomicWriteError, type AtomicWriteStep } from "./errors.js";
-export { ensureDirectory } from "./ensure-directory.js";
 export { type AtomicWriteOptions } from "./temp-file.js";
 export { withAtomicFile } from "./with-atomic-file.js";
 export {

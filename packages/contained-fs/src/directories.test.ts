@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mountTmpfs } from "@slmops/atomic-file/testing";
 import { EnvironmentError } from "@slmops/diagnostics";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ensureDirectory, ensureOutputDirectory, ensureOutputParent, ensureParentDirectory, UnsafeOutputError } from "./index.js";
@@ -49,7 +50,7 @@ describe("ensureDirectory", () => {
 
   it("refuses a file where a directory would go, and a path outside the root", async () => {
     writeFileSync(join(repo, "models"), "a file");
-    expect((await refusal(ensureDirectory(repo, join(repo, "models", "x")))).reason).toBe("not-a-directory");
+    expect(await ensureDirectory(repo, join(repo, "models", "x")).catch((e: unknown) => e)).toMatchObject({ name: "EnvironmentError", code: "EEXIST", path: join(repo, "models") });
     expect((await refusal(ensureDirectory(repo, join(repo, "..", "outside", "x")))).reason).toBe("outside-root");
   });
 
@@ -91,5 +92,24 @@ describe("a directory the machine will not create", () => {
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as EnvironmentError).code).toBe("ENOTDIR");
     expect((error as Error).message).toMatch(/^cannot create the directory .*a-file\/out: a part of the path is a file, not a directory \(ENOTDIR\)/);
+  });
+});
+
+describe("a directory the machine will not create, for real", () => {
+  it("EROFS on a read-only file system is told as such, not as the ENOENT a recursive mkdir says", async (context) => {
+    const tmpfs = mountTmpfs({ size: "64k", readOnly: true });
+    if ("skip" in tmpfs) return context.skip(tmpfs.skip);
+    try {
+      const error = await ensureOutputDirectory(undefined, join(tmpfs.dir, "sub", "dir")).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EnvironmentError);
+      expect(error).toMatchObject({ operation: "create-directory", code: "EROFS" });
+    } finally {
+      tmpfs.unmount();
+    }
+  });
+
+  it("EEXIST for a file where the directory itself should be", async () => {
+    writeFileSync(join(scratch, "file"), "x");
+    expect(await ensureOutputDirectory(undefined, join(scratch, "file")).catch((e: unknown) => e)).toMatchObject({ name: "EnvironmentError", code: "EEXIST" });
   });
 });

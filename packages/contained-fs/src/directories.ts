@@ -91,11 +91,8 @@ async function enterOrCreate(root: string, path: string): Promise<void> {
     );
   }
   if (!info.isDirectory()) {
-    throw new UnsafeOutputError(
-      path,
-      "not-a-directory",
-      `${shown(root, path)} exists and is not a directory; slmops will not replace it — move it away, or choose another output directory`,
-    );
+    // What mkdir -p would say (EEXIST), told as the environment problem it is; slmops never replaces it.
+    throw new EnvironmentError({ operation: "create-directory", path, code: "EEXIST" });
   }
 }
 
@@ -129,20 +126,45 @@ export async function ensureParentDirectory(root: string, file: string): Promise
  */
 export async function ensureOutputDirectory(root: string | undefined, dir: string): Promise<string> {
   if (root !== undefined && (resolve(root) === resolve(dir) || pathInside(root, dir) !== undefined)) return ensureDirectory(root, dir);
-  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
-    throw refused(error, resolve(dir));
-  });
+  await createAll(resolve(dir));
   return resolve(dir);
 }
 
 /** {@link ensureOutputDirectory} for the directory of a file about to be written; inside the root, the file must not be a link. */
 export async function ensureOutputParent(root: string | undefined, file: string): Promise<string> {
   if (root !== undefined && pathInside(root, file) !== undefined) return ensureParentDirectory(root, file);
-  const parent = join(resolve(file), "..");
-  await mkdir(parent, { recursive: true }).catch((error: unknown) => {
-    throw refused(error, parent);
-  });
+  await createAll(join(resolve(file), ".."));
   return resolve(file);
+}
+
+/**
+ * `mkdir -p` of a path the user named. A recursive mkdir says ENOENT for
+ * some refusals (a read-only file system); then one level at a time tells
+ * the real reason.
+ */
+async function createAll(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    const real = (error as NodeJS.ErrnoException).code === "ENOENT" ? ((await createOneByOne(dir).catch((e: unknown) => e)) ?? error) : error;
+    throw refused(real, dir);
+  }
+}
+
+async function createOneByOne(dir: string): Promise<undefined> {
+  const levels: string[] = [];
+  for (let at = dir; ; at = join(at, "..")) {
+    levels.unshift(at);
+    if (join(at, "..") === at) break;
+  }
+  for (const level of levels) {
+    try {
+      await mkdir(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || !(await lstat(level).then((i) => i.isDirectory() || i.isSymbolicLink()))) throw error;
+    }
+  }
+  return undefined;
 }
 
 /** A directory the machine would not create (read-only, full, a file in the way) is the user's to fix; anything else stays internal. */

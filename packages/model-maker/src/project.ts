@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { encodeModel } from "@slmops/onnx";
-import { ensureDirectory, writeFileAtomic } from "@slmops/atomic-file";
+import { writeFileAtomic } from "@slmops/atomic-file";
+import { ensureOutputDirectory } from "@slmops/contained-fs";
 import { headDim, parameterCount, resolveConfig, validateConfig, type ModelConfig, type ModelOptions } from "./config.js";
 import { evalJsonl, trainingCorpus } from "./corpus.js";
 import { MAKER_FORMAT, makeModel, type ProgressCallback } from "./model.js";
@@ -195,13 +196,15 @@ export async function writeModelProject(
   const layout: ProjectLayout = { ...DEFAULT_LAYOUT, ...writeOptions.layout };
   for (const [key, path] of Object.entries(layout)) checkRelative(key, path);
   const project = makeModelProject(options, writeOptions.onProgress ? { onProgress: writeOptions.onProgress } : {});
+  await ensureOutputDirectory(undefined, dir);
   const keys = Object.keys(layout) as (keyof ProjectLayout)[];
   const paths = {} as Record<keyof ProjectLayout, string>;
   const bytes = {} as Record<keyof ProjectLayout, number>;
   let done = 0;
   for (const key of keys) {
     const path = join(dir, layout[key]);
-    await ensureDirectory(dirname(path));
+    // The output directory may already hold a tree (a repository): no link inside it is followed.
+    await ensureOutputDirectory(dir, dirname(path));
     await writeFileAtomic(path, project.files[key]);
     paths[key] = path;
     bytes[key] = project.files[key].byteLength;

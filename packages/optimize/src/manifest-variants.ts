@@ -220,6 +220,7 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, r
     const record = await optimizeModel({
       source: entry.model.source.resolved,
       passes: entry.variant.passes.map(passSpecOf),
+      kind: entry.model.kind,
       outDir: build.path,
       ...(options.onProgress ? { onProgress: (p: OptimizeProgress) => options.onProgress?.(entry, p) } : {}),
     });

@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { ensureDirectory } from "@slmops/atomic-file";
+import { ensureOutputParent } from "@slmops/contained-fs";
 import type { BenchProgress, BenchReport } from "@slmops/bench";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { BenchSettingsOverrides } from "@slmops/device-plan";
@@ -130,7 +130,7 @@ async function runBench(context: CommandContext): Promise<number> {
   const progress = new ProgressLine(io.stderr, { isTTY: io.stderrIsTTY, columns: terminalColumns(io.stderr) });
   const { runBenchmark, writeReport, formatReportTable } = await import("@slmops/bench");
   io.stderr.write(`benchmarking ${count(job.models.reduce((n, m) => n + m.variants.length, 0), "variant")} as device \`${job.device.id}\`\n`);
-  const report = await runBenchmark({ ...job, referenceDir, onProgress: (p) => showProgress(progress, p, err) }).finally(() => progress.clear());
+  const report = await runBenchmark({ ...job, referenceDir, root: loaded.root, onProgress: (p) => showProgress(progress, p, err) }).finally(() => progress.clear());
 
   // What was measured is printed even when the report cannot be written; the write's error comes after it.
   const out = flag(context, "out");
@@ -139,7 +139,8 @@ async function runBench(context: CommandContext): Promise<number> {
     const path = resolve(io.cwd, out);
     try {
       await writingOutput({ name: "--out", value: out }, io.cwd, async () => {
-        await ensureDirectory(dirname(path));
+        // Inside the repository, no link on the way to the report is followed.
+        await ensureOutputParent(loaded.root, path);
         await writeReport(path, report);
       });
     } catch (error) {

@@ -209,7 +209,7 @@ describe("slmops gate --markdown where it cannot be written", { timeout: 60_000 
     return dir;
   };
 
-  it("prints the verdict first, then the error, and exits 1: a path under a regular file (ENOTDIR)", async () => {
+  it("prints the verdict first, then the error, and exits 1: a path under a regular file", async () => {
     const dir = failing();
     writeFileSync(join(dir, "file"), "x");
     const io = memoryIo(dir);
@@ -217,17 +217,18 @@ describe("slmops gate --markdown where it cannot be written", { timeout: 60_000 
     expect(io.out()).toContain("gate failed");
     expect(io.out()).toContain("peak-memory is 600MiB, above the maximum 512MiB");
     expect(io.err()).toBe(
-      "error: cannot write file/report.md (--markdown file/report.md): a part of the path is a file, not a directory (ENOTDIR)\n" +
-        "  hint: pass another --markdown whose parents are all directories\n",
+      "error: cannot create the directory file (--markdown file/report.md): it exists and is not a directory (EEXIST)\n" +
+        "  hint: pass another --markdown: a directory, or a path that does not exist yet\n",
     );
   });
 
-  it("a missing directory (ENOENT), with --json still on stdout", async () => {
+  it("a missing directory is created, as for bench --out, with --json on stdout", async () => {
     const dir = failing();
     const io = memoryIo(dir);
     expect(await main(["gate", "out", "--json", "--markdown", "missing/report.md"], io)).toBe(1);
     expect((JSON.parse(io.out()) as { outcome: string }).outcome).toBe("fail");
-    expect(io.err()).toBe("error: cannot write missing/report.md (--markdown missing/report.md): the directory does not exist (ENOENT)\n  hint: create it (mkdir -p), or pass another --markdown\n");
+    expect(io.err()).toBe("");
+    expect(readFileSync(join(dir, "missing", "report.md"), "utf8").split("\n")[0]).toBe("## ❌ slmops: a gate failed");
   });
 
   it("a full file system (ENOSPC) and a read-only one (EROFS), even when the gate passed", async (context) => {

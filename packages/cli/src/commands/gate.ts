@@ -1,4 +1,4 @@
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
@@ -75,8 +75,14 @@ async function runGateCommand(context: CommandContext): Promise<number> {
     const markdown = values.markdown;
     const { renderReport } = await import("@slmops/github-report");
     const { writeFileAtomic } = await import("@slmops/atomic-file");
+    const { ensureOutputParent } = await import("@slmops/contained-fs");
+    const root = typeof values.root === "string" ? resolve(io.cwd, values.root) : dirname(manifest.absolute);
     try {
-      await writingOutput({ name: "--markdown", value: markdown }, io.cwd, () => writeFileAtomic(resolve(io.cwd, markdown), renderReport(verdict, { marker: false })));
+      await writingOutput({ name: "--markdown", value: markdown }, io.cwd, async () => {
+        // Inside the repository, no link on the way to the file is followed.
+        const path = await ensureOutputParent(root, resolve(io.cwd, markdown));
+        await writeFileAtomic(path, renderReport(verdict, { marker: false }));
+      });
     } catch (error) {
       writeFailure = { error };
     }
