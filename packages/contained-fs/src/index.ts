@@ -6,7 +6,7 @@
  * the output-directory functions, which never follow a link out of their
  * root and never replace what slmops did not create.
  */
-export { formatBytes, openRegularFile, readRegularFile, UnreadableFileError, type ReadRegularFileOptions, type UnreadableReason } from "./read.js";
+export { openRegularFile, readRegularFile, UnreadableFileError, type ReadRegularFileOptions, type UnreadableReason } from "./read.js";
 export { ensureDirectory, ensureOutputDirectory, ensureOutputParent, ensureParentDirectory, pathInside, UnsafeOutputError, type UnsafeOutputReason } from "./directories.js";
 export {
   COMPLETE_MARKER,

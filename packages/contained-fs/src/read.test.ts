@@ -44,7 +44,7 @@ describe("readRegularFile", () => {
     const error = (await readRegularFile(big, { maxBytes: 64 * 1024 * 1024, what: "eval dataset" }).catch((e: unknown) => e)) as UnreadableFileError;
     expect(error.reason).toBe("too-large");
     expect(error.size).toBe(2 * 1024 ** 3);
-    expect(error.message).toMatch(/2\.0 GiB, more than the 64\.0 MiB accepted/);
+    expect(error.message).toMatch(/2GiB, more than the 64MiB accepted/);
     expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
   });
 

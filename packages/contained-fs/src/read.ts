@@ -9,6 +9,7 @@
 import { constants } from "node:fs";
 import { lstat, open, type FileHandle } from "node:fs/promises";
 import { ConfigurationError } from "@slmops/diagnostics";
+import { formatSize } from "@slmops/units";
 
 /** Why a file could not be read. */
 export type UnreadableReason = "missing" | "directory" | "not-a-file" | "symlink" | "too-large" | "permission" | "io";
@@ -41,18 +42,6 @@ export interface ReadRegularFileOptions {
   readonly what: string;
   /** Refuse a symbolic link as the last component (default: follow it). */
   readonly noFollow?: boolean;
-}
-
-/** `1.5 MiB`-style size for messages. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 /**
@@ -129,7 +118,7 @@ function tooLarge(path: string, what: string, size: number, limit: number): Unre
   return new UnreadableFileError(
     path,
     "too-large",
-    `the ${what} ${path} is ${formatBytes(size)}, more than the ${formatBytes(limit)} accepted; use a smaller file`,
+    `the ${what} ${path} is ${formatSize(size)}, more than the ${formatSize(limit)} accepted; use a smaller file`,
     { size, limit },
   );
 }
