@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -58,7 +57,7 @@ test("a source that fails mid-stream leaves the old content and no temporary fil
   const stream = createAtomicWriteStream(target);
   await expect(pipeline(Readable.from(failing()), stream)).rejects.toThrow("download cut off");
   // pipeline() can settle on the source's error before the destination's destroy has run; 'close' comes after it.
-  if (!stream.closed) await once(stream, "close");
+  if (!stream.closed) await new Promise((resolve) => stream.once("close", resolve));
   expect(await readFile(target, "utf8")).toBe("old");
   expect(await scratch.entries()).toEqual(["weights.bin"]);
 });
