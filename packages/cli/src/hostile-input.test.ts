@@ -57,6 +57,7 @@ describe("a manifest that is a named pipe", () => {
     ["validate", ["validate", "pipe.yaml"]],
     ["optimize", ["optimize", "--manifest", "pipe.yaml"]],
     ["bench", ["bench", "--manifest", "pipe.yaml", ...QUICK]],
+    ["gate", ["gate", "reports", "--manifest", "pipe.yaml"]],
   ])("%s ends at once with a clear error", (_command, args) => {
     expect(refused(runCli(args, { cwd: dir }))).toContain("pipe.yaml is a named pipe, not a regular file");
   });

@@ -45,7 +45,7 @@ const wording: ManifestPathWording = {
   noneInWorkingDirectory: none,
   notFound: noSuchFile,
   directoryWithoutManifest: (given, _display, cwd) => (given === undefined ? none(cwd) : noSuchFile(given)),
-  notAFile: (given, cwd) => (given === undefined ? none(cwd) : noSuchFile(given)),
+  // A FIFO, socket or device is told as what it is (the default wording), not as a missing file.
 };
 
 async function runGateCommand(context: CommandContext): Promise<number> {
