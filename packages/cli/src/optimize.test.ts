@@ -202,7 +202,8 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     const r = onTerminal("optimize --variant int4");
     expect(r.status).toBe(0);
     const frames = r.stdout.split(clear);
-    expect(frames.some((f) => /^\[1\/1\] story-lm\/int4 █+░+ \d+\/\d+ pass 1\/2 quantize\(int4/.test(f))).toBe(true);
+    // A bar not yet full during the pass (how many partial frames show depends on the machine's speed: redraws are throttled).
+    expect(frames.some((f) => /^\[1\/1\] story-lm\/int4 █*░+ \d+\/\d+ pass 1\/2 quantize\(int4/.test(f))).toBe(true);
     expect(frames.some((f) => /^\[1\/1\] story-lm\/int4 █{20} (\d+)\/\1 pass 1\/2 quantize/.test(f))).toBe(true);
     expect(frames.some((f) => f.startsWith("✓ story-lm/int4 "))).toBe(true);
     expect(r.stdout).toMatch(/story-lm +int4 +quantize → graph-optimize/);
