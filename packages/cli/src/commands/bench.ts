@@ -1,4 +1,4 @@
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { ensureOutputParent } from "@slmops/contained-fs";
 import type { BenchProgress, BenchReport } from "@slmops/bench";
 import { ConfigurationError } from "@slmops/diagnostics";
