@@ -12,27 +12,12 @@ import { mkdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { esbuildOptions } from "./esbuild-options.mjs";
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 
-// Bundled CommonJS dependencies call `require` for Node's built-ins; an ES
-// module has none, so give it one.
-const banner = [
-  "import { createRequire as __slmopsCreateRequire } from 'node:module';",
-  "const require = __slmopsCreateRequire(import.meta.url);",
-].join("\n");
-
-/** esbuild options every bundle shares: one ES module for the runner's Node 24, licenses at the end. */
-const esbuildOptions = {
-  bundle: true,
-  platform: "node",
-  target: "node24",
-  format: "esm",
-  banner: { js: banner },
-  legalComments: "eof",
-  sourcemap: false,
-  logLevel: "warning",
-};
+/** esbuild options every action bundle shares: one ES module for the runner's Node 24. */
+const actionOptions = esbuildOptions("node24");
 
 /** Action directories (those holding an action.yml) under `<root>/actions`. */
 export function listActions(root = repoRoot) {
@@ -54,7 +39,7 @@ export async function bundleAction(actionDir) {
   if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), dir) || "."}: no src/index.ts to bundle`);
   const outfile = join(dir, "dist", "index.js");
   await mkdir(dirname(outfile), { recursive: true });
-  const result = await build({ ...esbuildOptions, entryPoints: [entry], outfile, metafile: true, absWorkingDir: dir });
+  const result = await build({ ...actionOptions, entryPoints: [entry], outfile, metafile: true, absWorkingDir: dir });
   // The bundle is an ES module wherever the action folder ends up.
   writeFileSync(join(dir, "dist", "package.json"), '{ "type": "module" }\n');
   const bytes = result.metafile.outputs[relative(dir, outfile).split("\\").join("/")]?.bytes ?? 0;
@@ -76,7 +61,7 @@ async function bundleExtras(dir) {
   for (const [name, spec] of Object.entries(bundles)) {
     if (!/^[\w.-]+\.js$/.test(name) || typeof spec?.entry !== "string") throw new Error(`package.json bundles: "${name}" needs a file name and an entry`);
     await build({
-      ...esbuildOptions,
+      ...actionOptions,
       entryPoints: [join(dir, spec.entry)],
       outfile: join(dir, "dist", name),
       absWorkingDir: dir,
