@@ -3,15 +3,11 @@
  * branch's manifest, and outputs the device matrix (and the refused devices).
  */
 import { readFile, stat } from "node:fs/promises";
-import { relative, sep } from "node:path";
 import * as core from "@actions/core";
 import { getBooleanInput, heading, paragraph, setOutputs, table, writeSummary, details, escapeHtml } from "@slmops/action-kit";
 import { ConfigurationError } from "@slmops/diagnostics";
-import { changeRange, InvalidEventError, planDevices, readChangeEvent } from "@slmops/device-plan";
-import type { Change, ChangeEvent, DevicePlan } from "@slmops/device-plan";
-import { parseManifest } from "@slmops/manifest";
-import type { Manifest } from "@slmops/manifest";
-import { changedFiles, fileAt, repositoryTop } from "./git.js";
+import { changeFromGit, changeRange, InvalidEventError, planDevices, readChangeEvent } from "@slmops/device-plan";
+import type { ChangeEvent, DevicePlan, GitChange } from "@slmops/device-plan";
 import { loadActionManifest } from "./manifest-input.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
@@ -34,10 +30,6 @@ async function readEvent(env: NodeJS.ProcessEnv): Promise<ChangeEvent> {
   }
 }
 
-function toPosix(path: string): string {
-  return path.split(sep).join("/");
-}
-
 function describeEvent(event: ChangeEvent): string {
   if (event.kind === "pull-request") {
     return `pull request #${event.number}${event.fromFork ? ` from the fork \`${event.headRepo ?? "(deleted)"}\`` : ""} into \`${event.baseRef}\``;
@@ -46,40 +38,10 @@ function describeEvent(event: ChangeEvent): string {
   return `\`${event.name}\` event`;
 }
 
-interface ChangeContext {
-  readonly change?: Change;
-  readonly rootInRepository: string;
-  readonly note?: string;
-}
-
 /** The change to plan for: changed files and the base manifest, or none when the event has no range (or git cannot tell). */
-async function changeOf(event: ChangeEvent, manifestFile: string, root: string): Promise<ChangeContext> {
+function changeOf(event: ChangeEvent, manifestFile: string, root: string): Promise<GitChange> {
   const range = changeRange(event);
-  let top: string;
-  try {
-    top = await repositoryTop(root);
-  } catch (error) {
-    return { rootInRepository: "", note: `the manifest is not in a git checkout (${(error as Error).message}); every device is planned` };
-  }
-  const rootInRepository = toPosix(relative(top, root));
-  if (!range) return { rootInRepository };
-  let files: string[];
-  let note: string | undefined;
-  try {
-    const diff = await changedFiles(top, range.base, range.head);
-    files = diff.files;
-    if (!diff.exact) note = "the checkout has no merge base of the change (fetch more history, e.g. `fetch-depth: 0`); the files changed between base and head were used";
-  } catch (error) {
-    return { rootInRepository, note: `the changed files could not be listed (${(error as Error).message}); every device is planned` };
-  }
-  const manifestInRepository = toPosix(relative(top, manifestFile));
-  const text = await fileAt(top, range.base, manifestInRepository);
-  if (text === undefined) return { change: { files }, rootInRepository, ...(note ? { note } : {}) };
-  const base = await parseManifest(text, { file: manifestFile, root, checkFiles: false, displayPath: `${manifestInRepository} (base ${range.base.slice(0, 7)})` });
-  if (!base.ok) {
-    return { change: { files, noBaseReason: "the base branch's manifest does not load, so nothing can be compared" }, rootInRepository, ...(note ? { note } : {}) };
-  }
-  return { change: { files, baseManifest: base.manifest as Manifest }, rootInRepository, ...(note ? { note } : {}) };
+  return changeFromGit({ manifestFile, root, ...(range ? { range } : {}) });
 }
 
 /** `mode: plan`. */

@@ -21,3 +21,8 @@ export type { BenchJob, BenchJobDevice, BenchJobModel, BenchJobOptions, BenchJob
 export { missingVariants } from "./variant-files.js";
 export type { MissingVariant } from "./variant-files.js";
 export { sameForBenchmark } from "./same.js";
+export { changeFromGit, localRange, UnknownRefError } from "./git-change.js";
+export type { GitChange, GitChangeInput, LocalRange } from "./git-change.js";
+export { matchDevice, labelRequirements, deviceMismatchWarning } from "./device-match.js";
+export type { DeviceCheck, DeviceCheckName, DeviceMatch, MachineFacts } from "./device-match.js";
+export { fileAt, repositoryTop } from "./git.js";
