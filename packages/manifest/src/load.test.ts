@@ -66,7 +66,7 @@ describe("the example manifest", () => {
       { metric: "model-size", unit: "bytes", max: 256 * 1024 ** 2, pointer: "/gates/0/require/model-size" },
       { metric: "load-time", unit: "ms", max: 2000, pointer: "/gates/0/require/load-time" },
     ]);
-    expect(gate?.regression).toEqual({ metric: "decode-latency-p50", worseWhen: "higher", maxWorsening: 0.05, confidence: 0.95, pointer: "/gates/0/require/regression" });
+    expect(gate?.regression).toEqual({ metric: "decode-latency-p50", worseWhen: "higher", maxWorsening: 0.05, confidence: 0.95, requireBaseline: false, pointer: "/gates/0/require/regression" });
     expect(manifest.gates[1]?.limits.find((l) => l.metric === "top-1-agreement")?.min).toBeCloseTo(0.9, 12);
     expect(manifest.gates[2]?.regression).toMatchObject({ metric: "tokens-per-second", worseWhen: "lower", maxWorsening: 0.05 });
   });
@@ -166,6 +166,20 @@ release: { targets: { d: a/int8 } }
     expect(result.manifest.gates[0]?.variants).toEqual([{ model: "b", variant: "int8" }]);
     expect(result.manifest.release?.targets[0]).toMatchObject({ device: "d", model: "a", variant: "int8" });
     expect(result.manifest.release?.rollout.stages).toEqual([{ percent: 100, soakMs: 0 }]);
+  });
+
+  it("a regression check may require a baseline; anything but a boolean is refused at its line", async () => {
+    const manifest = (value: string) => `version: 1
+models: [ { id: m, source: models/story-lm/model.onnx } ]
+gates:
+  - require:
+      regression: { metric: decode-latency-p50, max-increase: 5%, require-baseline: ${value} }
+`;
+    const required = await load(manifest("true"));
+    expect(required.ok && required.manifest.gates[0]?.regression?.requireBaseline).toBe(true);
+    const wrong = await load(manifest('"yes"'));
+    expect(wrong.ok).toBe(false);
+    expect(wrong.diagnostics.map((d) => [d.severity, d.line, d.pointer])).toEqual([["error", 5, "/gates/0/require/regression/require-baseline"]]);
   });
 
   it("accepts shares as numbers or percentages, and compound durations", async () => {

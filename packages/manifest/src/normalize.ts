@@ -211,6 +211,7 @@ function normalizeRegression(regression: RawObject, pointer: string): Regression
     worseWhen,
     maxWorsening: typeof maxWorsening === "number" ? maxWorsening : 0,
     confidence: typeof regression.confidence === "number" ? regression.confidence : DEFAULTS.confidence,
+    requireBaseline: regression["require-baseline"] === true,
     pointer,
   };
 }

@@ -190,6 +190,8 @@ export interface RegressionCheck {
   /** The largest acceptable relative change towards worse, as a fraction (5% → 0.05). */
   readonly maxWorsening: number;
   readonly confidence: number;
+  /** `require-baseline`: inconclusive rather than skipped while the base branch has no baseline yet. */
+  readonly requireBaseline: boolean;
   readonly pointer: string;
 }
 
