@@ -15,11 +15,14 @@ export { createRandom, seedFromString, type Random } from "./random.js";
 export { compareSamples, compareValues, MAX_SAMPLES, MIN_SAMPLES, sampleProblem, type CheckOutcome, type RegressionOptions, type RegressionResult } from "./regression.js";
 export {
   evaluateGates,
+  NO_BASELINE_YET,
   worstOutcome,
   type BaselineInput,
   type CheckKind,
   type CheckResult,
+  type DeviceGates,
   type DeviceResult,
+  type GateApplicability,
   type GateDefinition,
   type GateInput,
   type KnownPairs,

@@ -8,12 +8,18 @@ import type { Gate, Manifest, ManifestSuccess, MetricName } from "@slmops/manife
 import type { MetricLimit } from "./limits.js";
 import type { GateDefinition, KnownPairs, PlannedPair, SourceLocation } from "./verdict.js";
 
-/** Every (device, `model/variant`) pair the manifest plans to benchmark, on all its devices or those in `devices`. */
+/**
+ * Every (device, `model/variant`) pair the manifest plans to benchmark, on all
+ * its devices or those in `devices`. An id of `devices` the manifest lacks is
+ * an ad-hoc device (the caller has checked it may be): every variant is
+ * planned on it, after the manifest's devices.
+ */
 export function planFromManifest(manifest: Manifest, devices?: ReadonlySet<string>): PlannedPair[] {
+  const ids = manifest.devices.map((d) => d.id).filter((id) => !devices || devices.has(id));
+  for (const id of devices ?? []) if (!ids.includes(id)) ids.push(id);
   const pairs: PlannedPair[] = [];
-  for (const device of manifest.devices) {
-    if (devices && !devices.has(device.id)) continue;
-    for (const model of manifest.models) for (const variant of model.variants) pairs.push({ device: device.id, variant: `${model.id}/${variant.id}` });
+  for (const device of ids) {
+    for (const model of manifest.models) for (const variant of model.variants) pairs.push({ device, variant: `${model.id}/${variant.id}` });
   }
   return pairs;
 }
@@ -47,12 +53,15 @@ function definition(gate: Gate, locate: (pointer: string) => SourceLocation | un
   }
   const location = locate(gate.pointer);
   const regressionLocation = gate.regression ? locate(gate.regression.pointer) : undefined;
+  // A gate that names no devices applies to every device, the ad-hoc `local` one too.
+  const devicesWritten = locate(`${gate.pointer}/devices`) !== undefined;
   return {
     name: gate.name,
-    devices: gate.devices,
+    ref: gate.pointer.replace(/^\/gates\/(\d+)$/u, "gates[$1]"),
+    ...(devicesWritten ? { devices: gate.devices } : {}),
     variants: gate.variants.map((v) => `${v.model}/${v.variant}`),
     limits,
-    ...(gate.regression ? { regression: { metric: gate.regression.metric, maxChange: gate.regression.maxWorsening, confidence: gate.regression.confidence } } : {}),
+    ...(gate.regression ? { regression: { metric: gate.regression.metric, maxChange: gate.regression.maxWorsening, confidence: gate.regression.confidence, ...(gate.regression.requireBaseline ? { requireBaseline: true } : {}) } } : {}),
     allowFingerprintMismatch: gate.allowFingerprintMismatch,
     ...(location ? { location } : {}),
     limitLocations,

@@ -5,7 +5,7 @@
  */
 import { terminalText } from "@slmops/diagnostics";
 import type { CheckOutcome } from "./regression.js";
-import type { CheckResult, UnplannedPair, UnplannedReason, Verdict } from "./verdict.js";
+import { NO_BASELINE_YET, type CheckResult, type UnplannedPair, type UnplannedReason, type Verdict } from "./verdict.js";
 
 /** Colors (or none) for the text. */
 export interface TextStyle {
@@ -46,7 +46,7 @@ const HEADLINE: Readonly<Record<CheckOutcome, string>> = { pass: "gate passed", 
 /** Every pair and check, one per line, ending with a newline. */
 export function formatVerdictText(verdict: Verdict, style: TextStyle = PLAIN): string {
   const { pass, fail, inconclusive } = verdict.counts;
-  const baseline = terminalText(verdict.baseline.status === "found" ? `baseline: ${verdict.baseline.source}` : `no baseline: ${verdict.baseline.reason}`);
+  const baseline = terminalText(verdict.baseline.status === "found" ? `baseline: ${verdict.baseline.source}` : verdict.baseline.noneYet ? `${NO_BASELINE_YET} — ${verdict.baseline.reason}` : `no baseline: ${verdict.baseline.reason}`);
   const lines = [`${mark(verdict.outcome, style)} ${style.bold(HEADLINE[verdict.outcome])}: ${pass} passed, ${fail} failed, ${inconclusive} inconclusive (${baseline})`];
   for (const pair of verdict.pairs) {
     const state = !pair.reported ? "did not report" : pair.checks.length === 0 ? "no gate" : pair.outcome;

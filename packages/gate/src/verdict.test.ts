@@ -86,6 +86,23 @@ describe("evaluateGates", () => {
     expect(verdict.baseline).toEqual({ status: "missing", reason: "no successful run of bench.yml on main" });
   });
 
+  it("skips regression checks while the base branch has no baseline yet, unless the gate requires one", () => {
+    const results = [result("rpi5", "story-lm/int4", 0, "c1"), result("jetson", "story-lm/int4", 0, "c2")];
+    const noneYet = { status: "missing", reason: "main has no run of bench.yml with device reports", noneYet: true } as const;
+    const skipped = evaluateGates({ ...input(results, undefined), baseline: noneYet });
+    expect(skipped.outcome).toBe("pass");
+    expect(skipped.checks.map((c) => c.kind)).toEqual(["limit", "limit", "limit"]);
+    expect(skipped.baseline).toEqual({ status: "missing", reason: "main has no run of bench.yml with device reports", noneYet: true });
+    // A limit still fails as before: only the comparison waits for a baseline.
+    expect(evaluateGates({ ...input([result("rpi5", "story-lm/int4", 1, "c1"), results[1]!], undefined), baseline: noneYet }).outcome).toBe("fail");
+
+    const required = evaluateGates({ ...input(results, undefined, [{ ...gate, regression: { ...gate.regression!, requireBaseline: true } }]), baseline: noneYet });
+    const check = required.checks.find((c) => c.kind === "regression")!;
+    expect([check.outcome, check.message]).toEqual(["inconclusive", "no baseline to compare decode-latency-p50 with: main has no run of bench.yml with device reports"]);
+    expect(check.advice).toMatch(/require-baseline: true/);
+    expect(required.outcome).toBe("inconclusive");
+  });
+
   it("refuses to compare across fingerprints unless the gate allows it", () => {
     const other = result("rpi5", "story-lm/int4", 0, "c1", { fingerprint: { ...fingerprint, runtime: "onnxruntime 1.31.0" } });
     const refused = evaluateGates(input([other, result("jetson", "story-lm/int4", 0, "c2")], base));

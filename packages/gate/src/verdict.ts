@@ -36,11 +36,15 @@ export interface RegressionRequirement {
   readonly maxChange: number;
   /** Default 0.95. */
   readonly confidence?: number;
+  /** Inconclusive, not skipped, while the base branch has no baseline yet (`require-baseline: true`). */
+  readonly requireBaseline?: boolean;
 }
 
 /** One gate of the manifest, with units already resolved to base units. */
 export interface GateDefinition {
   readonly name: string;
+  /** Where it stands in the manifest, e.g. `gates[0]`, so a reader can find it. */
+  readonly ref?: string;
   /** Devices it applies to; all planned devices when absent. */
   readonly devices?: readonly string[];
   /** Variants it applies to, by id or `model/variant`; all when absent. */
@@ -95,7 +99,19 @@ export type BaselineInput =
       /** Baseline reports refused by the cross-check, so a regression check says why it has nothing to compare with. */
       readonly refused?: readonly ReportedFailure[];
     }
-  | { readonly status: "missing"; readonly reason: string };
+  | {
+      readonly status: "missing";
+      readonly reason: string;
+      /**
+       * The base branch has no run with device reports yet (a new repository or
+       * workflow): regression checks are skipped, not inconclusive, unless their
+       * gate requires a baseline.
+       */
+      readonly noneYet?: boolean;
+    };
+
+/** What the verdict says when the base branch has no baseline yet. */
+export const NO_BASELINE_YET = "no baseline yet: the default branch has no run with device reports; regression checks are skipped until one exists";
 
 export interface GateInput {
   /** Every (device, variant) pair that was meant to run. */
@@ -137,11 +153,38 @@ export interface PairVerdict {
   readonly checks: readonly CheckResult[];
 }
 
+/** Whether one gate of the manifest applied to one device, and if not, why. */
+export interface GateApplicability {
+  readonly gate: string;
+  /** `gates[0]` …, when known. */
+  readonly ref?: string;
+  /** What the gate requires: its limits' metrics, then `regression of <metric>`. */
+  readonly requirements: readonly string[];
+  readonly applied: boolean;
+  /** The device's variants it was checked on (empty when it did not apply). */
+  readonly variants: readonly string[];
+  /** Why it did not apply to the device; only when it did not. */
+  readonly reason?: string;
+  readonly location?: SourceLocation;
+}
+
+/** One device of the plan: which gates applied to it and which did not, and what its checks gave. */
+export interface DeviceGates {
+  readonly device: string;
+  readonly gates: readonly GateApplicability[];
+  /** Requirements (limits and regressions) of the gates that applied, of those the manifest has. */
+  readonly requirements: { readonly applied: number; readonly total: number };
+  /** The outcomes of the device's checks, a missing report included. */
+  readonly counts: Readonly<Record<CheckOutcome, number>>;
+}
+
 export interface Verdict {
   readonly outcome: CheckOutcome;
+  /** Per planned device, in plan order: which gates applied, which did not and why. */
+  readonly devices: readonly DeviceGates[];
   readonly pairs: readonly PairVerdict[];
   readonly checks: readonly CheckResult[];
-  readonly baseline: { readonly status: "found"; readonly source: string } | { readonly status: "missing"; readonly reason: string };
+  readonly baseline: { readonly status: "found"; readonly source: string } | { readonly status: "missing"; readonly reason: string; readonly noneYet?: true };
   readonly counts: Readonly<Record<CheckOutcome, number>>;
   /** Results for pairs that were not in the plan, and why; shown, not gated. */
   readonly unplanned: readonly UnplannedPair[];
@@ -159,10 +202,55 @@ export function worstOutcome(outcomes: Iterable<CheckOutcome>): CheckOutcome {
   return worst;
 }
 
-function variantMatches(selector: string, variant: string): boolean {
+/** Whether `selector` (a variant id, or `model/variant`) names `variant` (`model/variant`). */
+export function variantMatches(selector: string, variant: string): boolean {
   if (selector === variant) return true;
   const slash = variant.indexOf("/");
   return !selector.includes("/") && slash >= 0 && variant.slice(slash + 1) === selector;
+}
+
+/** A gate's requirements, named as the manifest writes them. */
+function requirementsOf(gate: GateDefinition): string[] {
+  return [...Object.keys(gate.limits ?? {}), ...(gate.regression ? [`regression of ${gate.regression.metric}`] : [])];
+}
+
+const bracketed = (ids: readonly string[]): string => `[${ids.join(", ")}]`;
+
+/** Whether `gate` applied to `device`'s planned pairs (those in `pairs`), and if not, why. */
+function applicability(gate: GateDefinition, device: string, pairs: readonly PairVerdict[]): GateApplicability {
+  const base = { gate: gate.name, ...(gate.ref ? { ref: gate.ref } : {}), requirements: requirementsOf(gate), ...(gate.location ? { location: gate.location } : {}) };
+  const notApplied = (reason: string): GateApplicability => ({ ...base, applied: false, variants: [], reason });
+  if (gate.devices && !gate.devices.includes(device)) return notApplied(`it names devices ${bracketed(gate.devices)}`);
+  const matching = pairs.filter((p) => applies(gate, p));
+  if (matching.length === 0) {
+    return notApplied(`it names variants ${bracketed(gate.variants ?? [])}, and none of them was planned on ${device} (${pairs.map((p) => p.variant).join(", ") || "nothing"} was)`);
+  }
+  const reported = matching.filter((p) => p.reported);
+  if (reported.length === 0) return notApplied(`${device} did not report ${matching.map((p) => p.variant).join(", ")}`);
+  if (base.requirements.length === 0) return notApplied("it requires nothing");
+  return { ...base, applied: true, variants: reported.map((p) => p.variant) };
+}
+
+function countOutcomes(checks: readonly CheckResult[]): Record<CheckOutcome, number> {
+  const counts: Record<CheckOutcome, number> = { pass: 0, fail: 0, inconclusive: 0 };
+  for (const c of checks) counts[c.outcome]++;
+  return counts;
+}
+
+/** Per device of the plan, which gates applied to it. */
+function deviceGates(gates: readonly GateDefinition[], pairs: readonly PairVerdict[]): DeviceGates[] {
+  const devices = [...new Set(pairs.map((p) => p.device))];
+  const total = gates.reduce((n, g) => n + requirementsOf(g).length, 0);
+  return devices.map((device) => {
+    const own = pairs.filter((p) => p.device === device);
+    const applied = gates.map((g) => applicability(g, device, own));
+    return {
+      device,
+      gates: applied,
+      requirements: { applied: applied.reduce((n, a) => n + (a.applied ? a.requirements.length : 0), 0), total },
+      counts: countOutcomes(own.flatMap((p) => p.checks)),
+    };
+  });
 }
 
 function applies(gate: GateDefinition, pair: PlannedPair): boolean {
@@ -191,10 +279,14 @@ function regressionCheck(
   baselineInput: BaselineInput,
   baselines: Map<string, DeviceResult>,
   resamples: number | undefined,
-): CheckResult {
+): CheckResult | undefined {
   const where = gate.regressionLocation ?? gate.location;
   const base = { gate: gate.name, device: pair.device, variant: pair.variant, kind: "regression" as const, metric: requirement.metric, ...(where ? { location: where } : {}) };
   if (baselineInput.status === "missing") {
+    if (baselineInput.noneYet && !requirement.requireBaseline) return undefined;
+    if (baselineInput.noneYet) {
+      return { ...base, outcome: "inconclusive", message: `no baseline to compare ${requirement.metric} with: ${baselineInput.reason}`, advice: "The gate sets `require-baseline: true`: run the workflow on the base branch once so its device reports become the baseline." };
+    }
     return { ...base, outcome: "inconclusive", message: `no baseline to compare ${requirement.metric} with: ${baselineInput.reason}`, advice: "The regression check needs a baseline from the base branch; it was not treated as a pass." };
   }
   const baseline = baselines.get(key(pair.device, pair.variant));
@@ -316,7 +408,8 @@ export function evaluateGates(input: GateInput): Verdict {
             ...((gate.limitLocations?.[metric] ?? gate.location) ? { location: gate.limitLocations?.[metric] ?? gate.location } : {}),
           });
         }
-        if (gate.regression) checks.push(regressionCheck(gate, gate.regression, pair, result, input.baseline, baselines, input.resamples));
+        const regression = gate.regression ? regressionCheck(gate, gate.regression, pair, result, input.baseline, baselines, input.resamples) : undefined;
+        if (regression) checks.push(regression);
       }
     }
     const baseline = baselines.get(k);
@@ -331,16 +424,19 @@ export function evaluateGates(input: GateInput): Verdict {
     });
   }
   const checks = pairs.flatMap((p) => p.checks);
-  const counts: Record<CheckOutcome, number> = { pass: 0, fail: 0, inconclusive: 0 };
-  for (const c of checks) counts[c.outcome]++;
+  const counts = countOutcomes(checks);
   const unplanned = [...input.results, ...(input.failures ?? [])]
     .filter((r) => !planned.has(key(r.device, r.variant)))
     .map((r) => ({ device: r.device, variant: r.variant, reason: unplannedReason(r, input.known) }));
   return {
     outcome: worstOutcome(pairs.map((p) => p.outcome)),
+    devices: deviceGates(input.gates, pairs),
     pairs,
     checks,
-    baseline: input.baseline.status === "found" ? { status: "found", source: input.baseline.source } : { status: "missing", reason: input.baseline.reason },
+    baseline:
+      input.baseline.status === "found"
+        ? { status: "found", source: input.baseline.source }
+        : { status: "missing", reason: input.baseline.reason, ...(input.baseline.noneYet ? { noneYet: true as const } : {}) },
     counts,
     unplanned,
   };
