@@ -1,5 +1,6 @@
 /** A plain-text table of a bench report, for people reading a terminal or a log. */
 import type { BenchReport, VariantResultJson } from "./report.js";
+import { THROUGHPUT_DEFINITION, TOKENS_PER_SECOND_DEFINITION, isSourceResult, latencySpread, ratiosToSource, sourceResultOf } from "./versus-source.js";
 
 function ms(value: number | undefined): string {
   if (value === undefined) return "-";
@@ -24,36 +25,44 @@ function num(value: number | undefined, digits: number): string {
   return value === undefined ? "-" : value.toFixed(digits);
 }
 
-function row(r: VariantResultJson): string[] {
+function row(r: VariantResultJson, source: VariantResultJson | undefined): string[] {
   const m = r.metrics;
   const decoder = r.kind === "decoder";
+  const spread = latencySpread(r);
+  const ratios = source && !isSourceResult(r) && r.status === "ok" ? ratiosToSource(m, source.metrics) : {};
   return [
     `${r.model}/${r.variant}`,
     r.status === "ok" ? "ok" : `FAILED (${r.failure?.kind ?? "?"})`,
+    r.run ? String(r.run.iterations) : "-",
     bytes(m["model-size"]),
     ms(m["load-time"]),
     decoder ? ms(m.ttft) : "-",
     ms(decoder ? m["decode-latency-p50"] : m["latency-p50"]),
-    ms(decoder ? m["decode-latency-p90"] : m["latency-p90"]),
+    spread ? `${ms(spread.p10)}–${ms(spread.p90)}` : "-",
     decoder ? num(m["tokens-per-second"], 1) : num(m.throughput, 1),
     bytes(m["peak-memory"]),
+    isSourceResult(r) ? "(fp32 source)" : ([ratios.speed, ratios.size, ratios.memory].filter((x) => x !== undefined).map((x) => x.text).join(", ") || "-"),
     m["kl-divergence"] === undefined ? "-" : `${m["kl-divergence"].toExponential(2)}±${(m["kl-divergence-stderr"] ?? 0).toExponential(1)}`,
     m["top-1-agreement"] === undefined ? "-" : `${(m["top-1-agreement"] * 100).toFixed(1)}%`,
     num(m.perplexity, 2),
   ];
 }
 
-const HEADER = ["variant", "status", "size", "load", "ttft", "p50", "p90", "tok/s|inf/s", "peak mem", "KL", "top-1", "ppl"];
+const HEADER = ["variant", "status", "iters", "size", "load", "ttft", "p50", "p10–p90", "tok/s|inf/s", "peak mem", "vs fp32", "KL", "top-1", "ppl"];
 
 /** The report as an aligned table: one row per variant, then failure messages. */
 export function formatReportTable(report: BenchReport): string {
-  const rows = [HEADER, ...report.results.map(row)];
+  const rows = [HEADER, ...report.results.map((r) => row(r, sourceResultOf(report, r.model)))];
   const widths = HEADER.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
   const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd();
   const out = [
     `device ${report.device.id}: ${report.device.fingerprint["cpu-model"]}, ${report.device.fingerprint["logical-cores"]} cores, ` +
       `${report.device.fingerprint.os}/${report.device.fingerprint.arch}, ONNX Runtime ${report.device.fingerprint["onnxruntime-version"]}, ` +
       `providers ${report.device.session["execution-providers"].join(",")}`,
+    `run rules: ${report.settings.warmup} warm-up, then at least ${report.settings["min-iterations"]} iterations and ${ms(report.settings["min-duration-ms"])}; ` +
+      `decoders: ${report.settings["prompt-tokens"]}-token prompt, ${report.settings["generate-tokens"]} generated tokens per iteration`,
+    `p50, p10–p90: per-token decode latency (decoders) or per-run latency; tok/s: ${TOKENS_PER_SECOND_DEFINITION}; inf/s: ${THROUGHPUT_DEFINITION}`,
+    `vs fp32: speed = fp32 latency ÷ variant latency (below 1× is slower than fp32); size and memory as a share of fp32's`,
     line(rows[0] as string[]),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.slice(1).map(line),

@@ -7,7 +7,7 @@ import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isConfigurationError } from "@slmops/diagnostics";
-import { formatReportTable, readReport, runBenchmark, validateReport, writeReport } from "./index.js";
+import { SOURCE_VARIANT_ID, formatReportTable, isSourceResult, readReport, runBenchmark, validateReport, writeReport } from "./index.js";
 import type { BenchProgress, BenchReport, BenchSettings } from "./index.js";
 import { failingModel, hangingModel, matmulModel, saveModel, saveModelWithExternalData } from "./test-support/models.js";
 import { decoderProject } from "./test-support/project.js";
@@ -74,6 +74,22 @@ describe("decoder benchmark", () => {
     expect(buckets.at(-1)?.["context-to"]).toBe(QUICK.promptTokens + QUICK.generateTokens - 1);
   });
 
+  it("benchmarks the fp32 source as a row of its own, first, the same way as a variant", () => {
+    const source = report.results[0];
+    expect(source?.variant).toBe(SOURCE_VARIANT_ID);
+    expect(isSourceResult(source!)).toBe(true);
+    expect(source?.status).toBe("ok");
+    expect(source?.["model-sha256"]).toBe(report.models[0]?.["source-sha256"]);
+    expect(source?.samples?.["decode-ms"]).toHaveLength((source?.run?.iterations ?? -1) * QUICK.generateTokens);
+    expect(source?.metrics["peak-memory"]).toBeGreaterThan(0);
+    // The reference is the source itself: no accuracy against itself, and no accuracy error either.
+    expect(source?.accuracy).toBeUndefined();
+    expect(source?.["accuracy-error"]).toBeUndefined();
+    expect(report.results.map((r) => r.variant)).toEqual([SOURCE_VARIANT_ID, "fp32", "noisy"]);
+    // Its figures are measured, not copied from the variant with the same file.
+    expect(source?.samples?.["decode-ms"]).not.toEqual(result(report, "fp32").samples?.["decode-ms"]);
+  });
+
   it("records load times, memory from the OS, size and hash", () => {
     const r = result(report, "fp32");
     expect(r.load?.["cold-ms"]).toBeGreaterThan(0);
@@ -115,7 +131,8 @@ describe("decoder benchmark", () => {
     const phases = new Set(progress.map((p) => p.phase));
     for (const phase of ["reference", "load", "warmup", "measure", "accuracy", "done"]) expect(phases).toContain(phase);
     expect(progress.find((p) => p.phase === "measure")?.pid).toBeGreaterThan(0);
-    expect(progress.every((p) => p.total === 2)).toBe(true);
+    // Two variants and the fp32 source's own row.
+    expect(progress.every((p) => p.total === 3)).toBe(true);
   });
 
   it("validates against the schema, survives a write/read round trip and prints as a table", async () => {
@@ -127,7 +144,12 @@ describe("decoder benchmark", () => {
     const table = formatReportTable(report);
     expect(table).toContain("tiny/fp32");
     expect(table).toContain("tiny/noisy");
-    expect(table.split("\n")[1]).toMatch(/^variant\s+status\s+size/);
+    expect(table.split("\n").find((l) => l.startsWith("variant"))).toMatch(/^variant\s+status\s+iters\s+size.*p10–p90.*vs fp32/);
+    expect(table).toContain("tok/s: decode tokens per second: generated tokens ÷ their total decode time");
+    expect(table).toMatch(/run rules: 1 warm-up, then at least 3 iterations/);
+    const noisyLine = table.split("\n").find((l) => l.startsWith("tiny/noisy")) ?? "";
+    expect(noisyLine).toMatch(/\d+\.\d\d× fp32 speed.*, 1\.00× fp32 size, \d+\.\d\d× fp32 memory/);
+    expect(table.split("\n").find((l) => l.startsWith("tiny/fp32 source"))).toContain("(fp32 source)");
   });
 
   it("a device without the fp32 source uses the stored reference by the source's hash", async () => {
@@ -143,6 +165,8 @@ describe("decoder benchmark", () => {
       models: [{ id: "tiny", source: join(project.dir, "absent.onnx"), sourceSha256, eval: eval_, variants: [{ id: "noisy", path: project.noisy }] }],
     });
     expect(small.models[0]).toMatchObject({ "source-sha256": sourceSha256, reference: { status: "reused" } });
+    // No source file on this device: no fp32 row, the variants alone.
+    expect(small.results.map((r) => r.variant)).toEqual(["noisy"]);
     expect(result(small, "noisy").accuracy?.["kl-divergence"]).toBeCloseTo(result(report, "noisy").accuracy?.["kl-divergence"] ?? NaN, 9);
 
     const unknown = await runBenchmark({

@@ -22,6 +22,7 @@ import { BENCH_REPORT_SCHEMA_VERSION, validateReport } from "./report.js";
 import type { BenchReport, FailureJson, ModelEntryJson, VariantResultJson } from "./report.js";
 import { failedResult, variantResult } from "./results.js";
 import { validateRunRules } from "./run-rules.js";
+import { SOURCE_VARIANT_ID } from "./versus-source.js";
 
 /** The device being benchmarked: session options and what to record about it. */
 export interface BenchDevice {
@@ -197,71 +198,75 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchReport> 
   const session = sessionSettings(options.device);
   const referenceDir = options.referenceDir ?? join(os.tmpdir(), "slmops-bench-references");
   const fingerprint = await collectFingerprint(options.device.runnerLabels);
-  const total = options.models.reduce((n, m) => n + m.variants.length, 0);
+  // The fp32 source is benchmarked as a row of its own wherever its file is on this device.
+  const sourceReadable = await Promise.all(options.models.map((m) => modelFiles(m.source).then(() => true, () => false)));
+  const rowsOf = (model: BenchModel, i: number): BenchVariant[] => [...(sourceReadable[i] ? [{ id: SOURCE_VARIANT_ID, path: model.source }] : []), ...model.variants];
+  const total = options.models.reduce((n, m, i) => n + rowsOf(m, i).length, 0);
   const progress = (p: BenchProgress) => options.onProgress?.(p);
   const childBase = { timeoutMs: settings.timeoutMs, env: options.workerEnv, signal: options.signal, workerPath: options.workerPath };
+
+  /** One row: the variant's files, then its measurement in a child process; any failure becomes the row's failure. */
+  const measureRow = async (model: BenchModel, variant: BenchVariant, prepared: PreparedModel, at: { model: string; variant: string; index: number; total: number }): Promise<VariantResultJson> => {
+    let files: ModelFiles;
+    let modelSha256: string;
+    try {
+      files = await modelFiles(variant.path);
+      modelSha256 = await hashModel(files);
+    } catch (error) {
+      const failure: FailureJson = { kind: "configuration", message: (error as Error).message };
+      progress({ ...at, phase: "failed", message: failure.message });
+      return failedResult(model.id, variant.id, failure);
+    }
+    const job: MeasureJob = {
+      modelPath: variant.path,
+      kind: model.kind ?? "auto",
+      session,
+      rules: { warmup: settings.warmup, minIterations: settings.minIterations, minDurationMs: settings.minDurationMs, maxIterations: settings.maxIterations },
+      promptTokens: settings.promptTokens,
+      generateTokens: settings.generateTokens,
+      seed: settings.seed,
+      // The source is the reference: its accuracy against itself says nothing.
+      ...(prepared.reference && variant.id !== SOURCE_VARIANT_ID ? { reference: prepared.reference } : {}),
+    };
+    let pid: number | undefined;
+    const outcome = await runInChild(
+      { type: "measure", job },
+      {
+        ...childBase,
+        onSpawn: (p) => {
+          pid = p;
+        },
+        onProgress: (p) => progress({ ...at, ...p, ...(pid !== undefined ? { pid } : {}) }),
+      },
+    );
+    if (outcome.ok && outcome.reply.type === "measured") {
+      progress({ ...at, phase: "done" });
+      return variantResult(
+        {
+          model: model.id,
+          variant: variant.id,
+          files,
+          modelSha256,
+          ...(options.device.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.device.memoryBudgetBytes } : {}),
+          ...(prepared.referenceError && variant.id !== SOURCE_VARIANT_ID ? { accuracyError: prepared.referenceError } : {}),
+        },
+        outcome.reply.measurement,
+      );
+    }
+    const failure: FailureJson = outcome.ok ? { kind: "error", message: "the worker sent an unexpected reply" } : outcome.failure;
+    progress({ ...at, phase: "failed", message: failure.message });
+    return failedResult(model.id, variant.id, failure, files, modelSha256);
+  };
 
   const models: ModelEntryJson[] = [];
   const results: VariantResultJson[] = [];
   let index = 0;
-  for (const model of options.models) {
+  for (const [i, model] of options.models.entries()) {
     const prepared = await prepareModel(model, settings, session, { dir: referenceDir, root: options.root }, (p) => progress({ ...p, index: index + 1, total }), childBase);
     models.push(prepared.entry);
-    for (const variant of model.variants) {
+    for (const variant of rowsOf(model, i)) {
       index++;
-      const at = { model: model.id, variant: variant.id, index, total };
-      let files: ModelFiles;
-      let modelSha256: string;
-      try {
-        files = await modelFiles(variant.path);
-        modelSha256 = await hashModel(files);
-      } catch (error) {
-        const failure: FailureJson = { kind: "configuration", message: (error as Error).message };
-        results.push(failedResult(model.id, variant.id, failure));
-        progress({ ...at, phase: "failed", message: failure.message });
-        continue;
-      }
-      const job: MeasureJob = {
-        modelPath: variant.path,
-        kind: model.kind ?? "auto",
-        session,
-        rules: { warmup: settings.warmup, minIterations: settings.minIterations, minDurationMs: settings.minDurationMs, maxIterations: settings.maxIterations },
-        promptTokens: settings.promptTokens,
-        generateTokens: settings.generateTokens,
-        seed: settings.seed,
-        ...(prepared.reference ? { reference: prepared.reference } : {}),
-      };
-      let pid: number | undefined;
-      const outcome = await runInChild(
-        { type: "measure", job },
-        {
-          ...childBase,
-          onSpawn: (p) => {
-            pid = p;
-          },
-          onProgress: (p) => progress({ ...at, ...p, ...(pid !== undefined ? { pid } : {}) }),
-        },
-      );
-      if (outcome.ok && outcome.reply.type === "measured") {
-        results.push(
-          variantResult(
-            {
-              model: model.id,
-              variant: variant.id,
-              files,
-              modelSha256,
-              ...(options.device.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.device.memoryBudgetBytes } : {}),
-              ...(prepared.referenceError ? { accuracyError: prepared.referenceError } : {}),
-            },
-            outcome.reply.measurement,
-          ),
-        );
-        progress({ ...at, phase: "done" });
-      } else {
-        const failure: FailureJson = outcome.ok ? { kind: "error", message: "the worker sent an unexpected reply" } : outcome.failure;
-        results.push(failedResult(model.id, variant.id, failure, files, modelSha256));
-        progress({ ...at, phase: "failed", message: failure.message });
-      }
+      results.push(await measureRow(model, variant, prepared, { model: model.id, variant: variant.id, index, total }));
       if (options.signal?.aborted) break;
     }
   }

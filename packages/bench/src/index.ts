@@ -28,5 +28,16 @@ export type { Reference, ReferenceHeader, ReferenceKey } from "./reference-file.
 export { BENCH_REPORT_SCHEMA_VERSION, InvalidReportError, benchReportSchema, readReport, validateReport, writeReport } from "./report.js";
 export type * from "./report.js";
 export { formatReportTable } from "./format-table.js";
+export {
+  SOURCE_VARIANT_ID,
+  THROUGHPUT_DEFINITION,
+  TOKENS_PER_SECOND_DEFINITION,
+  isSourceResult,
+  latencySpread,
+  ratiosToSource,
+  sourceResultOf,
+  speedMetric,
+} from "./versus-source.js";
+export type { SourceAspect, SourceRatio, Spread } from "./versus-source.js";
 export { detectDecoder, genericFeeds } from "./model-io.js";
 export type { DecoderLayout } from "./model-io.js";
