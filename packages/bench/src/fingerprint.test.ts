@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collectFingerprint, parseCpuInfo, runnerLabels } from "./fingerprint.js";
+import { collectFingerprint, cpuFeatures, parseCpuInfo, runnerLabels } from "./fingerprint.js";
 import { validateReport } from "./report.js";
 
 describe("device fingerprint", () => {
@@ -15,6 +15,13 @@ describe("device fingerprint", () => {
   it("parses Arm /proc/cpuinfo features", () => {
     const text = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32\nCPU part\t: 0xd0b\n\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0\n";
     expect(parseCpuInfo(text)).toEqual({ flags: ["asimd", "crc32", "evtstrm", "fp"], model: "Raspberry Pi 5 Model B Rev 1.0", physicalCores: undefined });
+  });
+
+  it("names the CPU features quantized models use, from x86 flags and Arm features", () => {
+    expect(cpuFeatures(["fpu", "sse4_2", "avx2", "fma", "avx512f", "avx512_vnni", "avx512vl"])).toEqual(["sse4_2", "avx2", "fma", "avx512f", "avx512_vnni"]);
+    const rpi5 = parseCpuInfo("Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\n").flags;
+    expect(cpuFeatures(rpi5)).toEqual(["neon", "fp16", "dotprod"]);
+    expect(cpuFeatures([])).toEqual([]);
   });
 
   it("takes runner labels from the caller, else RUNNER_LABELS", () => {

@@ -81,3 +81,39 @@ export async function collectFingerprint(labels?: readonly string[]): Promise<Fi
     "cpu-temperature-celsius": await cpuTemperature(),
   };
 }
+
+/**
+ * CPU features that decide how fast quantized models run, by the names
+ * people know them (x86: `avx2`, `avx512f`, `avx512_vnni`, `avx_vnni`, `amx_int8` …;
+ * Arm: `neon`, `dotprod`, `i8mm`, `sve` …), from the flags /proc/cpuinfo lists
+ * (Arm's `asimd` is NEON, `asimddp` the dot product, `asimdhp` fp16
+ * arithmetic). The order is the list's below; flags not in it are left out.
+ */
+export function cpuFeatures(flags: readonly string[]): string[] {
+  const have = new Set(flags.map((f) => f.toLowerCase()));
+  return CPU_FEATURES.filter(([, names]) => names.some((n) => have.has(n))).map(([feature]) => feature);
+}
+
+const CPU_FEATURES: readonly (readonly [string, readonly string[]])[] = [
+  ["sse4_2", ["sse4_2"]],
+  ["avx", ["avx"]],
+  ["avx2", ["avx2"]],
+  ["fma", ["fma"]],
+  ["f16c", ["f16c"]],
+  ["avx_vnni", ["avx_vnni"]],
+  ["avx512f", ["avx512f"]],
+  ["avx512bw", ["avx512bw"]],
+  ["avx512_vnni", ["avx512_vnni", "avx512vnni"]],
+  ["avx512_bf16", ["avx512_bf16"]],
+  ["avx512_fp16", ["avx512_fp16"]],
+  ["amx_int8", ["amx_int8"]],
+  ["amx_bf16", ["amx_bf16"]],
+  ["neon", ["asimd", "neon"]],
+  ["fp16", ["asimdhp", "fphp"]],
+  ["dotprod", ["asimddp"]],
+  ["i8mm", ["i8mm"]],
+  ["bf16", ["bf16"]],
+  ["sve", ["sve"]],
+  ["sve2", ["sve2"]],
+  ["sme", ["sme"]],
+];

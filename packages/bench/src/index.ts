@@ -20,7 +20,7 @@ export { percentile, summarize, mean, standardDeviation, standardError, slope } 
 export type { Summary } from "./statistics.js";
 export { AccuracyAccumulator, klDivergence, logSoftmax, argmax } from "./accuracy.js";
 export type { AccuracyMetrics } from "./accuracy.js";
-export { collectFingerprint, parseCpuInfo, runnerLabels } from "./fingerprint.js";
+export { collectFingerprint, cpuFeatures, parseCpuInfo, runnerLabels } from "./fingerprint.js";
 export { modelFiles, externalDataLocations } from "./model-files.js";
 export type { ModelFile, ModelFiles } from "./model-files.js";
 export { readReference, writeReference, referenceFileName, InvalidReferenceError } from "./reference-file.js";
