@@ -8,6 +8,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { readReport, validateReport, type BenchReport, type VariantResultJson } from "@slmops/bench/report";
+import { isSourceResult } from "@slmops/bench/versus-source";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Fingerprint } from "./fingerprint.js";
 import type { MetricsRecord } from "./limits.js";
@@ -25,6 +26,8 @@ export interface DeviceReports {
   readonly failures: readonly ReportedFailure[];
   /** The report files read, and the device each was for. */
   readonly files: readonly { readonly file: string; readonly device: string }[];
+  /** The reports themselves, validated, in the order of `files` (for a report's context: fp32 rows, spread, run rules). */
+  readonly reports: readonly BenchReport[];
 }
 
 /** What a measurement depends on besides the model: the device's fingerprint and the session settings. */
@@ -92,8 +95,10 @@ export function resultsFromReport(report: BenchReport, where: string): { results
     seen.add(variant);
   }
   const refused = refusal(report, where);
-  if (refused) return { results, failures: report.results.map((r) => ({ device, variant: `${r.model}/${r.variant}`, message: refused, refused: true })) };
-  for (const result of report.results) {
+  // The fp32 source's row is cross-checked with the rest (above) but is not a variant: it is never gated.
+  const variants = report.results.filter((r) => !isSourceResult(r));
+  if (refused) return { results, failures: variants.map((r) => ({ device, variant: `${r.model}/${r.variant}`, message: refused, refused: true })) };
+  for (const result of variants) {
     const variant = `${result.model}/${result.variant}`;
     if (result.status === "failed") {
       failures.push({ device, variant, message: result.failure ? `${result.failure.kind}: ${result.failure.message}` : "the benchmark failed" });
@@ -125,6 +130,7 @@ function merge(parts: readonly { file: string; report: BenchReport }[], label: s
   const results: DeviceResult[] = [];
   const failures: ReportedFailure[] = [];
   const files: { file: string; device: string }[] = [];
+  const reports: BenchReport[] = [];
   const byDevice = new Map<string, string>();
   for (const { file, report } of parts) {
     const device = report.device.id;
@@ -135,8 +141,9 @@ function merge(parts: readonly { file: string; report: BenchReport }[], label: s
     results.push(...part.results);
     failures.push(...part.failures);
     files.push({ file, device });
+    reports.push(report);
   }
-  return { results, failures, files };
+  return { results, failures, files, reports };
 }
 
 /** Every bench report (`*.json`) under a directory, validated and checked. */
