@@ -57,7 +57,11 @@ describe("baselineFromGitHub", () => {
   });
 
   it("says plainly that there is no baseline", async () => {
-    expect(await baselineFromGitHub(gh.client, options("none"))).toEqual({ status: "missing", reason: "the workflow bench.yml was not found in acme/none" });
+    expect(await baselineFromGitHub(gh.client, options("none"))).toEqual({
+      status: "missing",
+      noneYet: true,
+      reason: 'main has no run of bench.yml that uploaded its device reports (artifact "slmops-reports"): the workflow has not run in acme/none yet',
+    });
   });
 
   it("refuses an artifact whose report has the wrong schema version", async () => {

@@ -11,6 +11,7 @@ import {
   isMetricName,
   METRIC_NAMES,
   METRICS,
+  NO_BASELINE_YET,
   worstOutcome,
   type CheckOutcome,
   type CheckResult,
@@ -206,7 +207,9 @@ export function renderReport(verdict: Verdict, options: RenderOptions = {}): str
   const baseline =
     verdict.baseline.status === "found"
       ? `Baseline: ${escapeMarkdown(verdict.baseline.source)}.`
-      : `**No baseline:** ${escapeMarkdown(verdict.baseline.reason)}. Regression checks could not compare and did not pass.`;
+      : verdict.baseline.noneYet
+        ? `**${escapeMarkdown(NO_BASELINE_YET.charAt(0).toUpperCase() + NO_BASELINE_YET.slice(1))}** (${escapeMarkdown(verdict.baseline.reason)}).`
+        : `**No baseline:** ${escapeMarkdown(verdict.baseline.reason)}. Regression checks could not compare and did not pass.`;
   const summary = [`${pass} passed, ${fail} failed, ${inconclusive} inconclusive.`, baseline, options.runUrl ? `[Workflow run](${options.runUrl})` : undefined]
     .filter((s): s is string => s !== undefined)
     .join(" ");
