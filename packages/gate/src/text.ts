@@ -5,7 +5,7 @@
  */
 import { terminalText } from "@slmops/diagnostics";
 import type { CheckOutcome } from "./regression.js";
-import { NO_BASELINE_YET, type CheckResult, type UnplannedPair, type UnplannedReason, type Verdict } from "./verdict.js";
+import { NO_BASELINE_YET, type CheckResult, type DeviceGates, type GateApplicability, type UnplannedPair, type UnplannedReason, type Verdict } from "./verdict.js";
 
 /** Colors (or none) for the text. */
 export interface TextStyle {
@@ -43,15 +43,53 @@ function unplannedLine(u: UnplannedPair, style: TextStyle): string {
 
 const HEADLINE: Readonly<Record<CheckOutcome, string>> = { pass: "gate passed", fail: "gate failed", inconclusive: "gate inconclusive" };
 
-/** Every pair and check, one per line, ending with a newline. */
+const plural = (n: number, one: string, many: string = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** What the checks gave, claiming no more than was checked. */
+function checksText(counts: Readonly<Record<CheckOutcome, number>>): string {
+  const total = counts.pass + counts.fail + counts.inconclusive;
+  if (total === 0) return "nothing was checked";
+  if (counts.pass === total) return total === 1 ? "its 1 check passed" : `all ${total} checks passed`;
+  return `${counts.pass} passed, ${counts.fail} failed, ${counts.inconclusive} inconclusive`;
+}
+
+/** `3 of 7 requirements applied to local`, per device. */
+function appliedText(device: DeviceGates): string {
+  return `${device.requirements.applied} of ${plural(device.requirements.total, "requirement")} applied to ${terminalText(device.device)}`;
+}
+
+function gateLabel(g: GateApplicability): string {
+  const what = g.requirements.length > 0 ? ` (${g.requirements.map((t) => terminalText(t)).join(", ")})` : "";
+  return `${g.ref ? `${g.ref} ` : ""}"${terminalText(g.gate)}"${what}`;
+}
+
+/** Which gates applied to a device, on which variants, and why the others did not. */
+function deviceLines(device: DeviceGates, style: TextStyle): string[] {
+  const lines = [`  ${style.bold(terminalText(device.device))}: ${appliedText(device).replace(/ to .*$/u, "")}; ${checksText(device.counts)}`];
+  for (const g of device.gates) {
+    lines.push(
+      g.applied
+        ? `    applies: ${gateLabel(g)} on ${g.variants.map((t) => terminalText(t)).join(", ")}${g.skipped ? style.dim(`; skipped: ${g.skipped.join(", ")} (no baseline yet)`) : ""}`
+        : style.dim(`    does not apply: ${gateLabel(g)}: ${terminalText(g.reason ?? "")}`),
+    );
+  }
+  return lines;
+}
+
+/** Every device, pair and check, one per line, ending with a newline. */
 export function formatVerdictText(verdict: Verdict, style: TextStyle = PLAIN): string {
-  const { pass, fail, inconclusive } = verdict.counts;
   const baseline = terminalText(verdict.baseline.status === "found" ? `baseline: ${verdict.baseline.source}` : verdict.baseline.noneYet ? `${NO_BASELINE_YET} — ${verdict.baseline.reason}` : `no baseline: ${verdict.baseline.reason}`);
-  const lines = [`${mark(verdict.outcome, style)} ${style.bold(HEADLINE[verdict.outcome])}: ${pass} passed, ${fail} failed, ${inconclusive} inconclusive (${baseline})`];
-  for (const pair of verdict.pairs) {
-    const state = !pair.reported ? "did not report" : pair.checks.length === 0 ? "no gate" : pair.outcome;
-    lines.push(`  ${mark(pair.outcome, style)} ${style.bold(`${terminalText(pair.device)} · ${terminalText(pair.variant)}`)} ${style.dim(state)}`);
-    for (const check of pair.checks) lines.push(...checkLine(check, style));
+  const applied = verdict.devices.map((d, i) => (i === 0 ? appliedText(d) : `${d.requirements.applied} of ${d.requirements.total} to ${terminalText(d.device)}`)).join(", ");
+  const nothing = verdict.checks.length === 0;
+  const headline = `${HEADLINE[verdict.outcome]}${nothing ? ", but nothing was checked" : ""}`;
+  const lines = [`${mark(verdict.outcome, style)} ${style.bold(headline)}: ${applied || "no device planned"}${nothing ? "" : `; ${checksText(verdict.counts)}`} (${baseline})`];
+  for (const device of verdict.devices) {
+    lines.push(...deviceLines(device, style));
+    for (const pair of verdict.pairs.filter((p) => p.device === device.device)) {
+      const state = !pair.reported ? "did not report" : pair.checks.length === 0 ? "no gate" : pair.outcome;
+      lines.push(`  ${mark(pair.outcome, style)} ${style.bold(`${terminalText(pair.device)} · ${terminalText(pair.variant)}`)} ${style.dim(state)}`);
+      for (const check of pair.checks) lines.push(...checkLine(check, style));
+    }
   }
   for (const u of verdict.unplanned) lines.push(unplannedLine(u, style));
   if (verdict.outcome === "inconclusive") lines.push(style.yellow("Inconclusive: rerun the benchmark to collect more samples, or provide a baseline."));

@@ -165,6 +165,8 @@ export interface GateApplicability {
   readonly variants: readonly string[];
   /** Why it did not apply to the device; only when it did not. */
   readonly reason?: string;
+  /** Requirements of a gate that applied that were not checked: a regression while the base branch has no baseline yet. */
+  readonly skipped?: readonly string[];
   readonly location?: SourceLocation;
 }
 
@@ -172,7 +174,7 @@ export interface GateApplicability {
 export interface DeviceGates {
   readonly device: string;
   readonly gates: readonly GateApplicability[];
-  /** Requirements (limits and regressions) of the gates that applied, of those the manifest has. */
+  /** Requirements (limits and regressions) of the gates that applied, skipped ones not counted, of those the manifest has. */
   readonly requirements: { readonly applied: number; readonly total: number };
   /** The outcomes of the device's checks, a missing report included. */
   readonly counts: Readonly<Record<CheckOutcome, number>>;
@@ -223,12 +225,15 @@ function applicability(gate: GateDefinition, device: string, pairs: readonly Pai
   if (gate.devices && !gate.devices.includes(device)) return notApplied(`it names devices ${bracketed(gate.devices)}`);
   const matching = pairs.filter((p) => applies(gate, p));
   if (matching.length === 0) {
-    return notApplied(`it names variants ${bracketed(gate.variants ?? [])}, and none of them was planned on ${device} (${pairs.map((p) => p.variant).join(", ") || "nothing"} was)`);
+    return notApplied(`it names variants ${bracketed(gate.variants ?? [])}, and none of them was planned on ${device} (${pairs.map((p) => p.variant).join(", ") || "nothing"} ${pairs.length > 1 ? "were" : "was"})`);
   }
   const reported = matching.filter((p) => p.reported);
   if (reported.length === 0) return notApplied(`${device} did not report ${matching.map((p) => p.variant).join(", ")}`);
   if (base.requirements.length === 0) return notApplied("it requires nothing");
-  return { ...base, applied: true, variants: reported.map((p) => p.variant) };
+  // A regression check is skipped, not run, while the base branch has no baseline yet.
+  const regressionRan = reported.some((p) => p.checks.some((c) => c.kind === "regression" && c.gate === gate.name));
+  const skipped = gate.regression && !regressionRan ? [`regression of ${gate.regression.metric}`] : [];
+  return { ...base, applied: true, variants: reported.map((p) => p.variant), ...(skipped.length > 0 ? { skipped } : {}) };
 }
 
 function countOutcomes(checks: readonly CheckResult[]): Record<CheckOutcome, number> {
@@ -247,7 +252,7 @@ function deviceGates(gates: readonly GateDefinition[], pairs: readonly PairVerdi
     return {
       device,
       gates: applied,
-      requirements: { applied: applied.reduce((n, a) => n + (a.applied ? a.requirements.length : 0), 0), total },
+      requirements: { applied: applied.reduce((n, a) => n + (a.applied ? a.requirements.length - (a.skipped?.length ?? 0) : 0), 0), total },
       counts: countOutcomes(own.flatMap((p) => p.checks)),
     };
   });
