@@ -1,0 +1,106 @@
+/**
+ * The published package, as a user installs it: `npm pack`, then plain
+ * `npm install --ignore-scripts <tarball>` into an empty project (no
+ * workspace, no pnpm), then the `slmops` command there — including the
+ * commands that need ONNX Runtime through the bundled runtime.
+ */
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasStackTrace, repoRoot } from "./test-support/run-cli.js";
+import { installTarball, npxSlmops, packCli, type PackInfo } from "./test-support/packed-cli.js";
+
+interface Manifest {
+  name: string;
+  bin?: Record<string, string>;
+  engines?: Record<string, string>;
+  license?: string;
+  files?: string[];
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+let work: string;
+let project: string;
+let info: PackInfo;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "slmops-pack-"));
+  const packed = packCli(join(work, "tarball"));
+  info = packed.info;
+  project = join(work, "project");
+  installTarball(project, packed.tarball);
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("npm pack of @slmops/cli", () => {
+  it("ships the bundles and the manifest, nothing else", () => {
+    expect(info.name).toBe("@slmops/cli");
+    expect(info.files.map((f) => f.path).sort()).toEqual(["README.md", "dist/bin.js", "dist/worker.js", "package.json"]);
+  });
+
+  it("depends on published npm packages only, pinned", () => {
+    const installed = JSON.parse(readFileSync(join(project, "node_modules", "@slmops", "cli", "package.json"), "utf8")) as Manifest;
+    expect(installed.bin).toEqual({ slmops: "./dist/bin.js" });
+    expect(installed.engines?.node).toBe(">=20.11");
+    expect(installed.license).toBe("Apache-2.0");
+    const runtimeDeps = { ...installed.dependencies, ...installed.peerDependencies, ...installed.optionalDependencies };
+    expect(Object.keys(runtimeDeps)).toEqual(["onnxruntime-node"]);
+    for (const [name, version] of Object.entries(runtimeDeps)) expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
+    // The one version @slmops/runtime is built and tested against.
+    const runtime = JSON.parse(readFileSync(join(repoRoot, "packages", "runtime", "package.json"), "utf8")) as Manifest;
+    expect(runtimeDeps["onnxruntime-node"]).toBe(runtime.dependencies?.["onnxruntime-node"]);
+    // Nothing of the workspace was installed: the bundle carries it.
+    expect(readdirSync(join(project, "node_modules", "@slmops")).sort()).toEqual(["cli"]);
+  });
+});
+
+describe("the installed slmops command", () => {
+  it("prints its help and version", () => {
+    const help = npxSlmops(["--help"], project);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: slmops <command>/);
+    for (const command of ["validate", "make-model", "optimize", "bench", "gate"]) expect(help.stdout).toContain(`\n  ${command} `);
+    const version = npxSlmops(["--version"], project);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, "packages", "cli", "package.json"), "utf8")).version);
+  });
+
+  it("makes a model, validates a project and builds a variant with ONNX Runtime", () => {
+    const made = npxSlmops(["make-model", "--preset", "nano", "--out", "m"], project);
+    expect(made.status, made.stderr).toBe(0);
+    for (const file of ["model.onnx", "tokenizer.json", "eval.jsonl", "config.json"]) expect(existsSync(join(project, "m", file)), file).toBe(true);
+
+    const example = join(project, "example");
+    cpSync(join(repoRoot, "examples", "story-lm"), example, { recursive: true, filter: (src) => !/[\\/](\.slmops|out)$/.test(src) });
+    const valid = npxSlmops(["validate", "example", "--json"], project);
+    expect(valid.status, valid.stderr).toBe(0);
+    expect(JSON.parse(valid.stdout)).toMatchObject({ valid: true });
+
+    // The graph optimization runs in ONNX Runtime, loaded from the installed onnxruntime-node.
+    const optimized = npxSlmops(["optimize", "--variant", "int4", "--json"], example);
+    expect(optimized.status, optimized.stderr).toBe(0);
+    const [built] = JSON.parse(optimized.stdout) as { model: string; variant: string; path: string }[];
+    expect(built).toMatchObject({ model: "story-lm", variant: "int4" });
+    expect(existsSync(join(example, ".slmops", "variants", "story-lm", "int4", "model.onnx"))).toBe(true);
+  });
+
+  it("benchmarks a variant in the bundled worker process", () => {
+    const example = join(project, "example");
+    const bench = npxSlmops(["bench", "--variant", "int4", "--warmup", "1", "--min-iterations", "2", "--min-duration", "1ms", "--prompt-tokens", "8", "--generate-tokens", "4", "--json"], example);
+    expect(bench.status, bench.stderr).toBe(0);
+    const report = JSON.parse(bench.stdout) as { results: { model: string; variant: string; status: string }[] };
+    expect(report.results).toEqual([expect.objectContaining({ model: "story-lm", variant: "int4", status: "ok" })]);
+  });
+
+  it("tells a user's mistake as one message, without a stack trace", () => {
+    const missing = npxSlmops(["validate", "no-such-dir"], project);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr + missing.stdout).toContain("no-such-dir");
+    expect(hasStackTrace(missing.stderr)).toBe(false);
+  });
+});
