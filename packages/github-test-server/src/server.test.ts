@@ -141,6 +141,19 @@ describe("workflow runs and artifacts", () => {
     expect(newViolations(), server.describeViolations()).toEqual([]);
   });
 
+  it("a run in progress is not listed as completed until it ends; an artifact uploaded meanwhile is listed with it", async () => {
+    const run = server.state.addWorkflowRun(owner, "running", { workflowFile: "bench.yml", headBranch: "main", status: "in_progress", conclusion: null });
+    const completed = () => octokit.rest.actions.listWorkflowRuns({ owner, repo: "running", workflow_id: "bench.yml", branch: "main", status: "completed" });
+    expect((await completed()).data.total_count).toBe(0);
+    server.state.uploadArtifact(owner, "running", run.id, { name: "slmops-reports", files: { "rpi5.json": "{}" } });
+    server.state.completeWorkflowRun(owner, "running", run.id, "failure");
+    const listed = (await completed()).data.workflow_runs;
+    expect(listed.map((r) => [r.id, r.status, r.conclusion])).toEqual([[run.id, "completed", "failure"]]);
+    const artifacts = await octokit.rest.actions.listWorkflowRunArtifacts({ owner, repo: "running", run_id: run.id });
+    expect(artifacts.data.artifacts.map((a) => [a.name, a.workflow_run?.id])).toEqual([["slmops-reports", run.id]]);
+    expect(newViolations(), server.describeViolations()).toEqual([]);
+  });
+
   it("answers 404 for an unknown workflow file", async () => {
     await expect(octokit.rest.actions.listWorkflowRuns({ owner, repo, workflow_id: "missing.yml" })).rejects.toMatchObject({ status: 404 });
     expect(newViolations()).toEqual([]);

@@ -66,8 +66,8 @@ export interface WorkflowRunRecord {
   readonly headBranch: string;
   readonly headSha: string;
   readonly event: string;
-  readonly status: "queued" | "in_progress" | "completed";
-  readonly conclusion: "success" | "failure" | "cancelled" | "skipped" | null;
+  status: "queued" | "in_progress" | "completed";
+  conclusion: "success" | "failure" | "cancelled" | "skipped" | null;
   readonly runNumber: number;
   readonly createdAt: string;
   readonly artifacts: ArtifactRecord[];
@@ -211,6 +211,29 @@ export class GitHubState {
       })),
     };
     state.workflowRuns.push(run);
+    return run;
+  }
+
+  /** A workflow run by id, in one repository. */
+  workflowRun(owner: string, repo: string, runId: number): WorkflowRunRecord | undefined {
+    return this.findRepository(owner, repo)?.workflowRuns.find((r) => r.id === runId);
+  }
+
+  /** Uploads an artifact to a run, as actions/upload-artifact does while the run goes on. */
+  uploadArtifact(owner: string, repo: string, runId: number, seed: SeedArtifact): ArtifactRecord {
+    const run = this.workflowRun(owner, repo, runId);
+    if (!run) throw new Error(`no workflow run ${runId} in ${owner}/${repo}`);
+    const artifact: ArtifactRecord = { id: this.nextId(), name: seed.name, zip: seed.zip ?? zipFiles(seed.files ?? {}), expired: seed.expired ?? false, createdAt: this.now() };
+    run.artifacts.push(artifact);
+    return artifact;
+  }
+
+  /** Ends a run with a conclusion. */
+  completeWorkflowRun(owner: string, repo: string, runId: number, conclusion: NonNullable<WorkflowRunRecord["conclusion"]>): WorkflowRunRecord {
+    const run = this.workflowRun(owner, repo, runId);
+    if (!run) throw new Error(`no workflow run ${runId} in ${owner}/${repo}`);
+    run.status = "completed";
+    run.conclusion = conclusion;
     return run;
   }
 
