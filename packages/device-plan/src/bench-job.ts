@@ -10,6 +10,11 @@ import type { BenchSettings, Manifest, Model } from "@slmops/manifest";
 /** The id of the ad-hoc device a machine is benchmarked as when no device is named. */
 export const LOCAL_DEVICE_ID = "local";
 
+/** Whether `id` names the ad-hoc device: `local`, when the manifest defines no device of that id. */
+export function isAdHocLocal(manifest: Manifest, id: string): boolean {
+  return id === LOCAL_DEVICE_ID && !manifest.devices.some((d) => d.id === id);
+}
+
 /** Ids become directory names: checked again before a path is built from them. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -36,10 +41,14 @@ export interface BenchSettingsOverrides {
 }
 
 export interface BenchJobOptions {
-  /** A device id from the manifest; undefined: this machine as the ad-hoc device `local` with default settings. */
+  /**
+   * A device id from the manifest; undefined, or `local` when the manifest
+   * defines no device of that id: this machine as the ad-hoc device `local`
+   * with default settings.
+   */
   readonly device?: string;
-  /** Only this model's variants. */
-  readonly model?: string;
+  /** Only this model's variants (or these models'). */
+  readonly model?: string | readonly string[];
   /** Only these variants: `model/variant`, or a bare variant id (in every selected model). */
   readonly variants?: readonly string[];
   /** Where the built variants are (`<dir>/<model>/<variant>/model.onnx`). */
@@ -94,7 +103,7 @@ function pickVariants(model: Model, wanted: readonly string[] | undefined): stri
 export function benchJob(manifest: Manifest, options: BenchJobOptions): BenchJob {
   let device: BenchJobDevice;
   let privateEval: string | undefined;
-  if (options.device === undefined) {
+  if (options.device === undefined || isAdHocLocal(manifest, options.device)) {
     device = { id: LOCAL_DEVICE_ID, ...(options.runnerLabels ? { runnerLabels: options.runnerLabels } : {}) };
   } else {
     const entry = manifest.devices.find((d) => d.id === options.device);
@@ -112,14 +121,17 @@ export function benchJob(manifest: Manifest, options: BenchJobOptions): BenchJob
 
   let models = manifest.models;
   if (options.model !== undefined) {
-    models = models.filter((m) => m.id === options.model);
-    if (models.length === 0) throw new ConfigurationError(`no model \`${options.model}\` in the manifest; its models are ${list(manifest.models.map((m) => m.id))}`);
+    const wanted: readonly string[] = typeof options.model === "string" ? [options.model] : options.model;
+    for (const id of wanted) {
+      if (!models.some((m) => m.id === id)) throw new ConfigurationError(`no model \`${id}\` in the manifest; its models are ${list(manifest.models.map((m) => m.id))}`);
+    }
+    models = models.filter((m) => wanted.includes(m.id));
   }
   for (const wanted of options.variants ?? []) {
     const found = models.some((m) => m.variants.some((v) => wanted === v.id || wanted === `${m.id}/${v.id}`));
     if (!found) {
       const known = models.flatMap((m) => m.variants.map((v) => `${m.id}/${v.id}`));
-      throw new ConfigurationError(`no variant \`${wanted}\` in the manifest${options.model ? ` for model \`${options.model}\`` : ""}; its variants are ${list(known)}`);
+      throw new ConfigurationError(`no variant \`${wanted}\` in the manifest${options.model ? ` for model${models.length === 1 ? "" : "s"} ${list(models.map((m) => m.id))}` : ""}; its variants are ${list(known)}`);
     }
   }
 
