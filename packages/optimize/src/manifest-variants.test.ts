@@ -70,6 +70,17 @@ describe("manifest variants", () => {
     expect(ids({ model: "story-lm", variant: "int8" })).toEqual(["story-lm/int8"]);
   });
 
+  it("selects by several models and variants, in manifest order, each named once", async () => {
+    const m = await manifest();
+    const ids = (filter: Parameters<typeof selectVariants>[1]) => selectVariants(m, filter).map((s) => `${s.model.id}/${s.variant.id}`);
+    expect(ids({ variant: ["fp16", "int4", "int4"] })).toEqual(["story-lm/int4", "story-lm/fp16"]);
+    expect(ids({ model: ["chat-lm", "story-lm"], variant: ["int8"] })).toEqual(["story-lm/int8", "chat-lm/int8"]);
+    // fp16 is story-lm's only: a variant one of the selected models has is enough.
+    expect(ids({ model: ["story-lm", "chat-lm"], variant: ["fp16", "chat-lm/int8"] })).toEqual(["story-lm/fp16", "chat-lm/int8"]);
+    expect(() => selectVariants(m, { model: ["story-lm", "chat"] })).toThrow(UnknownVariantFilterError);
+    expect(() => selectVariants(m, { model: ["chat-lm"], variant: ["int8", "int2"] })).toThrow("no variant `int2` in model `chat-lm`; its variants are `int8`");
+  });
+
   it("refuses filters that name nothing, with the ids that exist", async () => {
     const m = await manifest();
     const failure = (filter: Parameters<typeof selectVariants>[1]) => {

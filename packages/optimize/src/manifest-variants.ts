@@ -16,10 +16,10 @@ import { optimizeModel, type OptimizeProgress, type PassRecord } from "./pipelin
 
 /** Which variants to build; both filters optional, both applied. */
 export interface VariantFilter {
-  /** A model id: only that model's variants. */
-  readonly model?: string;
-  /** A variant id (in any selected model), or `model/variant`. */
-  readonly variant?: string;
+  /** A model id, or several: only their variants. */
+  readonly model?: string | readonly string[];
+  /** A variant id (in any selected model), or `model/variant`; or several. */
+  readonly variant?: string | readonly string[];
 }
 
 /** One variant picked from a manifest, with the model it is built from. */
@@ -51,9 +51,35 @@ const SAFE_ID = /^[a-z0-9][a-z0-9._-]*$/i;
 
 /**
  * The variants `filter` selects, in manifest order. Throws
- * {@link UnknownVariantFilterError} when a filter names nothing.
+ * {@link UnknownVariantFilterError} when a filter names nothing: a model
+ * that does not exist, or a variant that none of the selected models has.
  */
 export function selectVariants(manifest: Manifest, filter: VariantFilter = {}): SelectedVariant[] {
+  const models = typeof filter.model === "string" ? [filter.model] : filter.model;
+  const variants = typeof filter.variant === "string" ? [filter.variant] : filter.variant;
+  const picked = new Set<Variant>();
+  for (const model of models ?? [undefined]) selectOne(manifest, model === undefined ? {} : { model });
+  for (const variant of variants ?? [undefined]) {
+    // A `model/variant` is checked against the model filter once, not against each model of it.
+    const scopes = variant?.includes("/") && models?.includes(variant.split("/", 1)[0] ?? "") ? [undefined] : (models ?? [undefined]);
+    let missing: unknown;
+    let found = false;
+    for (const model of scopes) {
+      try {
+        for (const s of selectOne(manifest, { ...(model === undefined ? {} : { model }), ...(variant === undefined ? {} : { variant }) })) picked.add(s.variant);
+        found = true;
+      } catch (error) {
+        if (!(error instanceof UnknownVariantFilterError && error.filter === "variant")) throw error;
+        missing ??= error;
+      }
+    }
+    if (!found) throw missing;
+  }
+  return manifest.models.flatMap((model) => model.variants.filter((v) => picked.has(v)).map((variant) => ({ model, variant })));
+}
+
+/** The variants one model id and one variant id select. */
+function selectOne(manifest: Manifest, filter: { readonly model?: string; readonly variant?: string }): SelectedVariant[] {
   let models = manifest.models;
   let variantId = filter.variant;
   if (variantId !== undefined && variantId.includes("/")) {
