@@ -1,9 +1,12 @@
 import type { Command } from "../command.js";
 import { benchCommand } from "./bench.js";
+import { doctorCommand } from "./doctor.js";
 import { gateCommand } from "./gate.js";
+import { initCommand } from "./init.js";
 import { makeModelCommand } from "./make-model.js";
 import { optimizeCommand } from "./optimize.js";
+import { planCommand } from "./plan.js";
 import { validateCommand } from "./validate.js";
 
 /** Every `slmops` command, in the order `slmops --help` lists them. Add new ones here. */
-export const commands: readonly Command[] = [validateCommand, makeModelCommand, optimizeCommand, benchCommand, gateCommand];
+export const commands: readonly Command[] = [initCommand, validateCommand, makeModelCommand, optimizeCommand, benchCommand, gateCommand, planCommand, doctorCommand];
