@@ -125,6 +125,9 @@ async function runBench(context: CommandContext): Promise<number> {
     );
   }
 
+  // A machine that does not match the device is warned about, and benchmarked (the report records its own fingerprint).
+  if (device !== undefined) await (await import("./doctor.js")).warnIfNotDevice(loaded.manifest, device, io);
+
   const referenceDirFlag = flag(context, "reference-dir");
   const referenceDir = referenceDirFlag === undefined ? join(loaded.root, ".slmops", "references") : resolve(io.cwd, referenceDirFlag);
   const progress = new ProgressLine(io.stderr, { isTTY: io.stderrIsTTY, columns: terminalColumns(io.stderr) });
