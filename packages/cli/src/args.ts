@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { terminalText } from "@slmops/diagnostics";
 import type { Command } from "./command.js";
 import { UsageError } from "./errors.js";
 import { closest } from "./suggest.js";
@@ -18,7 +19,8 @@ type ParseArgsOptions = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 export function parseCommandArgs(command: Command, args: readonly string[]): ParsedArgs {
   const options: ParseArgsOptions = { help: { type: "boolean", short: "h" } };
   for (const [name, spec] of Object.entries(command.options)) {
-    options[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+    // Every option is collected as a list so that a repeated one is seen, not silently cut to its last value.
+    options[name] = { type: spec.type, multiple: true, ...(spec.short ? { short: spec.short } : {}) };
   }
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   try {
@@ -29,7 +31,7 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
   const help = parsed.values.help === true;
   const values: Record<string, string | boolean | undefined> = {};
   for (const [name, value] of Object.entries(parsed.values)) {
-    if (name !== "help") values[name] = Array.isArray(value) ? value.at(-1) : value;
+    if (name !== "help") values[name] = single(command, name, value);
   }
   if (!help) {
     const max = command.positionals.length;
@@ -47,6 +49,27 @@ export function parseCommandArgs(command: Command, args: readonly string[]): Par
     }
   }
   return { values, positionals: parsed.positionals, help };
+}
+
+/**
+ * One value per option. A repeatable option's values are one list, joined
+ * with commas (the form it takes in one flag: `--variant a --variant b` is
+ * `--variant a,b`). A boolean flag given twice is the flag. Any other option
+ * given twice is refused: keeping one of the values would ignore the other.
+ */
+function single(command: Command, name: string, value: string | boolean | (string | boolean)[] | undefined): string | boolean | undefined {
+  if (!Array.isArray(value)) return value;
+  const spec = command.options[name];
+  if (spec?.type !== "string") return value.at(-1);
+  const strings = value.map(String);
+  if (spec.repeatable) return strings.join(",");
+  if (strings.length > 1) {
+    throw new UsageError(`Option \`--${name}\` was given ${strings.length} times (${strings.map((v) => `\`${terminalText(v)}\``).join(", ")}); it takes one value.`, {
+      command: command.name,
+      hint: "keep the one you mean.",
+    });
+  }
+  return strings[0];
 }
 
 /**

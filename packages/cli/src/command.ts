@@ -7,6 +7,12 @@ export interface OptionSpec {
   readonly description: string;
   /** Placeholder shown in help for a string option, e.g. `dir`. */
   readonly valueName?: string;
+  /**
+   * A string option that may be given several times, each value a
+   * comma-separated list (the filters, see `filterOption` in options.ts).
+   * Any other string option given twice is refused.
+   */
+  readonly repeatable?: boolean;
 }
 
 export interface PositionalSpec {

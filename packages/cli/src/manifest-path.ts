@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 
 /** The manifest file name looked for when a directory (or nothing) is given. */
@@ -19,7 +19,10 @@ export interface ManifestPath {
  * option of others).
  */
 export interface ManifestPathWording {
-  /** Nothing was given and the working directory has no manifest. */
+  /**
+   * Nothing was given and neither the working directory nor one above it
+   * (up to the repository's top or the filesystem root) has a manifest.
+   */
   noneInWorkingDirectory(cwd: string): string;
   /** The given path does not exist. */
   notFound(given: string): string;
@@ -36,20 +39,41 @@ export interface ManifestPathWording {
 export function manifestOptionWording(command: string): ManifestPathWording {
   return {
     noneInWorkingDirectory: (cwd) =>
-      `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops ${command} --manifest path/to/${MANIFEST_FILE_NAME}`,
+      `No ${MANIFEST_FILE_NAME} in ${cwd} or a directory above it. Run slmops in the repository that holds it, or pass its path: slmops ${command} --manifest path/to/${MANIFEST_FILE_NAME}`,
     notFound: (given) => `${given}: no such file or directory. Check the --manifest path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
     directoryWithoutManifest: (given) => `${given ?? "."}: the directory has no ${MANIFEST_FILE_NAME}. Pass the manifest's path with --manifest.`,
   };
 }
 
 /**
+ * The `slmops.yaml` nearest to `cwd`, found as git finds its repository: in
+ * `cwd`, else in each directory above it, stopping after the repository's
+ * top (a directory holding `.git`) or at the filesystem root. Undefined when
+ * there is none. Whatever is found is checked by the caller like a given path.
+ */
+export async function findManifestUpwards(cwd: string): Promise<string | undefined> {
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, MANIFEST_FILE_NAME);
+    if (await stat(candidate).catch(() => undefined)) return candidate;
+    if (await stat(join(dir, ".git")).catch(() => undefined)) return undefined;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
  * The manifest a command should read: `given` (a file, or a directory holding
- * slmops.yaml) resolved against `cwd`, or `cwd/slmops.yaml` when nothing was
- * given. A path that does not lead to a manifest is a `ConfigurationError`
- * worded by `wording`.
+ * slmops.yaml) resolved against `cwd`, or, when nothing was given, the
+ * nearest slmops.yaml in `cwd` or above it ({@link findManifestUpwards}). A
+ * path that does not lead to a manifest is a `ConfigurationError` worded by
+ * `wording`.
  */
 export async function resolveManifestPath(given: string | undefined, cwd: string, wording: ManifestPathWording): Promise<ManifestPath> {
-  let absolute = resolve(cwd, given ?? MANIFEST_FILE_NAME);
+  const found = given === undefined ? await findManifestUpwards(cwd) : resolve(cwd, given);
+  if (found === undefined) throw new ConfigurationError(wording.noneInWorkingDirectory(cwd));
+  let absolute = found;
   const display = () => (given !== undefined && isAbsolute(given) ? absolute : relative(cwd, absolute).split(sep).join("/"));
   const info = await stat(absolute).catch(() => undefined);
   if (!info) {

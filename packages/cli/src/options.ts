@@ -1,4 +1,5 @@
-import type { CommandContext } from "./command.js";
+import { terminalText } from "@slmops/diagnostics";
+import type { CommandContext, OptionSpec } from "./command.js";
 import { UsageError } from "./errors.js";
 
 /**
@@ -33,4 +34,31 @@ export function countOption(context: CommandContext, name: string, command: stri
     throw new UsageError(`Option \`--${name}\` must be ${what}, at most ${bounds.maximum}; got \`${value}\`.`, { command });
   }
   return n;
+}
+
+/**
+ * A filter option's spec (`--model`, `--variant`, `--device`): repeatable,
+ * each value comma-separated. Every command declares its filters with this,
+ * and reads them with {@link filterOption}, so they take the same forms.
+ */
+export function filterSpec(valueName: string, description: string): OptionSpec {
+  return { type: "string", valueName, repeatable: true, description: `${description}; repeatable, or comma-separated` };
+}
+
+/**
+ * The ids a filter option names (`--variant int4,int8 --variant fp16`), in
+ * the order given, without repeats; undefined when it was not given. An
+ * empty id (`--variant int4,`) is a usage error of `command`.
+ */
+export function filterOption(context: CommandContext, name: string, command: string): string[] | undefined {
+  const value = stringOption(context, name, command);
+  if (value === undefined) return undefined;
+  const ids = value.split(",").map((id) => id.trim());
+  if (ids.some((id) => id === "")) {
+    throw new UsageError(`Option \`--${name}\` has an empty id in \`${terminalText(value)}\`.`, {
+      command,
+      hint: `give ids separated by commas, e.g. \`--${name} a,b\`, or repeat the option.`,
+    });
+  }
+  return [...new Set(ids)];
 }

@@ -95,10 +95,11 @@ export async function runGate(options: GateRunOptions): Promise<GateRun> {
 
 /** The manifest's devices named in `ids` (and the ad-hoc device); an unknown id is the user's mistake. */
 function selectDevices(manifest: Manifest, ids: readonly string[], adHoc: string | undefined): ReadonlySet<string> {
-  const known = [...manifest.devices.map((d) => d.id), ...(adHoc === undefined ? [] : [adHoc])];
+  const known = manifest.devices.map((d) => d.id);
   for (const id of ids) {
-    if (!known.includes(id)) {
-      throw new ConfigurationError(`unknown device \`${id}\`: the manifest's devices are ${quoted(known)}`);
+    if (!known.includes(id) && id !== adHoc) {
+      const also = adHoc === undefined ? "" : `, and this machine is the ad-hoc device \`${adHoc}\``;
+      throw new ConfigurationError(`unknown device \`${id}\`: the manifest's devices are ${quoted(known)}${also}`);
     }
   }
   return new Set(ids);

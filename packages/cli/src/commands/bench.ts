@@ -13,10 +13,13 @@ import { styleFor, type Style } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { writingOutput } from "../output-path.js";
-import { countOption, stringOption } from "../options.js";
+import { countOption, filterOption, filterSpec, stringOption } from "../options.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
 import { count } from "../words.js";
 import { DEFAULT_VARIANTS_DIR } from "./optimize.js";
+
+/** Where `slmops bench` writes its report by default, and `slmops gate` reads, beside the manifest. */
+export const DEFAULT_REPORTS_DIR = ".slmops/reports";
 
 export const benchCommand: Command = {
   name: "bench",
@@ -28,15 +31,17 @@ export const benchCommand: Command = {
     "with --device it takes that device's settings from slmops.yaml. Variants are read from\n" +
     `<variants-dir>/<model>/<variant>/model.onnx (default ${DEFAULT_VARIANTS_DIR} beside the manifest, where\n` +
     "`slmops optimize` writes them). The run-rule flags override the manifest's bench settings for quick runs.\n" +
+    `The report is written to ${DEFAULT_REPORTS_DIR}/<device>.json beside the manifest, where \`slmops gate\` reads it.\n` +
     "Exits 0 when every variant was benchmarked, 1 when one failed. With --json, stdout is the report.",
   positionals: [],
   options: {
-    manifest: { type: "string", valueName: "path", description: `the manifest, or a directory holding ${MANIFEST_FILE_NAME} (default ./${MANIFEST_FILE_NAME})` },
+    manifest: { type: "string", valueName: "path", description: `the manifest, or a directory holding ${MANIFEST_FILE_NAME} (default: the nearest ${MANIFEST_FILE_NAME} here or above)` },
     device: { type: "string", valueName: "id", description: "benchmark as this device of the manifest (default: the ad-hoc device `local`)" },
-    model: { type: "string", valueName: "id", description: "only this model's variants" },
-    variant: { type: "string", valueName: "id", description: "only these variants: id or model/variant, comma-separated" },
+    model: filterSpec("ids", "only these models' variants"),
+    variant: filterSpec("ids", "only these variants: id or model/variant"),
     "variants-dir": { type: "string", valueName: "dir", description: `where the built variants are (default ${DEFAULT_VARIANTS_DIR} beside the manifest)` },
-    out: { type: "string", valueName: "file", description: "also write the report (JSON, validated) to this file" },
+    out: { type: "string", valueName: "file", description: `write the report (JSON, validated) to this file (default ${DEFAULT_REPORTS_DIR}/<device>.json beside the manifest)` },
+    "no-out": { type: "boolean", description: "do not write the report file" },
     "reference-dir": { type: "string", valueName: "dir", description: "where fp32 reference distributions are kept between runs (default .slmops/references)" },
     warmup: { type: "string", valueName: "n", description: "untimed iterations first (overrides the manifest)" },
     "min-iterations": { type: "string", valueName: "n", description: "at least this many timed iterations (overrides the manifest)" },
@@ -49,6 +54,7 @@ export const benchCommand: Command = {
   examples: [
     "slmops bench",
     "slmops bench --variant int4 --min-duration 1s --min-iterations 5",
+    "slmops bench --variant int4,int8 --variant fp16 --no-out",
     "slmops bench --manifest examples/story-lm --device rpi5 --out bench-rpi5.json",
     "slmops bench --json > report.json",
   ],
@@ -95,8 +101,9 @@ async function runBench(context: CommandContext): Promise<number> {
   const err = styleFor(io.stderrIsTTY, io.env);
   const json = context.values.json === true;
   const settings = overrides(context);
-  const variantFlag = flag(context, "variant");
-  const variants = variantFlag?.split(",").map((v) => v.trim()).filter((v) => v !== "");
+  const variants = filterOption(context, "variant", "bench");
+  const out = flag(context, "out");
+  if (out !== undefined && context.values["no-out"] === true) throw new UsageError("Options `--out` and `--no-out` contradict each other; pass one.", { command: "bench" });
   const display = (path: string) => relative(io.cwd, path).split(sep).join("/") || ".";
 
   const file = await resolveManifestPath(flag(context, "manifest"), io.cwd, manifestOptionWording("bench"));
@@ -107,7 +114,7 @@ async function runBench(context: CommandContext): Promise<number> {
   const variantsDirFlag = flag(context, "variants-dir");
   const variantsDir = variantsDirFlag === undefined ? join(loaded.root, DEFAULT_VARIANTS_DIR) : resolve(io.cwd, variantsDirFlag);
   const device = flag(context, "device");
-  const model = flag(context, "model");
+  const model = filterOption(context, "model", "bench");
   const job = benchJob(loaded.manifest, {
     variantsDir,
     overrides: settings,
@@ -136,12 +143,12 @@ async function runBench(context: CommandContext): Promise<number> {
   const report = await runBenchmark({ ...job, referenceDir, root: loaded.root, onProgress: (p) => showProgress(progress, p, err) }).finally(() => progress.clear());
 
   // What was measured is printed even when the report cannot be written; the write's error comes after it.
-  const out = flag(context, "out");
+  const reportPath = context.values["no-out"] === true ? undefined : out !== undefined ? resolve(io.cwd, out) : join(loaded.root, DEFAULT_REPORTS_DIR, `${job.device.id}.json`);
   let writeFailure: { error: unknown } | undefined;
-  if (out !== undefined) {
-    const path = resolve(io.cwd, out);
+  if (reportPath !== undefined) {
+    const path = reportPath;
     try {
-      await writingOutput({ name: "--out", value: out }, io.cwd, async () => {
+      await writingOutput({ name: "--out", value: out ?? path }, io.cwd, async () => {
         // Inside the repository, no link on the way to the report is followed.
         await ensureOutputParent(loaded.root, path);
         await writeReport(path, report);
@@ -155,7 +162,7 @@ async function runBench(context: CommandContext): Promise<number> {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     io.stdout.write(`${formatReportTable(report)}\n`);
-    io.stdout.write(verdict(report, failed.length, out === undefined || writeFailure ? undefined : display(resolve(io.cwd, out)), style));
+    io.stdout.write(verdict(report, failed.length, reportPath === undefined || writeFailure ? undefined : display(reportPath), style));
   }
   if (writeFailure) throw writeFailure.error;
   return failed.length === 0 ? ExitCode.ok : ExitCode.failure;

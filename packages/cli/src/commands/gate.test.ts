@@ -105,7 +105,7 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     const code = await main(["gate", "out", "--baseline", "base"], io);
     expect(io.err()).toBe("");
     expect(code).toBe(0);
-    expect(io.out().split("\n")[0]).toBe("✓ gate passed: 4 passed, 0 failed, 0 inconclusive (baseline: base)");
+    expect(io.out().split("\n")[0]).toBe("✓ gate passed: 2 of 2 requirements applied to rpi5, 2 of 2 to nuc; all 4 checks passed (baseline: base)");
     expect(io.out()).toContain("    ✓ model-size changed +2.50%, which is within the allowed +5.00% increase (slmops.yaml:20:19)");
   });
 
@@ -147,7 +147,7 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     expect(await main(["gate", "out", "--baseline", "base"], memoryIo(dir))).toBe(1);
     const unknown = memoryIo(dir);
     expect(await main(["gate", "out", "--device", "rpi6"], unknown)).toBe(1);
-    expect(unknown.err()).toBe("error: unknown device `rpi6`: the manifest's devices are `rpi5`, `nuc`\n");
+    expect(unknown.err()).toBe("error: unknown device `rpi6`: the manifest's devices are `rpi5`, `nuc`, and this machine is the ad-hoc device `local`\n");
   });
 
   it("fails a device whose report's metrics were edited into passing, saying so, without an error", async () => {
@@ -198,7 +198,7 @@ describe("slmops gate", { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), "slmops-gate-cli-"));
     const io = memoryIo(dir);
     expect(await main(["gate", "out"], io)).toBe(1);
-    expect(io.err()).toBe(`error: No slmops.yaml in ${dir}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.\n`);
+    expect(io.err()).toBe(`error: No slmops.yaml in ${dir} or a directory above it. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.\n`);
   });
 });
 

@@ -1,10 +1,13 @@
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
 import { ExitCode } from "../exit-codes.js";
 import { resolveManifestPath, type ManifestPathWording } from "../manifest-path.js";
+import { filterOption, filterSpec, stringOption } from "../options.js";
 import { writingOutput } from "../output-path.js";
+import { DEFAULT_REPORTS_DIR } from "./bench.js";
 
 /** `slmops gate --json` output: the outcome and the whole verdict (non-finite numbers as null). */
 export interface GateJson {
@@ -19,18 +22,24 @@ export const gateCommand: Command = {
     "Reads every bench report under <reports-dir>, evaluates the gates of slmops.yaml on each planned\n" +
     "(device, variant) pair, and compares with the baseline reports when --baseline is given (a seeded\n" +
     "bootstrap interval: pass, fail, or inconclusive). A planned device without a report fails.\n" +
-    "Exits 0 when every gate passed, 1 otherwise (inconclusive too, unless --allow-inconclusive).",
-  positionals: [{ name: "reports-dir", description: "the directory the benchmark wrote its reports to" }],
+    "For each device it lists which gates applied and which did not, and why.\n" +
+    `Without <reports-dir> it reads ${DEFAULT_REPORTS_DIR} beside the manifest, where \`slmops bench\` writes, and\n` +
+    "gates the devices reported there (the ad-hoc device `local` included); with it, every device of the\n" +
+    "manifest is planned. Exits 0 when every check passed, 1 otherwise (inconclusive too, unless\n" +
+    "--allow-inconclusive).",
+  positionals: [{ name: "reports-dir", description: `the directory the benchmark wrote its reports to (default ${DEFAULT_REPORTS_DIR} beside the manifest)`, optional: true }],
   options: {
-    manifest: { type: "string", valueName: "file", description: "the manifest (default ./slmops.yaml)" },
+    manifest: { type: "string", valueName: "file", description: "the manifest (default: slmops.yaml in this directory or the nearest one above it)" },
     root: { type: "string", valueName: "dir", description: "repository root (default: the manifest's directory)" },
-    device: { type: "string", valueName: "ids", description: "gate only these devices, comma-separated (default: every device of the manifest)" },
+    device: filterSpec("ids", "gate only these devices, `local` included (default: every device of the manifest, or those that reported)"),
+    model: filterSpec("ids", "gate only these models' variants"),
+    variant: filterSpec("ids", "gate only these variants: id or model/variant"),
     baseline: { type: "string", valueName: "dir", description: "reports of the base branch to compare with" },
     markdown: { type: "string", valueName: "file", description: "also write the report as Markdown (for a PR comment or job summary)" },
     "allow-inconclusive": { type: "boolean", description: "exit 0 when the verdict is inconclusive" },
     json: jsonOption,
   },
-  examples: ["slmops gate out/reports", "slmops gate out/reports --device local", "slmops gate out/reports --baseline baseline/reports --markdown report.md", "slmops gate out/reports --json | jq .outcome"],
+  examples: ["slmops gate", "slmops gate out/reports --device local --variant int4,int8", "slmops gate out/reports --baseline baseline/reports --markdown report.md", "slmops gate out/reports --json | jq .outcome"],
   run: runGateCommand,
 };
 
@@ -39,7 +48,7 @@ function shown(absolute: string, given: string, cwd: string): string {
 }
 
 /** The manifest is `--manifest <file>`; every way of missing it says the same. */
-const none = (cwd: string) => `No slmops.yaml in ${cwd}. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.`;
+const none = (cwd: string) => `No slmops.yaml in ${cwd} or a directory above it. Run slmops in the repository that holds it, or pass --manifest path/to/slmops.yaml.`;
 const noSuchFile = (given: string) => `--manifest ${given}: no such file. Pass the path of slmops.yaml.`;
 const wording: ManifestPathWording = {
   noneInWorkingDirectory: none,
@@ -50,22 +59,36 @@ const wording: ManifestPathWording = {
 
 async function runGateCommand(context: CommandContext): Promise<number> {
   const { io, style, values } = context;
+  const manifest = await resolveManifestPath(stringOption(context, "manifest", "gate"), io.cwd, wording);
   const reportsGiven = context.positionals[0];
-  if (reportsGiven === undefined) throw new ConfigurationError("Pass the reports directory: slmops gate <reports-dir>");
-  const manifest = await resolveManifestPath(typeof values.manifest === "string" ? values.manifest : undefined, io.cwd, wording);
-  const reports = resolve(io.cwd, reportsGiven);
-  const baselineGiven = typeof values.baseline === "string" ? values.baseline : undefined;
+  const reports = reportsGiven === undefined ? join(dirname(manifest.absolute), DEFAULT_REPORTS_DIR) : resolve(io.cwd, reportsGiven);
+  const reportsDisplay = shown(reports, reportsGiven ?? DEFAULT_REPORTS_DIR, io.cwd);
+  if (reportsGiven === undefined && !(await stat(reports).catch(() => undefined))?.isDirectory()) {
+    throw new ConfigurationError(
+      `No bench reports yet: ${reportsDisplay} (beside ${manifest.display}) does not exist. Run \`slmops bench\` first, it writes there, or pass the reports directory: slmops gate <reports-dir>`,
+    );
+  }
+  const baselineGiven = stringOption(context, "baseline", "gate");
   const baseline = baselineGiven === undefined ? undefined : resolve(io.cwd, baselineGiven);
+  const devices = filterOption(context, "device", "gate");
+  const models = filterOption(context, "model", "gate");
+  const variants = filterOption(context, "variant", "gate");
 
   const { runGate } = await import("@slmops/gate/reports");
   const { formatVerdictText } = await import("@slmops/gate");
+  const { LOCAL_DEVICE_ID } = await import("@slmops/device-plan");
   const { verdict } = await runGate({
     manifest: manifest.absolute,
     manifestDisplay: manifest.display,
     ...(typeof values.root === "string" ? { root: resolve(io.cwd, values.root) } : {}),
     reports,
-    reportsDisplay: shown(reports, reportsGiven, io.cwd),
-    ...(typeof values.device === "string" ? { devices: values.device.split(",").map((d) => d.trim()).filter((d) => d !== "") } : {}),
+    reportsDisplay,
+    adHocDevice: LOCAL_DEVICE_ID,
+    // The local loop: one machine benchmarked itself; the devices that did not run here are not missing.
+    reportedDevices: reportsGiven === undefined,
+    ...(devices ? { devices } : {}),
+    ...(models ? { models } : {}),
+    ...(variants ? { variants } : {}),
     ...(baseline && baselineGiven ? { baseline, baselineDisplay: shown(baseline, baselineGiven, io.cwd) } : {}),
   });
 

@@ -9,7 +9,7 @@ import { ExitCode } from "../exit-codes.js";
 import { styleFor, type Style } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { MANIFEST_FILE_NAME, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
-import { stringOption } from "../options.js";
+import { filterOption, filterSpec, stringOption } from "../options.js";
 import { ProgressLine, progressBar, terminalColumns } from "../progress.js";
 import { closest } from "../suggest.js";
 import { count } from "../words.js";
@@ -46,15 +46,15 @@ export const optimizeCommand: Command = {
     "[{model, variant, path, sha256, bytes, files, sourceBytes, durationMs, passes}].",
   positionals: [],
   options: {
-    manifest: { type: "string", valueName: "path", description: `the manifest, or a directory holding ${MANIFEST_FILE_NAME} (default ./${MANIFEST_FILE_NAME})` },
-    model: { type: "string", valueName: "id", description: "build only this model's variants" },
-    variant: { type: "string", valueName: "id", description: "build only this variant (or model/variant)" },
+    manifest: { type: "string", valueName: "path", description: `the manifest, or a directory holding ${MANIFEST_FILE_NAME} (default: the nearest ${MANIFEST_FILE_NAME} here or above)` },
+    model: filterSpec("ids", "build only these models' variants"),
+    variant: filterSpec("ids", "build only these variants (id or model/variant)"),
     out: { type: "string", valueName: "dir", description: `directory for the variants (default ${DEFAULT_VARIANTS_DIR} beside the manifest)` },
     json: jsonOption,
   },
   examples: [
     "slmops optimize",
-    "slmops optimize --manifest examples/story-lm --variant int4",
+    "slmops optimize --manifest examples/story-lm --variant int4,int8 --variant fp16",
     "slmops optimize --model story-lm --out build/variants --json",
   ],
   run: runOptimize,
@@ -66,7 +66,7 @@ async function runOptimize(context: CommandContext): Promise<number> {
   const json = context.values.json === true;
   const manifestFlag = stringOption(context, "manifest", "optimize");
   const outFlag = stringOption(context, "out", "optimize");
-  const filter = { model: stringOption(context, "model", "optimize"), variant: stringOption(context, "variant", "optimize") };
+  const filter = { model: filterOption(context, "model", "optimize"), variant: filterOption(context, "variant", "optimize") };
   const display = (path: string, absolute: boolean) => (absolute ? path : relative(io.cwd, path).split(sep).join("/") || ".");
 
   const file = await resolveManifestPath(manifestFlag, io.cwd, manifestOptionWording("optimize"));
@@ -186,6 +186,6 @@ function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function clean(filter: { model: string | undefined; variant: string | undefined }): { model?: string; variant?: string } {
+function clean(filter: { model: string[] | undefined; variant: string[] | undefined }): { model?: string[]; variant?: string[] } {
   return { ...(filter.model === undefined ? {} : { model: filter.model }), ...(filter.variant === undefined ? {} : { variant: filter.variant }) };
 }

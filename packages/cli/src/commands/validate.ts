@@ -59,7 +59,7 @@ async function runValidate(context: CommandContext): Promise<number> {
 /** The manifest is the positional argument. */
 const wording: ManifestPathWording = {
   noneInWorkingDirectory: (cwd) =>
-    `No ${MANIFEST_FILE_NAME} in ${cwd}. Run slmops in the repository that holds it, or pass its path: slmops validate path/to/${MANIFEST_FILE_NAME}`,
+    `No ${MANIFEST_FILE_NAME} in ${cwd} or a directory above it. Run slmops in the repository that holds it, or pass its path: slmops validate path/to/${MANIFEST_FILE_NAME}`,
   notFound: (given) => `${given}: no such file or directory. Check the path, or pass the directory that holds ${MANIFEST_FILE_NAME}.`,
   directoryWithoutManifest: (_given, display) => `${display}: no such file. The directory has no ${MANIFEST_FILE_NAME}.`,
 };
