@@ -57,7 +57,8 @@ async function loadBaseline(inputs: GateInputs, context: RunnerContext): Promise
     if (!branch) return { status: "missing", reason: "the base branch is unknown (neither GITHUB_BASE_REF nor GITHUB_REF_NAME is set)" };
     const client = createGitHubClient({ token: inputs.token, baseUrl: context.apiUrl });
     const artifactName = getStringInput("baseline-artifact", { fallback: DEFAULT_REPORTS_ARTIFACT });
-    return baselineFromGitHub(client, { owner: context.owner, repo: context.repo, workflow, branch, artifactName });
+    // The last run on the base branch that uploaded its device reports, whatever its gate said; never this run.
+    return baselineFromGitHub(client, { owner: context.owner, repo: context.repo, workflow, branch, artifactName, ...(context.runId !== undefined ? { excludeRunId: context.runId } : {}) });
   }
   const dir = getPathInput("baseline");
   if (!dir) throw new ConfigurationError("Input `baseline` is empty; use `github`, `none`, or a directory of baseline reports.");
@@ -113,7 +114,7 @@ async function writeFiles(inputs: GateInputs, verdict: Verdict, markdown: string
 async function readReports(dir: PathInput): Promise<DeviceReports> {
   if (existsSync(dir.absolute)) return loadReportsDirectory(dir.absolute, dir.relative);
   core.warning(`No reports directory ${dir.relative}: no device report was downloaded.`);
-  return { results: [], failures: [], files: [] };
+  return { results: [], failures: [], files: [], reports: [] };
 }
 
 /** Evaluates the gates, reports the verdict, and fails the step when it does not pass. */

@@ -11,6 +11,8 @@ export interface RunnerContext {
   readonly apiUrl: string;
   /** Link to this workflow run, when the runner says which one it is. */
   readonly runUrl?: string;
+  /** This workflow run's id (`GITHUB_RUN_ID`), when the runner says. */
+  readonly runId?: number;
   /** The commit the run is for (`GITHUB_SHA`). */
   readonly sha: string;
 }
@@ -27,7 +29,7 @@ export function runnerContext(env: NodeJS.ProcessEnv = process.env): RunnerConte
     owner,
     repo,
     apiUrl: (env.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""),
-    ...(runId && /^\d+$/.test(runId) ? { runUrl: `${server}/${owner}/${repo}/actions/runs/${runId}` } : {}),
+    ...(runId && /^\d+$/.test(runId) ? { runUrl: `${server}/${owner}/${repo}/actions/runs/${runId}`, runId: Number(runId) } : {}),
     sha: env.GITHUB_SHA ?? "",
   };
 }

@@ -86,12 +86,47 @@ const check = {
 
 const pair = { type: "object", additionalProperties: false, required: ["device", "variant"], properties: { device: id, variant: id } } as const;
 
+const outcomeCounts = { type: "object", additionalProperties: false, required: ["pass", "fail", "inconclusive"], properties: { pass: count, fail: count, inconclusive: count } } as const;
+const requirement = text(200);
+
+/** Per device: which gates applied, which did not and why. */
+const deviceGates = {
+  type: "object",
+  additionalProperties: false,
+  required: ["device", "gates", "requirements", "counts"],
+  properties: {
+    device: id,
+    gates: {
+      type: "array",
+      maxItems: 500,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["gate", "requirements", "applied", "variants"],
+        properties: {
+          gate: text(500),
+          ref: text(100),
+          requirements: { type: "array", maxItems: 100, items: requirement },
+          applied: { type: "boolean" },
+          variants: { type: "array", maxItems: 2000, items: id },
+          reason: text(2000),
+          skipped: { type: "array", maxItems: 100, items: requirement },
+          location,
+        },
+      },
+    },
+    requirements: { type: "object", additionalProperties: false, required: ["applied", "total"], properties: { applied: count, total: count } },
+    counts: outcomeCounts,
+  },
+} as const;
+
 const verdict = {
   type: "object",
   additionalProperties: false,
-  required: ["outcome", "pairs", "checks", "baseline", "counts", "unplanned"],
+  required: ["outcome", "devices", "pairs", "checks", "baseline", "counts", "unplanned"],
   properties: {
     outcome,
+    devices: { type: "array", maxItems: 2000, items: deviceGates },
     pairs: {
       type: "array",
       maxItems: 2000,
@@ -114,10 +149,10 @@ const verdict = {
     baseline: {
       oneOf: [
         { type: "object", additionalProperties: false, required: ["status", "source"], properties: { status: { const: "found" }, source: text(500) } },
-        { type: "object", additionalProperties: false, required: ["status", "reason"], properties: { status: { const: "missing" }, reason: text(2000) } },
+        { type: "object", additionalProperties: false, required: ["status", "reason"], properties: { status: { const: "missing" }, reason: text(2000), noneYet: { const: true } } },
       ],
     },
-    counts: { type: "object", additionalProperties: false, required: ["pass", "fail", "inconclusive"], properties: { pass: count, fail: count, inconclusive: count } },
+    counts: outcomeCounts,
     unplanned: {
       type: "array",
       maxItems: 2000,
