@@ -28,6 +28,8 @@ export type { Reference, ReferenceHeader, ReferenceKey } from "./reference-file.
 export { BENCH_REPORT_SCHEMA_VERSION, InvalidReportError, benchReportSchema, readReport, validateReport, writeReport } from "./report.js";
 export type * from "./report.js";
 export { formatReportTable } from "./format-table.js";
+export { failedResult, variantResult } from "./results.js";
+export type { ResultContext } from "./results.js";
 export {
   SOURCE_VARIANT_ID,
   THROUGHPUT_DEFINITION,

@@ -21,7 +21,19 @@ export {
 export { findBaseline, type BaselineResult, type BaselineRun, type FindBaselineOptions } from "./baseline.js";
 export { baselineFromGitHub } from "./baseline-input.js";
 export { isSafeEntryName, unzipArtifact, type UnzipLimits } from "./unzip.js";
-export { DEFAULT_COLUMNS, KEY_METRICS, OUTCOME_ICON, rawFigures, renderChart, renderReport, type RenderOptions } from "./render.js";
+export { DEFAULT_COLUMNS, HEADLINE, KEY_METRICS, metricColumns, OUTCOME_ICON, rawFigures, renderChart, renderReport, type RenderOptions } from "./render.js";
 export { codeBlockText, escapeMarkdown } from "./markdown-text.js";
+export {
+  chartOf,
+  chartScale,
+  deltaText,
+  deviceContexts,
+  spreadText,
+  type Chart,
+  type ChartBar,
+  type ContextRow,
+  type DeviceContext,
+  type ReportContext,
+} from "./report-context.js";
 export { checkConclusion, verdictAnnotations } from "./verdict-output.js";
 export { publishVerdict, type PublishVerdictOptions, type PublishVerdictResult } from "./publish.js";

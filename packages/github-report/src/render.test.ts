@@ -81,11 +81,11 @@ describe("renderReport", () => {
       ["pixel", "story-lm/int4", "❌ did not report"],
     ]);
     const rpi = Object.fromEntries(header.map((h, i) => [h, rows[0]![i]]));
-    expect(rpi["decode p50"]).toBe("44 ms ❌ (+10.0%)");
-    expect(rpi["peak memory"]).toBe("300MiB ✅ (+0.00%)");
+    expect(rpi["decode p50"]).toBe("44 ms ❌ (+10.0%, worse)");
+    expect(rpi["peak memory"]).toBe("300MiB ✅ (+0.00%, unchanged)");
     const jetson = Object.fromEntries(header.map((h, i) => [h, rows[1]![i]]));
-    expect(jetson["decode p50"]).toMatch(/^12 ms ✅ \(\+0\.00%\)$/);
-    expect(jetson["KL div."]).toBe("0.2 ❌ (+1900%)");
+    expect(jetson["decode p50"]).toMatch(/^12 ms ✅ \(\+0\.00%, unchanged\)$/);
+    expect(jetson["KL div."]).toBe("0.2 ❌ (+1900%, worse)");
     expect(rows[2]!.slice(3)).toEqual(["—", "—", "—"]);
   });
 
@@ -108,9 +108,10 @@ describe("renderReport", () => {
     const chart = codeBlock(markdown, "mermaid").split("\n");
     expect(chart[0]).toBe("xychart-beta");
     const field = (name: string) => chart.find((l) => l.trim().startsWith(`${name} `))!.trim().slice(name.length + 1);
-    expect(JSON.parse(field("title"))).toBe("decode p50 (ms) by device");
+    expect(JSON.parse(field("title"))).toBe("Decode latency p50 per variant (ms, lower is better)");
     expect(JSON.parse(field("x-axis"))).toEqual(["rpi5 · story-lm/int4", "jetson · story-lm/int4"]);
-    expect(JSON.parse(field("y-axis"))).toBe("ms");
+    // The value axis starts at zero, above the tallest bar.
+    expect(field("y-axis")).toBe('"ms" 0 --> 48.4');
     expect(JSON.parse(field("bar"))).toEqual([44, 12]);
     expect(JSON.parse(field("line"))).toEqual([40, 12]);
   });
@@ -124,6 +125,16 @@ describe("renderReport", () => {
     expect(raw.pairs[0]!.metrics["decode-latency-p50"]).toBe(44);
     const regression = raw.pairs[0]!.checks.find((c) => c.regression)!.regression!;
     expect(regression.lower).toBeGreaterThan(0.05);
+  });
+
+  it("says better for a faster variant and worse for fewer tokens/s, by each metric's direction", () => {
+    const tps = (device: string, v: number) => ({ ...result(device, 40, "t"), metrics: { "tokens-per-second": v, "decode-latency-p50": 1000 / v } });
+    const text = renderReport(verdictOf({ plan: [{ device: "rpi5", variant: "story-lm/int4" }], results: [tps("rpi5", 20)], baseline: { status: "found", source: "main", results: [tps("rpi5", 25)] } }));
+    const { header, rows } = parseTable(text);
+    const cell = (name: string) => rows[0]![header.indexOf(name)];
+    expect(cell("tokens/s")).toBe("20 tokens/s (−20.0%, worse)");
+    const faster = renderReport(verdictOf({ plan: [{ device: "rpi5", variant: "story-lm/int4" }], results: [tps("rpi5", 25)], baseline: { status: "found", source: "main", results: [tps("rpi5", 20)] } }));
+    expect(parseTable(faster).rows[0]![header.indexOf("decode p50")]).toMatch(/^40 ms .*\(−20\.0%, better\)$/);
   });
 
   it("says plainly when there is no baseline", () => {

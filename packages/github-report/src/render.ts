@@ -6,7 +6,6 @@
  * same verdict gives the same text.
  */
 import {
-  formatChange,
   formatMetricValue,
   isMetricName,
   METRIC_NAMES,
@@ -22,10 +21,11 @@ import {
 } from "@slmops/gate";
 import { MAX_COMMENT_LENGTH, REPORT_MARKER } from "./comment.js";
 import { codeBlockText, escapeMarkdown } from "./markdown-text.js";
+import { chartOf, deltaText, deviceContexts, spreadText, type ReportContext } from "./report-context.js";
 
 export const OUTCOME_ICON: Readonly<Record<CheckOutcome, string>> = Object.freeze({ pass: "✅", fail: "❌", inconclusive: "⚠️" });
 
-const HEADLINE: Readonly<Record<CheckOutcome, string>> = Object.freeze({
+export const HEADLINE: Readonly<Record<CheckOutcome, string>> = Object.freeze({
   pass: "every gate passed",
   fail: "a gate failed",
   inconclusive: "inconclusive — rerun to decide",
@@ -45,13 +45,15 @@ export interface RenderOptions {
   readonly maxLength?: number;
   /** Start with the hidden marker of the report comment (default true). */
   readonly marker?: boolean;
+  /** The bench reports behind the verdict: each device's fingerprint, run rules, fp32 row and spread. */
+  readonly context?: ReportContext;
 }
 
 /** Metrics shown as table columns when reported, besides those a gate checks. */
 export const DEFAULT_COLUMNS: readonly MetricName[] = ["decode-latency-p50", "decode-latency-p90", "ttft", "tokens-per-second", "peak-memory", "model-size", "kl-divergence", "top-1-agreement"];
 
 /** Columns: metrics a gate checks, and the default ones that were reported, in the catalogue's order. Others stay in the raw figures. */
-function metricColumns(verdict: Verdict): string[] {
+export function metricColumns(verdict: Verdict): string[] {
   const names = new Set<string>();
   for (const pair of verdict.pairs) {
     for (const name of DEFAULT_COLUMNS) if (typeof pair.metrics[name] === "number") names.add(name);
@@ -71,9 +73,9 @@ function metricCell(pair: PairVerdict, metric: string): string {
   const checks = pair.checks.filter((c) => c.metric === metric);
   const icon = checks.length > 0 ? ` ${OUTCOME_ICON[worstOutcome(checks.map((c) => c.outcome))]}` : "";
   if (typeof value !== "number") return checks.length > 0 ? `—${icon}` : "—";
-  const base = pair.baselineMetrics?.[metric];
-  const delta = typeof base === "number" && base !== 0 ? ` (${formatChange(value / base - 1)})` : "";
-  return `${escapeMarkdown(formatMetricValue(metric, value))}${icon}${delta}`;
+  const delta = deltaText(metric, value, pair.baselineMetrics?.[metric]);
+  const shownDelta = delta === undefined ? "" : ` (${delta})`;
+  return `${escapeMarkdown(formatMetricValue(metric, value))}${icon}${shownDelta}`;
 }
 
 function resultCell(pair: PairVerdict): string {
@@ -121,48 +123,75 @@ function problems(verdict: Verdict): string | undefined {
   return `### Checks that did not pass\n\n${items.join("\n")}`;
 }
 
-/** The chart's unit and how values convert to it. */
-function chartScale(metric: string): { unit: string; scale: number } {
-  if (!isMetricName(metric)) return { unit: "value", scale: 1 };
-  switch (METRICS[metric].unit) {
-    case "ms":
-      return { unit: "ms", scale: 1 };
-    case "bytes":
-      return { unit: "MiB", scale: 1 / (1024 * 1024) };
-    case "fraction":
-      return { unit: "%", scale: 100 };
-    default:
-      return { unit: METRICS[metric].unit, scale: 1 };
-  }
-}
-
 function chartNumber(value: number): string {
   return String(Number(value.toPrecision(4)));
 }
 
-/** A Mermaid `xychart-beta` bar chart of one metric per (device, variant); a line shows the baseline. */
-export function renderChart(verdict: Verdict, keyMetric?: string): string | undefined {
+/**
+ * A Mermaid `xychart-beta` bar chart of one metric per (device, variant), the
+ * fp32 source first where the context has it; a line shows the baseline. The
+ * value axis starts at zero.
+ */
+export function renderChart(verdict: Verdict, keyMetric?: string, context?: ReportContext): string | undefined {
   const metric = keyMetric ?? KEY_METRICS.find((m) => verdict.pairs.some((p) => typeof p.metrics[m] === "number"));
   if (!metric) return undefined;
-  const pairs = verdict.pairs.filter((p) => typeof p.metrics[metric] === "number");
-  if (pairs.length === 0) return undefined;
-  const { unit, scale } = chartScale(metric);
-  const label = (p: PairVerdict) => JSON.stringify(codeBlockText(`${p.device} · ${p.variant}`.replace(/"/g, "'")));
-  const bars = pairs.map((p) => chartNumber((p.metrics[metric] as number) * scale));
+  const chart = chartOf(verdict, metric, context);
+  if (!chart) return undefined;
+  const label = (text: string) => JSON.stringify(codeBlockText(text.replace(/"/g, "'")));
+  const top = Math.max(...chart.bars.map((b) => Math.max(b.value, b.baseline ?? 0)));
   const lines = [
     "```mermaid",
     "xychart-beta",
-    `    title ${JSON.stringify(`${columnLabel(metric)} (${unit}) by device`)}`,
-    `    x-axis [${pairs.map(label).join(", ")}]`,
-    `    y-axis ${JSON.stringify(unit)}`,
-    `    bar [${bars.join(", ")}]`,
+    `    title ${JSON.stringify(codeBlockText(chart.title))}`,
+    `    x-axis [${chart.bars.map((b) => label(b.label)).join(", ")}]`,
+    `    y-axis ${JSON.stringify(chart.unit)} 0 --> ${chartNumber(top > 0 ? top * 1.1 : 1)}`,
+    `    bar [${chart.bars.map((b) => chartNumber(b.value)).join(", ")}]`,
   ];
-  if (pairs.every((p) => typeof p.baselineMetrics?.[metric] === "number")) {
-    lines.push(`    line [${pairs.map((p) => chartNumber((p.baselineMetrics![metric] as number) * scale)).join(", ")}]`);
+  const withBaseline = chart.bars.filter((b) => !b.source);
+  if (withBaseline.length > 0 && withBaseline.length === chart.bars.length && withBaseline.every((b) => b.baseline !== undefined)) {
+    lines.push(`    line [${chart.bars.map((b) => chartNumber(b.baseline as number)).join(", ")}]`);
   }
   lines.push("```");
   const legend = lines.some((l) => l.startsWith("    line")) ? "Bars: this change; line: baseline." : "Bars: this change.";
   return `${lines.join("\n")}\n\n${legend}`;
+}
+
+/** Per device: what it is, the run rules, and every row against the fp32 source, with spread and iteration counts. */
+function againstSource(context: ReportContext | undefined): string | undefined {
+  const devices = deviceContexts(context);
+  if (devices.length === 0) return undefined;
+  const parts = devices.map((d) => {
+    const header = ["Variant", "Iterations", "Latency p50 (p10–p90)", "Per second", "Speed vs fp32", "Size vs fp32", "Memory vs fp32"];
+    const lines = [`| ${header.join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`];
+    const definitions = new Set<string>();
+    for (const r of d.rows) {
+      if (r.status === "failed") {
+        lines.push(`| ${escapeMarkdown(r.label)} | ❌ ${escapeMarkdown(r.failure ?? "failed")} | — | — | — | — | — |`);
+        continue;
+      }
+      const ratio = (aspect: string) => {
+        if (r.source) return "fp32 source";
+        const x = r.ratios.find((q) => q.aspect === aspect);
+        return x ? `${x.worse ? "⚠️ " : ""}${escapeMarkdown(x.text)}` : "—";
+      };
+      const latency = r.spread ? `${escapeMarkdown(formatMetricValue("latency-p50", r.spread.p50))} (${escapeMarkdown(spreadText(r.spread))})` : "—";
+      const perSecond = r.perSecond ? `${escapeMarkdown(r.perSecond.value.toPrecision(4))} †` : "—";
+      if (r.perSecond) definitions.add(r.perSecond.definition);
+      const iterations = r.iterations !== undefined ? `${r.iterations} (after ${r.warmup ?? 0} warm-up)` : "—";
+      lines.push(`| ${escapeMarkdown(r.label)}${r.source ? " **(reference)**" : ""} | ${iterations} | ${latency} | ${perSecond} | ${ratio("speed")} | ${ratio("size")} | ${ratio("memory")} |`);
+    }
+    return [
+      `#### ${escapeMarkdown(d.device)}`,
+      "",
+      `Device: ${escapeMarkdown(d.fingerprint)}.`,
+      `Run rules: ${escapeMarkdown(d.runRules)}.`,
+      "",
+      lines.join("\n"),
+      "",
+      ...[...definitions].map((text) => `† ${escapeMarkdown(text)}.`),
+    ].join("\n");
+  });
+  return `### Against the fp32 source\n\nSpeed: fp32 latency ÷ variant latency (below 1× the variant is slower than fp32). Size and memory: the variant's share of fp32's.\n\n${parts.join("\n\n")}`;
 }
 
 /** The figures behind the report, as plain JSON (NaN and infinities become null). */
@@ -214,7 +243,14 @@ export function renderReport(verdict: Verdict, options: RenderOptions = {}): str
     .filter((s): s is string => s !== undefined)
     .join(" ");
   const head = [marker ? REPORT_MARKER : undefined, headline, "", summary].filter((s): s is string => s !== undefined).join("\n");
-  const sections = [head, table(verdict), unplanned(verdict), problems(verdict), renderChart(verdict, options.keyMetric)].filter((s): s is string => s !== undefined);
+  const sections = [
+    head,
+    table(verdict),
+    unplanned(verdict),
+    problems(verdict),
+    againstSource(options.context),
+    renderChart(verdict, options.keyMetric, options.context),
+  ].filter((s): s is string => s !== undefined);
   const full = [...sections, details(verdict)].join("\n\n") + "\n";
   if (full.length <= max) return full;
   const withoutRaw = [...sections, "<details><summary>Raw figures</summary>\n\nToo long for a comment: see the run's report artifact.\n\n</details>"].join("\n\n") + "\n";

@@ -59,6 +59,9 @@ const wording: ManifestPathWording = {
 
 async function runGateCommand(context: CommandContext): Promise<number> {
   const { io, style, values } = context;
+  const devices = filterOption(context, "device", "gate");
+  const models = filterOption(context, "model", "gate");
+  const variants = filterOption(context, "variant", "gate");
   const manifest = await resolveManifestPath(stringOption(context, "manifest", "gate"), io.cwd, wording);
   const reportsGiven = context.positionals[0];
   const reports = reportsGiven === undefined ? join(dirname(manifest.absolute), DEFAULT_REPORTS_DIR) : resolve(io.cwd, reportsGiven);
@@ -70,9 +73,6 @@ async function runGateCommand(context: CommandContext): Promise<number> {
   }
   const baselineGiven = stringOption(context, "baseline", "gate");
   const baseline = baselineGiven === undefined ? undefined : resolve(io.cwd, baselineGiven);
-  const devices = filterOption(context, "device", "gate");
-  const models = filterOption(context, "model", "gate");
-  const variants = filterOption(context, "variant", "gate");
 
   const { runGate } = await import("@slmops/gate/reports");
   const { formatVerdictText } = await import("@slmops/gate");
