@@ -50,7 +50,7 @@ describe("slmops (usage)", { timeout: 60_000 }, () => {
   it("lists the commands when nothing is close", () => {
     const r = runCli(["deploy-to-mars"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("the commands are: validate");
+    expect(r.stderr).toContain("the commands are: init, validate");
   });
 
   it("rejects an unknown flag with a did-you-mean hint", () => {
