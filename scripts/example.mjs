@@ -23,6 +23,7 @@ if (unknown.length > 0) {
 
 const reports = join(work, "reports");
 const markdown = join(work, "report.md");
+const html = join(work, "report.html");
 const steps = [
   { title: "validate the manifest", args: ["validate", "slmops.yaml"] },
   { title: "build the optimized variants", args: ["optimize", "--manifest", "slmops.yaml"] },
@@ -41,7 +42,7 @@ const steps = [
   },
   {
     title: "gate the results: one verdict",
-    args: ["gate", reports, "--manifest", "slmops.yaml", "--device", "local", "--markdown", markdown],
+    args: ["gate", reports, "--manifest", "slmops.yaml", "--device", "local", "--markdown", markdown, "--html", html],
   },
 ];
 
@@ -55,4 +56,4 @@ for (const [i, step] of steps.entries()) {
     process.exit(result.status ?? 1);
   }
 }
-console.log(`\nThe example project ran end to end. The report (Markdown, as posted on a pull request): ${relative(root, markdown)}`);
+console.log(`\nThe example project ran end to end. The report (Markdown, as posted on a pull request): ${relative(root, markdown)}; as one HTML file: ${relative(root, html)}`);

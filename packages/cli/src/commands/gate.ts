@@ -36,10 +36,11 @@ export const gateCommand: Command = {
     variant: filterSpec("ids", "gate only these variants: id or model/variant"),
     baseline: { type: "string", valueName: "dir", description: "reports of the base branch to compare with" },
     markdown: { type: "string", valueName: "file", description: "also write the report as Markdown (for a PR comment or job summary)" },
+    html: { type: "string", valueName: "file", description: "also write the report as one self-contained HTML file (charts you can hover; loads nothing)" },
     "allow-inconclusive": { type: "boolean", description: "exit 0 when the verdict is inconclusive" },
     json: jsonOption,
   },
-  examples: ["slmops gate", "slmops gate out/reports --device local --variant int4,int8", "slmops gate out/reports --baseline baseline/reports --markdown report.md", "slmops gate out/reports --json | jq .outcome"],
+  examples: ["slmops gate", "slmops gate out/reports --device local --variant int4,int8", "slmops gate out/reports --baseline baseline/reports --markdown report.md --html report.html", "slmops gate out/reports --json | jq .outcome"],
   run: runGateCommand,
 };
 
@@ -94,20 +95,29 @@ async function runGateCommand(context: CommandContext): Promise<number> {
 
   // The verdict is printed even when the Markdown cannot be written; the write's error comes after it.
   let writeFailure: { error: unknown } | undefined;
-  if (typeof values.markdown === "string") {
-    const markdown = values.markdown;
+  const outputs = [
+    ...(typeof values.markdown === "string" ? [{ name: "--markdown", value: values.markdown }] : []),
+    ...(typeof values.html === "string" ? [{ name: "--html", value: values.html }] : []),
+  ];
+  if (outputs.length > 0) {
     const { renderReport } = await import("@slmops/github-report");
+    const { renderHtmlReport } = await import("@slmops/html-report");
+    const { loadReportsDirectory } = await import("@slmops/gate/reports");
     const { writeFileAtomic } = await import("@slmops/atomic-file");
     const { ensureOutputParent } = await import("@slmops/contained-fs");
     const root = typeof values.root === "string" ? resolve(io.cwd, values.root) : dirname(manifest.absolute);
-    try {
-      await writingOutput({ name: "--markdown", value: markdown }, io.cwd, async () => {
-        // Inside the repository, no link on the way to the file is followed.
-        const path = await ensureOutputParent(root, resolve(io.cwd, markdown));
-        await writeFileAtomic(path, renderReport(verdict, { marker: false }));
-      });
-    } catch (error) {
-      writeFailure = { error };
+    // The reports behind the verdict: each device's fingerprint, run rules, fp32 row and spread.
+    const context = { reports: (await loadReportsDirectory(reports, reportsDisplay)).reports };
+    for (const output of outputs) {
+      try {
+        await writingOutput(output, io.cwd, async () => {
+          // Inside the repository, no link on the way to the file is followed.
+          const path = await ensureOutputParent(root, resolve(io.cwd, output.value));
+          await writeFileAtomic(path, output.name === "--html" ? renderHtmlReport(verdict, { context }) : renderReport(verdict, { marker: false, context }));
+        });
+      } catch (error) {
+        writeFailure ??= { error };
+      }
     }
   }
   if (values.json === true) {
