@@ -9,7 +9,10 @@
 //
 // onnxruntime-node (a native addon) stays out of both bundles: it is a
 // dependency of the published package and resolves from node_modules.
-import { readFileSync, rmSync } from "node:fs";
+//
+// Each file is replaced by one rename, so a test running `dist/bin.js` while
+// `npm pack` (prepack) rebuilds never sees it missing or half-written.
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -19,17 +22,21 @@ const dir = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
 const target = `node${/(\d+)/.exec(pkg.engines.node)[1]}`;
 const external = Object.keys(pkg.dependencies ?? {});
-const options = { ...esbuildOptions(target), absWorkingDir: dir, external, metafile: true };
+const options = { ...esbuildOptions(target), absWorkingDir: dir, external, write: false };
 
 const bundles = {
   "bin.js": join(dir, "src", "bin.ts"),
   "worker.js": join(dir, "node_modules", "@slmops", "bench", "dist", "worker.js"),
 };
 
-rmSync(join(dir, "dist"), { recursive: true, force: true });
+mkdirSync(join(dir, "dist"), { recursive: true });
 for (const [name, entry] of Object.entries(bundles)) {
   const outfile = join(dir, "dist", name);
-  const result = await build({ ...options, entryPoints: [entry], outfile });
-  const bytes = result.metafile.outputs[relative(dir, outfile).split("\\").join("/")]?.bytes ?? 0;
-  console.log(`bundled ${relative(process.cwd(), outfile) || outfile} (${(bytes / 1024).toFixed(0)} KiB, ${target})`);
+  const { outputFiles } = await build({ ...options, entryPoints: [entry], outfile });
+  const [output] = outputFiles;
+  const temporary = `${outfile}.${process.pid}.tmp`;
+  writeFileSync(temporary, output.contents);
+  chmodSync(temporary, name === "bin.js" ? 0o755 : 0o644);
+  renameSync(temporary, outfile);
+  console.log(`bundled ${relative(process.cwd(), outfile) || outfile} (${(output.contents.length / 1024).toFixed(0)} KiB, ${target})`);
 }

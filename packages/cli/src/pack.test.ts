@@ -68,7 +68,7 @@ describe("the installed slmops command", () => {
     for (const command of ["validate", "make-model", "optimize", "bench", "gate"]) expect(help.stdout).toContain(`\n  ${command} `);
     const version = npxSlmops(["--version"], project);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, "packages", "cli", "package.json"), "utf8")).version);
-  });
+  }, 120_000);
 
   it("makes a model, validates a project and builds a variant with ONNX Runtime", () => {
     const made = npxSlmops(["make-model", "--preset", "nano", "--out", "m"], project);
@@ -87,20 +87,21 @@ describe("the installed slmops command", () => {
     const [built] = JSON.parse(optimized.stdout) as { model: string; variant: string; path: string }[];
     expect(built).toMatchObject({ model: "story-lm", variant: "int4" });
     expect(existsSync(join(example, ".slmops", "variants", "story-lm", "int4", "model.onnx"))).toBe(true);
-  });
+  }, 120_000);
 
   it("benchmarks a variant in the bundled worker process", () => {
     const example = join(project, "example");
     const bench = npxSlmops(["bench", "--variant", "int4", "--warmup", "1", "--min-iterations", "2", "--min-duration", "1ms", "--prompt-tokens", "8", "--generate-tokens", "4", "--json"], example);
     expect(bench.status, bench.stderr).toBe(0);
     const report = JSON.parse(bench.stdout) as { results: { model: string; variant: string; status: string }[] };
-    expect(report.results).toEqual([expect.objectContaining({ model: "story-lm", variant: "int4", status: "ok" })]);
-  });
+    expect(report.results).toEqual(expect.arrayContaining([expect.objectContaining({ model: "story-lm", variant: "int4", status: "ok" })]));
+    expect(report.results.every((r) => r.status === "ok")).toBe(true);
+  }, 120_000);
 
   it("tells a user's mistake as one message, without a stack trace", () => {
     const missing = npxSlmops(["validate", "no-such-dir"], project);
     expect(missing.status).toBe(1);
     expect(missing.stderr + missing.stdout).toContain("no-such-dir");
     expect(hasStackTrace(missing.stderr)).toBe(false);
-  });
+  }, 120_000);
 });

@@ -50,12 +50,17 @@ export interface PackInfo {
   readonly files: readonly { path: string }[];
 }
 
-/** Packs the built package into `dest` with `npm pack`; returns the tarball's path and npm's account of it. */
+/**
+ * Packs the package into `dest` with `npm pack` (its prepack script bundles
+ * `dist/` afresh); returns the tarball's path and npm's account of it.
+ */
 export function packCli(dest: string): { tarball: string; info: PackInfo } {
   if (!existsSync(binPath)) throw new Error(`${binPath} is missing: build the CLI first (npm run build in packages/cli)`);
   mkdirSync(dest, { recursive: true });
   const packed = mustSucceed("npm pack", run("npm", ["pack", "--json", "--pack-destination", dest], { cwd: packageDir }));
-  const [info] = JSON.parse(packed.stdout) as PackInfo[];
+  // The prepack script (the bundle build) prints its lines first; npm's JSON follows.
+  const json = packed.stdout.slice(packed.stdout.search(/^\[/m));
+  const [info] = JSON.parse(json) as PackInfo[];
   if (!info) throw new Error(`npm pack printed no package: ${packed.stdout}`);
   return { tarball: join(dest, info.filename), info };
 }
