@@ -58,7 +58,6 @@ export function selectVariants(manifest: Manifest, filter: VariantFilter = {}): 
   const models = typeof filter.model === "string" ? [filter.model] : filter.model;
   const variants = typeof filter.variant === "string" ? [filter.variant] : filter.variant;
   const picked = new Set<Variant>();
-  for (const model of models ?? [undefined]) selectOne(manifest, model === undefined ? {} : { model });
   for (const variant of variants ?? [undefined]) {
     // A `model/variant` is checked against the model filter once, not against each model of it.
     const scopes = variant?.includes("/") && models?.includes(variant.split("/", 1)[0] ?? "") ? [undefined] : (models ?? [undefined]);
@@ -75,6 +74,8 @@ export function selectVariants(manifest: Manifest, filter: VariantFilter = {}): 
     }
     if (!found) throw missing;
   }
+  // Every model named exists, even one no `model/variant` was checked against.
+  for (const model of models ?? []) selectOne(manifest, { model });
   return manifest.models.flatMap((model) => model.variants.filter((v) => picked.has(v)).map((variant) => ({ model, variant })));
 }
 
