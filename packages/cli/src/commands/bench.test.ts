@@ -26,7 +26,9 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
     const r = runCli(["bench", "--variant", "int8", ...QUICK, "--out", "out/report.json"], { cwd: project });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain("benchmarking 1 variant as device `local`");
-    expect(r.stderr).toMatch(/✓ \[1\/1\] story-lm\/int8/);
+    // The fp32 source is benchmarked first, as the row every variant is compared with.
+    expect(r.stderr).toMatch(/✓ \[1\/2\] story-lm\/fp32 source/);
+    expect(r.stderr).toMatch(/✓ \[2\/2\] story-lm\/int8/);
     expect(r.stdout).toMatch(/story-lm/);
     expect(r.stdout).toMatch(/int8/);
     expect(r.stdout).toContain("✓ 1 variant benchmarked on `local`; report written to out/report.json");
@@ -35,7 +37,8 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
     expect(report.device.session["execution-providers"]).toEqual(["cpu"]);
     expect(report.device.session["intra-op-threads"]).toBe(0);
     expect(report.settings).toMatchObject({ warmup: 1, "min-iterations": 3, "min-duration-ms": 200, "prompt-tokens": 8, "generate-tokens": 4, seed: 1234 });
-    const [result] = report.results;
+    const [source, result] = report.results;
+    expect(source).toMatchObject({ model: "story-lm", variant: "fp32 source", status: "ok", "model-sha256": report.models[0]?.["source-sha256"] });
     expect(result).toMatchObject({ model: "story-lm", variant: "int8", status: "ok", kind: "decoder" });
     expect(result?.run?.iterations).toBeGreaterThanOrEqual(3);
     expect(result?.run?.["elapsed-ms"]).toBeGreaterThanOrEqual(200);
@@ -59,9 +62,9 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
     const command = [process.execPath, binPath, "bench", "--variant", "int8", ...QUICK.map((a) => (a === "200ms" ? "1s" : a))].join(" ");
     const r = spawnSync("/usr/bin/script", ["-qec", command, "/dev/null"], { cwd: project, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } });
     expect(r.status, r.stdout).toBe(0);
-    const redraws = r.stdout.split("\r\u001b[2K").filter((part) => part.startsWith("[1/1] story-lm/int8 measure"));
+    const redraws = r.stdout.split("\r\u001b[2K").filter((part) => part.startsWith("[2/2] story-lm/int8 measure"));
     expect(redraws.length).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(/✓ \[1\/1\] story-lm\/int8/);
+    expect(r.stdout).toMatch(/✓ \[2\/2\] story-lm\/int8/);
     expect(r.stdout).toContain("✓ 1 variant benchmarked on `local`");
   });
 
@@ -114,7 +117,8 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
     try {
       const onFull = runCli(["bench", "--variant", "int8", ...QUICK, "--json", "--out", join(full.dir, "report.json")], { cwd: project });
       expect(onFull.status).toBe(1);
-      expect(validateReport(JSON.parse(onFull.stdout), "stdout").results).toHaveLength(1);
+      // The fp32 source's row and the variant's: what was measured, printed although --out could not be written.
+      expect(validateReport(JSON.parse(onFull.stdout), "stdout").results.map((r) => r.variant)).toEqual(["fp32 source", "int8"]);
       expect(onFull.stderr).toContain("no space left on the device (ENOSPC)\n  hint: free disk space, or pass another --out on another file system\n");
       expect(hasStackTrace(onFull.stderr)).toBe(false);
       if ("skip" in readOnly) return context.skip(readOnly.skip);

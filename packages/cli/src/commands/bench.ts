@@ -157,12 +157,14 @@ async function runBench(context: CommandContext): Promise<number> {
       writeFailure = { error };
     }
   }
-  const failed = report.results.filter((r) => r.status === "failed");
+  // The fp32 source's row is the yardstick, not a variant asked for: it is shown, but neither counted nor failing the command.
+  const { isSourceResult } = await import("@slmops/bench");
+  const failed = report.results.filter((r) => r.status === "failed" && !isSourceResult(r));
   if (json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     io.stdout.write(`${formatReportTable(report)}\n`);
-    io.stdout.write(verdict(report, failed.length, reportPath === undefined || writeFailure ? undefined : display(reportPath), style));
+    io.stdout.write(verdict(report, failed.length, reportPath === undefined || writeFailure ? undefined : display(reportPath), style, isSourceResult));
   }
   if (writeFailure) throw writeFailure.error;
   return failed.length === 0 ? ExitCode.ok : ExitCode.failure;
@@ -179,10 +181,15 @@ function showProgress(progress: ProgressLine, p: BenchProgress, style: Style): v
   }
 }
 
-function verdict(report: BenchReport, failed: number, out: string | undefined, style: Style): string {
-  const total = report.results.length;
+function verdict(report: BenchReport, failed: number, out: string | undefined, style: Style, isSource: (r: BenchReport["results"][number]) => boolean): string {
+  const total = report.results.filter((r) => !isSource(r)).length;
   const written = out === undefined ? "" : `; report written to ${out}`;
-  return failed === 0
-    ? `${style.green("✓")} ${count(total, "variant")} benchmarked on \`${report.device.id}\`${written}\n`
-    : `${style.red("✗")} ${failed} of ${count(total, "variant")} failed on \`${report.device.id}\`${written}\n`;
+  const source = report.results.filter((r) => isSource(r) && r.status === "failed");
+  const note = source.length === 0 ? "" : `${style.yellow("!")} the fp32 source could not be benchmarked (${source.map((r) => r.model).join(", ")}), so there is no fp32 row to compare with\n`;
+  return (
+    note +
+    (failed === 0
+      ? `${style.green("✓")} ${count(total, "variant")} benchmarked on \`${report.device.id}\`${written}\n`
+      : `${style.red("✗")} ${failed} of ${count(total, "variant")} failed on \`${report.device.id}\`${written}\n`)
+  );
 }
