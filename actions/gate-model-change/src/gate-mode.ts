@@ -131,7 +131,8 @@ export async function gateMode(): Promise<void> {
   core.info(formatVerdictText(verdict));
 
   const runUrl = context.runUrl ? { runUrl: context.runUrl } : {};
-  const markdown = renderReport(verdict, { marker: false, ...runUrl });
+  const reportContext = { reports: run.reports };
+  const markdown = renderReport(verdict, { marker: false, context: reportContext, ...runUrl });
   const files = await writeFiles(inputs, verdict, markdown, context, pr);
   await writeSummary([markdown, "\n"]);
 
@@ -143,6 +144,7 @@ export async function gateMode(): Promise<void> {
       owner: context.owner,
       repo: context.repo,
       verdict,
+      context: reportContext,
       headSha: pr?.headSha ?? context.sha,
       checkName: inputs.checkName,
       ...(pr ? { pullRequest: pr.number } : {}),

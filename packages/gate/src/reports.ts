@@ -26,7 +26,7 @@ export interface DeviceReports {
   readonly failures: readonly ReportedFailure[];
   /** The report files read, and the device each was for. */
   readonly files: readonly { readonly file: string; readonly device: string }[];
-  /** The reports themselves, validated, in the order of `files` (for a report's context: fp32 rows, spread, run rules). */
+  /** The reports that passed the cross-check, validated, in the order of `files` (for a report's context: fp32 rows, spread, run rules). */
   readonly reports: readonly BenchReport[];
 }
 
@@ -83,7 +83,7 @@ function refusal(report: BenchReport, where: string): string | undefined {
  * was changed, none of its figures can be trusted — and each of its variants
  * becomes a refused failure for the device.
  */
-export function resultsFromReport(report: BenchReport, where: string): { results: DeviceResult[]; failures: ReportedFailure[] } {
+export function resultsFromReport(report: BenchReport, where: string): { results: DeviceResult[]; failures: ReportedFailure[]; refused?: true } {
   const device = report.device.id;
   const fingerprint = comparableFingerprint(report);
   const results: DeviceResult[] = [];
@@ -97,7 +97,7 @@ export function resultsFromReport(report: BenchReport, where: string): { results
   const refused = refusal(report, where);
   // The fp32 source's row is cross-checked with the rest (above) but is not a variant: it is never gated.
   const variants = report.results.filter((r) => !isSourceResult(r));
-  if (refused) return { results, failures: variants.map((r) => ({ device, variant: `${r.model}/${r.variant}`, message: refused, refused: true })) };
+  if (refused) return { results, failures: variants.map((r) => ({ device, variant: `${r.model}/${r.variant}`, message: refused, refused: true })), refused: true };
   for (const result of variants) {
     const variant = `${result.model}/${result.variant}`;
     if (result.status === "failed") {
@@ -141,7 +141,8 @@ function merge(parts: readonly { file: string; report: BenchReport }[], label: s
     results.push(...part.results);
     failures.push(...part.failures);
     files.push({ file, device });
-    reports.push(report);
+    // A refused report (its figures do not match its samples) gives no context either: nothing of it is shown as measured.
+    if (part.refused !== true) reports.push(report);
   }
   return { results, failures, files, reports };
 }

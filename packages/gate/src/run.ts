@@ -5,7 +5,7 @@
 import { ConfigurationError } from "@slmops/diagnostics";
 import { loadManifestOrThrow, type Manifest } from "@slmops/manifest";
 import { gatesFromManifest, knownFromManifest, planFromManifest } from "./manifest-gates.js";
-import { loadReportsDirectory } from "./reports.js";
+import { loadReportsDirectory, type DeviceReports } from "./reports.js";
 import { evaluateGates, variantMatches, type BaselineInput, type KnownPairs, type PlannedPair, type Verdict } from "./verdict.js";
 
 export interface GateRunOptions {
@@ -51,6 +51,8 @@ export interface GateRun {
   readonly verdict: Verdict;
   /** The report files read, by device. */
   readonly reportFiles: readonly { readonly file: string; readonly device: string }[];
+  /** The reports the verdict was made from (those that passed the cross-check), for the report's context. */
+  readonly reports: DeviceReports["reports"];
 }
 
 /** Loads the manifest and reports and evaluates the gates. User mistakes throw `ConfigurationError`. */
@@ -90,7 +92,7 @@ export async function runGate(options: GateRunOptions): Promise<GateRun> {
     gates: gatesFromManifest(loaded),
     known: withAdHoc(knownFromManifest(loaded.manifest), adHoc),
   });
-  return { verdict, reportFiles: run.files };
+  return { verdict, reportFiles: run.files, reports: run.reports };
 }
 
 /** The manifest's devices named in `ids` (and the ad-hoc device); an unknown id is the user's mistake. */

@@ -3,7 +3,7 @@ import { SOURCE_VARIANT_ID } from "@slmops/bench/versus-source";
 import type { BenchReport } from "@slmops/bench/report";
 import { describe, expect, it } from "vitest";
 import { createRandom } from "./random.js";
-import { resultsFromReport } from "./reports.js";
+import { loadReportsFromFiles, resultsFromReport } from "./reports.js";
 import { latencySamples, REALISTIC_NOISE } from "./test-support/latency.js";
 import { benchReport } from "./test-support/reports.js";
 
@@ -32,5 +32,17 @@ describe("the fp32 source's row", () => {
     expect(results).toEqual([]);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ variant: "story-lm/int4", refused: true, message: expect.stringContaining(`story-lm/${SOURCE_VARIANT_ID}: decode-latency-p50 is 1 but`) });
+  });
+
+  it("of a refused report gives the report no context: its figures are not shown as measured", () => {
+    const report = benchReport("rpi5", [{ variant: SOURCE_VARIANT_ID, decodeMs: decode("s", 120) }, { variant: "int4", decodeMs: decode("a") }]);
+    const [source, int4] = report.results;
+    const tampered: BenchReport = { ...report, results: [{ ...source!, metrics: { ...source!.metrics, "decode-latency-p50": 1 } }, int4!] };
+    const encode = (r: BenchReport) => new TextEncoder().encode(JSON.stringify(r));
+    const honest = loadReportsFromFiles(new Map([["rpi5.json", encode(report)]]), "reports");
+    expect(honest.reports.map((r) => r.device.id)).toEqual(["rpi5"]);
+    const loaded = loadReportsFromFiles(new Map([["rpi5.json", encode(tampered)]]), "reports");
+    expect(loaded.files.map((f) => f.device)).toEqual(["rpi5"]);
+    expect(loaded.reports).toEqual([]);
   });
 });

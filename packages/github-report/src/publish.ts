@@ -8,10 +8,13 @@ import { publishCheckRun, type PublishCheckRunResult } from "./check-run.js";
 import type { GitHubClient, RepositoryRef } from "./client.js";
 import { upsertReportComment, type UpsertCommentResult } from "./comment.js";
 import { renderReport } from "./render.js";
+import type { ReportContext } from "./report-context.js";
 import { checkConclusion, verdictAnnotations } from "./verdict-output.js";
 
 export interface PublishVerdictOptions extends RepositoryRef {
   readonly verdict: Verdict;
+  /** The reports behind the verdict (fingerprints, run rules, the fp32 rows), shown in the report. */
+  readonly context?: ReportContext;
   /** The pull request to comment on; no comment when absent (e.g. a push). */
   readonly pullRequest?: number;
   /** The commit the check run belongs to. */
@@ -36,7 +39,8 @@ const TITLE = { pass: "Every gate passed", fail: "A gate failed", inconclusive: 
 /** Publishes the verdict as the report comment and a check run. */
 export async function publishVerdict(client: GitHubClient, options: PublishVerdictOptions): Promise<PublishVerdictResult> {
   const { owner, repo, verdict } = options;
-  const markdown = renderReport(verdict, { ...(options.runUrl ? { runUrl: options.runUrl } : {}) });
+  const shared = { ...(options.runUrl ? { runUrl: options.runUrl } : {}), ...(options.context ? { context: options.context } : {}) };
+  const markdown = renderReport(verdict, shared);
   const comment =
     options.pullRequest !== undefined
       ? await upsertReportComment(client, { owner, repo, issueNumber: options.pullRequest, body: markdown, ...(options.commentAuthor ? { author: options.commentAuthor } : {}) })
@@ -49,7 +53,7 @@ export async function publishVerdict(client: GitHubClient, options: PublishVerdi
     headSha: options.headSha,
     conclusion: checkConclusion(verdict.outcome),
     title: `${TITLE[verdict.outcome]} (${pass} passed, ${fail} failed, ${inconclusive} inconclusive)`,
-    summary: renderReport(verdict, { marker: false, maxLength: 65_535, ...(options.runUrl ? { runUrl: options.runUrl } : {}) }),
+    summary: renderReport(verdict, { marker: false, maxLength: 65_535, ...shared }),
     ...(options.runUrl ? { detailsUrl: options.runUrl } : {}),
     annotations: verdictAnnotations(verdict),
   });

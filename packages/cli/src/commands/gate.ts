@@ -78,7 +78,7 @@ async function runGateCommand(context: CommandContext): Promise<number> {
   const { runGate } = await import("@slmops/gate/reports");
   const { formatVerdictText } = await import("@slmops/gate");
   const { LOCAL_DEVICE_ID } = await import("@slmops/device-plan");
-  const { verdict } = await runGate({
+  const { verdict, reports: gatedReports } = await runGate({
     manifest: manifest.absolute,
     manifestDisplay: manifest.display,
     ...(typeof values.root === "string" ? { root: resolve(io.cwd, values.root) } : {}),
@@ -102,12 +102,11 @@ async function runGateCommand(context: CommandContext): Promise<number> {
   if (outputs.length > 0) {
     const { renderReport } = await import("@slmops/github-report");
     const { renderHtmlReport } = await import("@slmops/html-report");
-    const { loadReportsDirectory } = await import("@slmops/gate/reports");
     const { writeFileAtomic } = await import("@slmops/atomic-file");
     const { ensureOutputParent } = await import("@slmops/contained-fs");
     const root = typeof values.root === "string" ? resolve(io.cwd, values.root) : dirname(manifest.absolute);
-    // The reports behind the verdict: each device's fingerprint, run rules, fp32 row and spread.
-    const context = { reports: (await loadReportsDirectory(reports, reportsDisplay)).reports };
+    // The reports the verdict was made from (read once): each device's fingerprint, run rules, fp32 row and spread.
+    const context = { reports: gatedReports };
     for (const output of outputs) {
       try {
         await writingOutput(output, io.cwd, async () => {
