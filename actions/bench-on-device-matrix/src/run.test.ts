@@ -77,15 +77,16 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     expect(r.outputs.report).toBe("bench-reports/ci.json");
     expect(r.outputs["failed-count"]).toBe("0");
     expect(r.stdout).toMatch(/onnxruntime-node 1\.\d+\.\d+ \(preinstalled\)/);
-    expect(r.stdout).toMatch(/\[1\/1\] story-lm\/int8: measure/);
+    expect(r.stdout).toMatch(/\[2\/2\] story-lm\/int8: measure/);
     const report = await readReport(join(workspace, "bench-reports", "ci.json"));
     expect(report.device.id).toBe("ci");
     expect(report.device.session["intra-op-threads"]).toBe(1);
     expect(report.device["memory-budget-bytes"]).toBe(2 * 1024 ** 3);
     expect(report.device.fingerprint["runner-labels"]).toEqual(["ubuntu-24.04"]);
     expect(report.settings).toMatchObject({ warmup: 1, "min-iterations": 3, "min-duration-ms": 200, "prompt-tokens": 8, "generate-tokens": 4 });
-    expect(report.results).toHaveLength(1);
-    const result = report.results[0];
+    // The fp32 source's row first (the yardstick), then the variant.
+    expect(report.results.map((x) => x.variant)).toEqual(["fp32 source", "int8"]);
+    const result = report.results[1];
     expect(result).toMatchObject({ model: "story-lm", variant: "int8", status: "ok", kind: "decoder" });
     expect(result?.run?.iterations).toBeGreaterThanOrEqual(3);
     expect(result?.metrics["kl-divergence"]).toBeGreaterThanOrEqual(0);
@@ -114,7 +115,7 @@ describe("bench-on-device-matrix run (bundled, under the runner's Node, real ONN
     expect(r.outputs["failed-count"]).toBe("1");
     expect(r.stdout).toMatch(/^::warning::story-lm\/int8 failed on `ci` \((error|configuration)\): /m);
     const report = await readReport(join(workspace, "reports", "broken.json"));
-    expect(report.results[0]).toMatchObject({ variant: "int8", status: "failed" });
+    expect(report.results.find((x) => x.variant === "int8")).toMatchObject({ status: "failed" });
     expect(r.summary).toMatch(/<td>story-lm\/int8<\/td><td>failed \((error|configuration)\)<\/td>/);
   });
 

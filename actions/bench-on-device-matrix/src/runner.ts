@@ -4,7 +4,7 @@
  * the installed onnxruntime-node resolves. Takes one request over IPC,
  * benchmarks, writes the report, replies, exits.
  */
-import { runBenchmark, writeReport } from "@slmops/bench";
+import { isSourceResult, runBenchmark, writeReport } from "@slmops/bench";
 import type { BenchProgress } from "@slmops/bench";
 import { describeError, isConfigurationError } from "@slmops/diagnostics";
 import type { RunnerReply, RunnerRequest } from "./runner-protocol.js";
@@ -37,7 +37,9 @@ async function handle(request: RunnerRequest): Promise<void> {
   try {
     const report = await runBenchmark({ ...request.job, referenceDir: request.referenceDir, onProgress: progressLines() });
     await writeReport(request.reportPath, report);
-    await send({ type: "done", total: report.results.length, failed: report.results.filter((r) => r.status === "failed").length });
+    // The fp32 source's row is the yardstick, not a variant: it is neither counted nor a failure of the step.
+    const variants = report.results.filter((r) => !isSourceResult(r));
+    await send({ type: "done", total: variants.length, failed: variants.filter((r) => r.status === "failed").length });
   } catch (error) {
     await send({ type: "error", configuration: isConfigurationError(error), message: describeError(error) });
   }

@@ -136,6 +136,6 @@ describe("slmops bench (real child process, real ONNX Runtime, the example's mod
   it("is listed in slmops --help", () => {
     const r = runCli(["--help"]);
     expect(r.stdout).toMatch(/^\s+bench\s+benchmark the built variants on this machine/m);
-    expect(readFileSync(join(repoRoot, "packages", "cli", "dist", "commands", "bench.js"), "utf8")).toContain("runBenchmark");
+    expect(readFileSync(join(repoRoot, "packages", "cli", "dist", "bin.js"), "utf8")).toContain("runBenchmark");
   });
 });
