@@ -154,7 +154,7 @@ export function starterManifest(models: readonly FoundModel[]): string {
     `# yaml-language-server: $schema=${SCHEMA_URL}`,
     "#",
     "# Written by `slmops init`. Run the loop locally with",
-    "#   slmops optimize && slmops bench --device local --out .slmops/reports/local.json && slmops gate .slmops/reports",
+    "#   slmops optimize && slmops bench --device local && slmops gate",
     "# and on every pull request with .github/workflows/models.yml. Add your edge devices under `devices:`",
     "# (their runs-on labels are your self-hosted runners' labels) and latency gates for them once measured.",
     "version: 1",
@@ -330,8 +330,9 @@ async function runInit(context: CommandContext): Promise<number> {
     "Next:",
     `  slmops validate${given === undefined ? "" : ` ${t(show(manifestPath))}`}`,
     `  slmops optimize${at}`,
-    `  slmops bench${at} --device local --out ${t(show(join(dir, ".slmops", "reports", "local.json")))}`,
-    `  slmops gate ${t(show(join(dir, ".slmops", "reports")))}${at}`,
+    // bench writes .slmops/reports/<device>.json beside the manifest, where gate reads by default.
+    `  slmops bench${at} --device local`,
+    `  slmops gate${at}`,
   );
   io.stdout.write(`${lines.join("\n")}\n`);
   return ExitCode.ok;
