@@ -36,3 +36,4 @@ export {
   type Verdict,
 } from "./verdict.js";
 export { formatVerdictText, type TextStyle } from "./text.js";
+export { applicabilityLines, checksText, gateLabel, requirementsText, type ApplicabilityLine } from "./applicability.js";

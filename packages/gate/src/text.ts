@@ -5,7 +5,8 @@
  */
 import { terminalText } from "@slmops/diagnostics";
 import type { CheckOutcome } from "./regression.js";
-import { NO_BASELINE_YET, type CheckResult, type DeviceGates, type GateApplicability, type UnplannedPair, type UnplannedReason, type Verdict } from "./verdict.js";
+import { applicabilityLines, checksText, requirementsText } from "./applicability.js";
+import { NO_BASELINE_YET, type CheckResult, type DeviceGates, type UnplannedPair, type UnplannedReason, type Verdict } from "./verdict.js";
 
 /** Colors (or none) for the text. */
 export interface TextStyle {
@@ -43,35 +44,16 @@ function unplannedLine(u: UnplannedPair, style: TextStyle): string {
 
 const HEADLINE: Readonly<Record<CheckOutcome, string>> = { pass: "gate passed", fail: "gate failed", inconclusive: "gate inconclusive" };
 
-const plural = (n: number, one: string, many: string = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-
-/** What the checks gave, claiming no more than was checked. */
-function checksText(counts: Readonly<Record<CheckOutcome, number>>): string {
-  const total = counts.pass + counts.fail + counts.inconclusive;
-  if (total === 0) return "nothing was checked";
-  if (counts.pass === total) return total === 1 ? "its 1 check passed" : `all ${total} checks passed`;
-  return `${counts.pass} passed, ${counts.fail} failed, ${counts.inconclusive} inconclusive`;
-}
-
 /** `3 of 7 requirements applied to local`, per device. */
 function appliedText(device: DeviceGates): string {
-  return `${device.requirements.applied} of ${plural(device.requirements.total, "requirement")} applied to ${terminalText(device.device)}`;
-}
-
-function gateLabel(g: GateApplicability): string {
-  const what = g.requirements.length > 0 ? ` (${g.requirements.map((t) => terminalText(t)).join(", ")})` : "";
-  return `${g.ref ? `${g.ref} ` : ""}"${terminalText(g.gate)}"${what}`;
+  return `${requirementsText(device)} to ${terminalText(device.device)}`;
 }
 
 /** Which gates applied to a device, on which variants, and why the others did not. */
 function deviceLines(device: DeviceGates, style: TextStyle): string[] {
-  const lines = [`  ${style.bold(terminalText(device.device))}: ${appliedText(device).replace(/ to .*$/u, "")}; ${checksText(device.counts)}`];
-  for (const g of device.gates) {
-    lines.push(
-      g.applied
-        ? `    applies: ${gateLabel(g)} on ${g.variants.map((t) => terminalText(t)).join(", ")}${g.skipped ? style.dim(`; skipped: ${g.skipped.join(", ")} (no baseline yet)`) : ""}`
-        : style.dim(`    does not apply: ${gateLabel(g)}: ${terminalText(g.reason ?? "")}`),
-    );
+  const lines = [`  ${style.bold(terminalText(device.device))}: ${requirementsText(device)}; ${checksText(device.counts)}`];
+  for (const line of applicabilityLines(device)) {
+    lines.push(line.applied ? `    ${terminalText(line.text)}` : style.dim(`    ${terminalText(line.text)}`));
   }
   return lines;
 }

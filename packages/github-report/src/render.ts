@@ -6,11 +6,14 @@
  * same verdict gives the same text.
  */
 import {
+  applicabilityLines,
+  checksText,
   formatMetricValue,
   isMetricName,
   METRIC_NAMES,
   METRICS,
   NO_BASELINE_YET,
+  requirementsText,
   worstOutcome,
   type CheckOutcome,
   type CheckResult,
@@ -107,6 +110,16 @@ function unplanned(verdict: Verdict): string | undefined {
     notPlanned.length > 0 ? `Not in the plan, not gated: ${notPlanned.join(", ")}.` : undefined,
   ].filter((l): l is string => l !== undefined);
   return lines.length > 0 ? lines.join("\n\n") : undefined;
+}
+
+/** Per device, which gates applied (on which variants) and which did not, and why: a pass claims no more than was checked. */
+function gatesApplied(verdict: Verdict): string | undefined {
+  if (verdict.devices.length === 0) return undefined;
+  const parts = verdict.devices.map((d) => {
+    const lines = applicabilityLines(d).map((l) => `- ${l.applied ? "" : "_"}${escapeMarkdown(l.text)}${l.applied ? "" : "_"}`);
+    return [`**${escapeMarkdown(d.device)}**: ${escapeMarkdown(`${requirementsText(d)}; ${checksText(d.counts)}`)}`, "", ...lines].join("\n");
+  });
+  return ["### Which gates applied", "", ...parts.flatMap((p, i) => (i === 0 ? [p] : ["", p]))].join("\n");
 }
 
 function location(check: CheckResult): string {
@@ -248,6 +261,7 @@ export function renderReport(verdict: Verdict, options: RenderOptions = {}): str
     table(verdict),
     unplanned(verdict),
     problems(verdict),
+    gatesApplied(verdict),
     againstSource(options.context),
     renderChart(verdict, options.keyMetric, options.context),
   ].filter((s): s is string => s !== undefined);

@@ -7,7 +7,7 @@
  * and whose value axis starts at zero. Styles are inline; the page loads
  * nothing, and its Content-Security-Policy forbids it to.
  */
-import { formatMetricValue, isMetricName, METRICS, worstOutcome, type CheckResult, type PairVerdict, type Verdict } from "@slmops/gate";
+import { applicabilityLines, checksText, formatMetricValue, isMetricName, METRICS, NO_BASELINE_YET, requirementsText, worstOutcome, type CheckResult, type PairVerdict, type Verdict } from "@slmops/gate";
 import {
   chartOf,
   deltaText,
@@ -75,6 +75,16 @@ function unplanned(verdict: Verdict): string {
   if (verdict.unplanned.length === 0) return "";
   const reason = { "unknown-device": "device not in the manifest", "unknown-variant": "variant not in the manifest", "not-planned": "not in this run's plan" } as const;
   return `<p class="note">Not gated: ${verdict.unplanned.map((u) => e(`${u.device} · ${u.variant} (${reason[u.reason]})`)).join(", ")}.</p>`;
+}
+
+/** Per device, which gates applied (on which variants) and which did not, and why. */
+function gatesApplied(verdict: Verdict): string {
+  if (verdict.devices.length === 0) return "";
+  const parts = verdict.devices.map((d) => {
+    const items = applicabilityLines(d).map((l) => `<li${l.applied ? "" : ' class="not-applied"'}>${e(l.text)}</li>`);
+    return `<p><strong>${e(d.device)}</strong>: ${e(`${requirementsText(d)}; ${checksText(d.counts)}`)}</p><ul>${items.join("")}</ul>`;
+  });
+  return `<h2>Which gates applied</h2>${parts.join("")}`;
 }
 
 function againstSource(context: ReportContext | undefined): string {
@@ -160,7 +170,7 @@ function charts(verdict: Verdict, options: HtmlReportOptions): string {
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1f2328;background:#fff}
-h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px}
+.not-applied{color:#656d76}h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;white-space:nowrap}.worse{color:#b3261e;font-weight:600}.better{color:#1a7f37}
 tr.source td{background:#f6f8fa}.spread,.where,.advice,.legend,.definition{color:#59636e}
@@ -178,7 +188,9 @@ export function renderHtmlReport(verdict: Verdict, options: HtmlReportOptions = 
   const baseline =
     verdict.baseline.status === "found"
       ? `Baseline: ${e(verdict.baseline.source)}.`
-      : `<strong>No baseline:</strong> ${e(verdict.baseline.reason)}. Regression checks could not compare and did not pass.`;
+      : verdict.baseline.noneYet
+        ? `<strong>${e(NO_BASELINE_YET.charAt(0).toUpperCase() + NO_BASELINE_YET.slice(1))}</strong> (${e(verdict.baseline.reason)}).`
+        : `<strong>No baseline:</strong> ${e(verdict.baseline.reason)}. Regression checks could not compare and did not pass.`;
   const raw = JSON.stringify(rawFigures(verdict), (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
   return [
     "<!DOCTYPE html>",
@@ -191,6 +203,7 @@ export function renderHtmlReport(verdict: Verdict, options: HtmlReportOptions = 
     verdictTable(verdict),
     unplanned(verdict),
     problems(verdict),
+    gatesApplied(verdict),
     againstSource(options.context),
     charts(verdict, options),
     `<details><summary>Raw figures</summary><pre>${e(raw)}</pre></details>`,

@@ -1,4 +1,5 @@
 /** The Markdown report (for the pull request) and the HTML report say the same things about the same verdict. */
+import { applicabilityLines } from "@slmops/gate";
 import { renderReport } from "@slmops/github-report";
 import { describe, expect, it } from "vitest";
 import { renderHtmlReport } from "./render-html.js";
@@ -35,5 +36,18 @@ describe("the Markdown and the HTML report", () => {
     expect(chart).toMatch(/y-axis "ms" 0 --> [\d.]+/);
     // No baseline line when the fp32 bar has none: a line would misplace the baselines.
     expect(chart).not.toMatch(/^\s+line /m);
+  });
+
+  it("both list, per device, which gates applied and why the others did not, in the gate's own words", () => {
+    const lines = verdict.devices.flatMap((d) => applicabilityLines(d).map((l) => l.text));
+    expect(lines.length).toBeGreaterThan(0);
+    const unhtml = (t: string) => t.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    const unmarkdown = (t: string) => t.replace(/\\(.)/g, "$1");
+    expect(unmarkdown(markdown)).toContain("### Which gates applied");
+    expect(html).toContain("<h2>Which gates applied</h2>");
+    for (const line of lines) {
+      expect(unmarkdown(markdown)).toContain(line);
+      expect(unhtml(html)).toContain(line);
+    }
   });
 });
