@@ -21,7 +21,7 @@ export {
 export { findBaseline, type BaselineResult, type BaselineRun, type FindBaselineOptions } from "./baseline.js";
 export { baselineFromGitHub } from "./baseline-input.js";
 export { isSafeEntryName, unzipArtifact, type UnzipLimits } from "./unzip.js";
-export { DEFAULT_COLUMNS, HEADLINE, KEY_METRICS, metricColumns, OUTCOME_ICON, rawFigures, renderChart, renderReport, type RenderOptions } from "./render.js";
+export { columnLabel, DEFAULT_COLUMNS, HEADLINE, KEY_METRICS, metricCellParts, metricColumns, OUTCOME_ICON, rawFigures, renderChart, renderReport, type MetricCellParts, type RenderOptions } from "./render.js";
 export { codeBlockText, escapeMarkdown } from "./markdown-text.js";
 export {
   chartOf,

@@ -67,18 +67,33 @@ export function metricColumns(verdict: Verdict): string[] {
   return [...known, ...other];
 }
 
-function columnLabel(metric: string): string {
+/** A verdict table's column heading for a metric. */
+export function columnLabel(metric: string): string {
   return isMetricName(metric) ? METRICS[metric].label : metric;
 }
 
-function metricCell(pair: PairVerdict, metric: string): string {
+/** What a verdict table's cell says for one metric of a pair, before it is escaped for its medium (Markdown, HTML). */
+export interface MetricCellParts {
+  /** The figure, or undefined when the pair has none. */
+  readonly value: string | undefined;
+  /** The worst outcome of the metric's checks, as its icon with a leading space, or "". */
+  readonly icon: string;
+  /** The change against the baseline (`+4.2%, worse`), when there is one. */
+  readonly delta: string | undefined;
+}
+
+export function metricCellParts(pair: PairVerdict, metric: string): MetricCellParts {
   const value = pair.metrics[metric];
   const checks = pair.checks.filter((c) => c.metric === metric);
   const icon = checks.length > 0 ? ` ${OUTCOME_ICON[worstOutcome(checks.map((c) => c.outcome))]}` : "";
-  if (typeof value !== "number") return checks.length > 0 ? `—${icon}` : "—";
-  const delta = deltaText(metric, value, pair.baselineMetrics?.[metric]);
-  const shownDelta = delta === undefined ? "" : ` (${delta})`;
-  return `${escapeMarkdown(formatMetricValue(metric, value))}${icon}${shownDelta}`;
+  if (typeof value !== "number") return { value: undefined, icon, delta: undefined };
+  return { value: formatMetricValue(metric, value), icon, delta: deltaText(metric, value, pair.baselineMetrics?.[metric]) };
+}
+
+function metricCell(pair: PairVerdict, metric: string): string {
+  const cell = metricCellParts(pair, metric);
+  if (cell.value === undefined) return `—${cell.icon}`;
+  return `${escapeMarkdown(cell.value)}${cell.icon}${cell.delta === undefined ? "" : ` (${cell.delta})`}`;
 }
 
 function resultCell(pair: PairVerdict): string {

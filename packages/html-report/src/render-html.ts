@@ -7,13 +7,14 @@
  * and whose value axis starts at zero. Styles are inline; the page loads
  * nothing, and its Content-Security-Policy forbids it to.
  */
-import { applicabilityLines, checksText, formatMetricValue, isMetricName, METRICS, NO_BASELINE_YET, requirementsText, worstOutcome, type CheckResult, type PairVerdict, type Verdict } from "@slmops/gate";
+import { applicabilityLines, checksText, formatMetricValue, NO_BASELINE_YET, requirementsText, type CheckResult, type PairVerdict, type Verdict } from "@slmops/gate";
 import {
   chartOf,
-  deltaText,
+  columnLabel,
   deviceContexts,
   HEADLINE,
   KEY_METRICS,
+  metricCellParts,
   metricColumns,
   OUTCOME_ICON,
   rawFigures,
@@ -37,18 +38,11 @@ export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-in
 
 const e = escapeHtml;
 
-function columnLabel(metric: string): string {
-  return isMetricName(metric) ? METRICS[metric].label : metric;
-}
-
 function metricCell(pair: PairVerdict, metric: string): string {
-  const value = pair.metrics[metric];
-  const checks = pair.checks.filter((c) => c.metric === metric);
-  const icon = checks.length > 0 ? ` ${OUTCOME_ICON[worstOutcome(checks.map((c) => c.outcome))]}` : "";
-  if (typeof value !== "number") return `<td class="num">—${icon}</td>`;
-  const delta = deltaText(metric, value, pair.baselineMetrics?.[metric]);
+  const { value, icon, delta } = metricCellParts(pair, metric);
+  if (value === undefined) return `<td class="num">—${icon}</td>`;
   const tone = delta?.endsWith("worse") ? "worse" : delta?.endsWith("better") ? "better" : "";
-  return `<td class="num">${e(formatMetricValue(metric, value))}${icon}${delta ? ` <span class="delta ${tone}">(${e(delta)})</span>` : ""}</td>`;
+  return `<td class="num">${e(value)}${icon}${delta ? ` <span class="delta ${tone}">(${e(delta)})</span>` : ""}</td>`;
 }
 
 function verdictTable(verdict: Verdict): string {
