@@ -1,0 +1,43 @@
+/**
+ * @slmops/edge-release — signed, versioned model releases for edge devices:
+ * a TUF 1.0 repository (root, targets, snapshot, timestamp; consistent
+ * snapshots) in a directory any static host can serve, with each release's
+ * variant files as targets carrying what a device needs to check them, a
+ * delegated rollout role that signs rollout state and nothing else, and
+ * channels kept apart.
+ */
+export { generateSigningKey, keyIdOf, SigningKey, signingKeyFromEnvironment, signingKeyFromSecret } from "./keys.js";
+export { DEFAULT_EXPIRY, ROLE_NAMES, type Expiry, type RoleKeys, type RoleName, type Signers, type TopLevelRole } from "./policy.js";
+export {
+  checkRelease,
+  ROLLOUT_PREFIX,
+  signableJson,
+  type JsonValue,
+  type Release,
+  type ReleaseTarget,
+  type ReleaseVerdict,
+  type VariantFile,
+  type VariantFiles,
+} from "./release.js";
+export {
+  initRepository,
+  loadRepository,
+  metadataDirectory,
+  newRolloutSalt,
+  publishRelease,
+  refreshRepository,
+  rolloutTargetPath,
+  ROLLOUT_PATHS,
+  ROLLOUT_ROLE,
+  rotateRoot,
+  setRolloutState,
+  SPEC_VERSION,
+  storedTargetPath,
+  targetsDirectory,
+  type InitOptions,
+  type PublishOptions,
+  type PublishResult,
+  type RepositoryState,
+  type RolloutState,
+  type RotateRootOptions,
+} from "./repository.js";

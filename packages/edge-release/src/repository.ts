@@ -1,0 +1,542 @@
+/**
+ * A TUF 1.0 repository in a directory, ready for any static host:
+ *
+ *     metadata/<N>.root.json      every root version, each signed by the
+ *                                 previous root's keys and its own
+ *     metadata/<N>.targets.json   model files of every channel
+ *     metadata/<N>.rollout.json   the delegated rollout role: rollout state
+ *     metadata/<N>.snapshot.json
+ *     metadata/timestamp.json     the one file ever replaced: the commit point
+ *     targets/<channel>/<model>/<version>/<device-class>/<sha256>.<file>
+ *     targets/rollout/<channel>/<sha256>.<model>.json
+ *
+ * Consistent snapshots: versioned metadata files are only ever added, target
+ * files are named by their hash. Every change writes its target files first,
+ * then the new targets/rollout metadata, then the snapshot, and the
+ * timestamp last, each atomically; until the timestamp is replaced, the
+ * repository is the previous one, whole.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { access, mkdir, readdir } from "node:fs/promises";
+import path from "node:path";
+import { Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createAtomicWriteStream, writeFileAtomic } from "@slmops/atomic-file";
+import { openRegularFile, readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
+import { ConfigurationError } from "@slmops/diagnostics";
+import { canonicalize } from "@tufjs/canonical-json";
+import { Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from "@tufjs/models";
+import type { SigningKey } from "./keys.js";
+import {
+  checkedThreshold,
+  expiresAt,
+  expiryOf,
+  publicKeyOf,
+  type Expiry,
+  type RoleKeys,
+  type RoleName,
+  type Signers,
+  type TopLevelRole,
+} from "./policy.js";
+import {
+  checkChannel,
+  checkRelease,
+  checkSegment,
+  checkVersion,
+  modelTargetPath,
+  notPassed,
+  releasePrefix,
+  ROLLOUT_PREFIX,
+  targetCustom,
+  type Release,
+  type ReleaseTarget,
+  type VariantFile,
+} from "./release.js";
+
+/** JSON as `@tufjs/models` reads it. */
+type JsonObject = Parameters<typeof Targets.fromJSON>[0];
+
+/** The TUF specification version the metadata declares. */
+export const SPEC_VERSION = "1.0.31";
+/** The delegated role that signs rollout state. */
+export const ROLLOUT_ROLE = "rollout";
+/** The only paths the rollout role is trusted for: `rollout/<channel>/<model>.json`. */
+export const ROLLOUT_PATHS: readonly string[] = [`${ROLLOUT_PREFIX}/*/*`];
+
+const MAX_METADATA_BYTES = 64 * 1024 * 1024;
+
+export function metadataDirectory(dir: string): string {
+  return path.join(dir, "metadata");
+}
+
+export function targetsDirectory(dir: string): string {
+  return path.join(dir, "targets");
+}
+
+/** The repository's current, verified metadata. */
+export interface RepositoryState {
+  readonly root: Metadata<Root>;
+  readonly timestamp: Metadata<Timestamp>;
+  readonly snapshot: Metadata<Snapshot>;
+  readonly targets: Metadata<Targets>;
+  readonly rollout: Metadata<Targets>;
+}
+
+interface CommonOptions {
+  readonly signers: Signers;
+  readonly expiry?: Expiry;
+  /** The signing time (default: now). */
+  readonly now?: Date;
+}
+
+// ---------------------------------------------------------------- reading
+
+async function readMetadata(dir: string, file: string): Promise<JsonObject> {
+  const bytes = await readRegularFile(path.join(metadataDirectory(dir), file), { maxBytes: MAX_METADATA_BYTES, what: "release metadata", noFollow: true });
+  return JSON.parse(bytes.toString("utf8")) as JsonObject;
+}
+
+async function latestRootVersion(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(metadataDirectory(dir));
+  } catch (error) {
+    throw new ConfigurationError(`${dir} holds no release repository (no metadata directory); initialise it first`, { cause: error });
+  }
+  const versions = names.map((name) => /^([1-9]\d{0,15})\.root\.json$/.exec(name)?.[1]).filter((v): v is string => v !== undefined).map(Number);
+  if (versions.length === 0) throw new ConfigurationError(`${dir} holds no release repository (no root metadata); initialise it first`);
+  return Math.max(...versions);
+}
+
+function snapshotVersionOf(snapshot: Metadata<Snapshot>, role: string): number {
+  const meta = snapshot.signed.meta[`${role}.json`];
+  if (!meta) throw new Error(`the snapshot lists no ${role} metadata`);
+  return meta.version;
+}
+
+/** Reads the repository's current metadata and checks every signature along the chain. */
+export async function loadRepository(dir: string): Promise<RepositoryState> {
+  const rootVersion = await latestRootVersion(dir);
+  try {
+    const root = Metadata.fromJSON(MetadataKind.Root, await readMetadata(dir, `${rootVersion}.root.json`));
+    const timestamp = Metadata.fromJSON(MetadataKind.Timestamp, await readMetadata(dir, "timestamp.json"));
+    const snapshot = Metadata.fromJSON(MetadataKind.Snapshot, await readMetadata(dir, `${timestamp.signed.snapshotMeta.version}.snapshot.json`));
+    const targets = Metadata.fromJSON(MetadataKind.Targets, await readMetadata(dir, `${snapshotVersionOf(snapshot, "targets")}.targets.json`));
+    const rollout = Metadata.fromJSON(MetadataKind.Targets, await readMetadata(dir, `${snapshotVersionOf(snapshot, ROLLOUT_ROLE)}.${ROLLOUT_ROLE}.json`));
+    root.verifyDelegate(MetadataKind.Root, root);
+    root.verifyDelegate(MetadataKind.Timestamp, timestamp);
+    root.verifyDelegate(MetadataKind.Snapshot, snapshot);
+    root.verifyDelegate(MetadataKind.Targets, targets);
+    targets.verifyDelegate(ROLLOUT_ROLE, rollout);
+    return { root, timestamp, snapshot, targets, rollout };
+  } catch (error) {
+    if (error instanceof ConfigurationError && !(error instanceof UnreadableFileError)) throw error;
+    throw new Error(`the release repository in ${dir} is incomplete or does not verify`, { cause: error });
+  }
+}
+
+// ---------------------------------------------------------------- signing and writing
+
+interface Authority {
+  readonly keyIDs: readonly string[];
+  readonly threshold: number;
+}
+
+function rootAuthority(root: Root, role: TopLevelRole): Authority {
+  const entry = root.roles[role];
+  if (!entry) throw new Error(`the root metadata defines no ${role} role`);
+  return entry;
+}
+
+function rolloutAuthority(targets: Targets): Authority {
+  const entry = targets.delegations?.roles?.[ROLLOUT_ROLE];
+  if (!entry) throw new Error("the targets metadata delegates no rollout role");
+  return entry;
+}
+
+/** Signs `metadata` with every given key the authority trusts; refuses fewer than its threshold. */
+function signWith(metadata: Metadata<Root | Targets | Snapshot | Timestamp>, role: RoleName, signers: Signers, authorities: readonly Authority[]): void {
+  const keys = signers[role] ?? [];
+  const trusted = new Set(authorities.flatMap((authority) => authority.keyIDs));
+  const used = new Map<string, SigningKey>();
+  for (const key of keys) if (trusted.has(key.keyId)) used.set(key.keyId, key);
+  for (const authority of authorities) {
+    const count = authority.keyIDs.filter((id) => used.has(id)).length;
+    if (count < authority.threshold) {
+      throw new ConfigurationError(
+        `signing the ${role} metadata needs ${authority.threshold} of its ${authority.keyIDs.length} trusted key(s); ${count} of the keys given are trusted`,
+      );
+    }
+  }
+  metadata.signatures = {};
+  for (const key of used.values()) metadata.sign(key.signer, true);
+}
+
+function metadataBytes(metadata: Metadata<Root | Targets | Snapshot | Timestamp>): Buffer {
+  return Buffer.from(`${JSON.stringify(metadata.toJSON(), null, 2)}\n`, "utf8");
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a metadata file; a versioned file is never replaced. */
+async function writeMetadata(dir: string, file: string, bytes: Buffer): Promise<void> {
+  const target = path.join(metadataDirectory(dir), file);
+  if (file !== "timestamp.json" && (await exists(target))) {
+    throw new Error(`${file} already exists in the release repository; versioned metadata is never replaced`);
+  }
+  await writeFileAtomic(target, bytes);
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function nextSigned(previous: { toJSON(): object; version: number }, now: Date, lifetime: number, changes: JsonObject = {}): JsonObject {
+  return { ...(previous.toJSON() as JsonObject), ...changes, version: previous.version + 1, expires: expiresAt(now, lifetime) };
+}
+
+interface Change {
+  readonly targets?: Metadata<Targets>;
+  readonly rollout?: Metadata<Targets>;
+}
+
+/**
+ * Writes the changed targets metadata, then a new snapshot, then a new
+ * timestamp. The new state's files are on disk before the timestamp names them.
+ */
+async function commit(dir: string, state: RepositoryState, change: Change, options: CommonOptions): Promise<RepositoryState> {
+  const now = options.now ?? new Date();
+  const meta: JsonObject = { ...(state.snapshot.signed.toJSON()["meta"] as JsonObject) };
+  let targets = state.targets;
+  let rollout = state.rollout;
+  if (change.rollout) {
+    rollout = change.rollout;
+    const bytes = metadataBytes(rollout);
+    await writeMetadata(dir, `${rollout.signed.version}.${ROLLOUT_ROLE}.json`, bytes);
+    meta[`${ROLLOUT_ROLE}.json`] = { version: rollout.signed.version, length: bytes.length, hashes: { sha256: sha256(bytes) } };
+  }
+  if (change.targets) {
+    targets = change.targets;
+    const bytes = metadataBytes(targets);
+    await writeMetadata(dir, `${targets.signed.version}.targets.json`, bytes);
+    meta["targets.json"] = { version: targets.signed.version, length: bytes.length, hashes: { sha256: sha256(bytes) } };
+  }
+  const snapshot = new Metadata(Snapshot.fromJSON(nextSigned(state.snapshot.signed, now, expiryOf("snapshot", options.expiry), { meta })));
+  signWith(snapshot, "snapshot", options.signers, [rootAuthority(state.root.signed, "snapshot")]);
+  const snapshotBytes = metadataBytes(snapshot);
+  await writeMetadata(dir, `${snapshot.signed.version}.snapshot.json`, snapshotBytes);
+  const timestamp = new Metadata(
+    Timestamp.fromJSON(
+      nextSigned(state.timestamp.signed, now, expiryOf("timestamp", options.expiry), {
+        meta: { "snapshot.json": { version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } } },
+      }),
+    ),
+  );
+  signWith(timestamp, "timestamp", options.signers, [rootAuthority(state.root.signed, "timestamp")]);
+  await writeMetadata(dir, "timestamp.json", metadataBytes(timestamp));
+  return { root: state.root, timestamp, snapshot, targets, rollout };
+}
+
+// ---------------------------------------------------------------- init
+
+export interface InitOptions extends CommonOptions {
+  /** The keys each role trusts, and its threshold. */
+  readonly roles: Readonly<Record<RoleName, RoleKeys>>;
+}
+
+function keysJson(roles: Partial<Record<RoleName, RoleKeys>>, names: readonly RoleName[]): JsonObject {
+  const keys: JsonObject = {};
+  for (const name of names) {
+    for (const key of roles[name]?.keys ?? []) {
+      const publicKey = publicKeyOf(key);
+      keys[publicKey.keyID] = publicKey.toJSON() as JsonObject;
+    }
+  }
+  return keys;
+}
+
+function roleJson(name: RoleName, keys: RoleKeys): JsonObject {
+  const ids = [...new Set(keys.keys.map((key) => publicKeyOf(key).keyID))];
+  return { keyids: ids, threshold: checkedThreshold(name, keys) };
+}
+
+const TOP_LEVEL: readonly TopLevelRole[] = ["root", "targets", "snapshot", "timestamp"];
+
+/**
+ * Creates a repository in `dir` (which must not hold one): root version 1,
+ * an empty targets role delegating `rollout/*\/*` to the rollout role, an
+ * empty rollout role, a snapshot and a timestamp. Returns the root's file
+ * name, the trust anchor to install on devices.
+ */
+export async function initRepository(dir: string, options: InitOptions): Promise<RepositoryState> {
+  const now = options.now ?? new Date();
+  const metadataDir = metadataDirectory(dir);
+  if ((await exists(metadataDir)) && (await readdir(metadataDir)).some((name) => name.endsWith(".json"))) {
+    throw new ConfigurationError(`${dir} already holds a release repository`);
+  }
+  await mkdir(metadataDir, { recursive: true });
+  await mkdir(targetsDirectory(dir), { recursive: true });
+  const roles: JsonObject = {};
+  for (const name of TOP_LEVEL) roles[name] = roleJson(name, options.roles[name]);
+  const root = new Metadata(
+    Root.fromJSON({
+      _type: "root",
+      spec_version: SPEC_VERSION,
+      version: 1,
+      expires: expiresAt(now, expiryOf("root", options.expiry)),
+      consistent_snapshot: true,
+      keys: keysJson(options.roles, TOP_LEVEL),
+      roles,
+    }),
+  );
+  signWith(root, "root", options.signers, [rootAuthority(root.signed, "root")]);
+  const targets = new Metadata(
+    Targets.fromJSON({
+      _type: "targets",
+      spec_version: SPEC_VERSION,
+      version: 1,
+      expires: expiresAt(now, expiryOf("targets", options.expiry)),
+      targets: {},
+      delegations: {
+        keys: keysJson(options.roles, ["rollout"]),
+        roles: [{ name: ROLLOUT_ROLE, ...roleJson("rollout", options.roles.rollout), terminating: true, paths: [...ROLLOUT_PATHS] }],
+      },
+    }),
+  );
+  signWith(targets, "targets", options.signers, [rootAuthority(root.signed, "targets")]);
+  const rollout = new Metadata(
+    Targets.fromJSON({ _type: "targets", spec_version: SPEC_VERSION, version: 1, expires: expiresAt(now, expiryOf("rollout", options.expiry)), targets: {} }),
+  );
+  signWith(rollout, "rollout", options.signers, [rolloutAuthority(targets.signed)]);
+  const emptySnapshot = new Metadata(Snapshot.fromJSON({ _type: "snapshot", spec_version: SPEC_VERSION, version: 0, expires: expiresAt(now, 0), meta: {} }));
+  const emptyTimestamp = new Metadata(
+    Timestamp.fromJSON({ _type: "timestamp", spec_version: SPEC_VERSION, version: 0, expires: expiresAt(now, 0), meta: { "snapshot.json": { version: 0 } } }),
+  );
+  await writeMetadata(dir, "1.root.json", metadataBytes(root));
+  return commit(dir, { root, timestamp: emptyTimestamp, snapshot: emptySnapshot, targets, rollout }, { targets, rollout }, options);
+}
+
+// ---------------------------------------------------------------- releases
+
+export interface PublishOptions extends CommonOptions {
+  /** Publish although a device class's verdict is not a pass; recorded in the signed metadata. */
+  readonly force?: boolean;
+}
+
+export interface PublishResult {
+  /** False when the identical release was already published: nothing was written. */
+  readonly changed: boolean;
+  /** The model target paths of the release. */
+  readonly paths: readonly string[];
+  readonly state: RepositoryState;
+}
+
+/** Where a target's file lies on disk, with its hash prefix (consistent snapshots). */
+export function storedTargetPath(dir: string, targetPath: string, sha256Hex: string): string {
+  const slash = targetPath.lastIndexOf("/");
+  const name = `${sha256Hex}.${targetPath.slice(slash + 1)}`;
+  return path.join(targetsDirectory(dir), ...targetPath.slice(0, slash + 1).split("/").filter(Boolean), name);
+}
+
+class HashCheck extends Transform {
+  private readonly hash = createHash("sha256");
+  private length = 0;
+  constructor(private readonly expected: VariantFile, private readonly what: string) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.length += chunk.length;
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    if (this.length !== this.expected.bytes || this.hash.digest("hex") !== this.expected.sha256) {
+      callback(new ConfigurationError(`${this.what} differs from the variant's identity (length or sha256); rebuild the variant before releasing it`));
+      return;
+    }
+    callback();
+  }
+}
+
+/** Copies one variant file to its hash-named place, checking it against the identity on the way. */
+async function storeTargetFile(dir: string, target: ReleaseTarget, file: VariantFile, targetPath: string): Promise<void> {
+  const destination = storedTargetPath(dir, targetPath, file.sha256);
+  await mkdir(path.dirname(destination), { recursive: true });
+  const what = `file ${file.name} of variant ${target.variant} (${target.deviceClass})`;
+  const { handle } = await openRegularFile(path.join(target.directory, file.name), { maxBytes: file.bytes, what, noFollow: true });
+  try {
+    await pipeline(handle.createReadStream({ autoClose: false }), new HashCheck(file, what), createAtomicWriteStream(destination));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Publishes a release: for each device class, its variant's files as targets
+ * under `<channel>/<model>/<version>/<device-class>/`. The same version with
+ * other content is refused; the identical release again changes nothing.
+ */
+export async function publishRelease(dir: string, release: Release, options: PublishOptions): Promise<PublishResult> {
+  checkRelease(release);
+  const failed = notPassed(release);
+  if (failed.length > 0 && options.force !== true) {
+    throw new ConfigurationError(
+      `the gate did not pass on ${failed.join(", ")}; the release is refused (force it to publish anyway — the force is recorded in the signed metadata)`,
+    );
+  }
+  const state = await loadRepository(dir);
+  const entries = release.targets.flatMap((target) =>
+    target.identity.files.map((file) => {
+      const targetPath = modelTargetPath(release, target, file);
+      const entry = new TargetFile({ path: targetPath, length: file.bytes, hashes: { sha256: file.sha256 }, unrecognizedFields: { custom: targetCustom(release, target, file, failed) as unknown as JsonObject } });
+      return { target, file, entry };
+    }),
+  );
+  const paths = entries.map(({ entry }) => entry.path);
+  const prefix = releasePrefix(release.channel, release.model, release.version);
+  const existing = Object.values(state.targets.signed.targets).filter((entry) => entry.path.startsWith(prefix));
+  if (existing.length > 0) {
+    const same =
+      existing.length === entries.length &&
+      entries.every(({ entry }) => {
+        const old = state.targets.signed.targets[entry.path];
+        return old !== undefined && canonicalize(old.toJSON()) === canonicalize(entry.toJSON());
+      });
+    if (same) return { changed: false, paths, state };
+    throw new ConfigurationError(
+      `version ${release.version} of ${release.model} is already published on channel ${release.channel} with other content; a version is never reused — publish a new version`,
+    );
+  }
+  for (const { target, file, entry } of entries) await storeTargetFile(dir, target, file, entry.path);
+  const now = options.now ?? new Date();
+  const targetsJson = { ...(state.targets.signed.toJSON()["targets"] as JsonObject) };
+  for (const { entry } of entries) targetsJson[entry.path] = entry.toJSON() as JsonObject;
+  const targets = new Metadata(Targets.fromJSON(nextSigned(state.targets.signed, now, expiryOf("targets", options.expiry), { targets: targetsJson })));
+  signWith(targets, "targets", options.signers, [rootAuthority(state.root.signed, "targets")]);
+  return { changed: true, paths, state: await commit(dir, state, { targets }, options) };
+}
+
+// ---------------------------------------------------------------- rollout
+
+/** Where a release stands in its rollout. */
+export interface RolloutState {
+  readonly channel: string;
+  readonly model: string;
+  /** The release being rolled out. */
+  readonly version: string;
+  /** Index into the release's rollout plan's stages. */
+  readonly stage: number;
+  /** Hex; mixed with a device id to place it in a cohort. */
+  readonly salt: string;
+  readonly halted: boolean;
+}
+
+/** A new random cohort salt (128 bits, hex). */
+export function newRolloutSalt(): string {
+  return randomBytes(16).toString("hex");
+}
+
+/**
+ * The target path of a channel's model's rollout state. A device reads the
+ * state from this target's signed `custom.rollout` (from `getTargetInfo`), so
+ * it is verified by the same walk as a model and needs no download.
+ */
+export function rolloutTargetPath(channel: string, model: string): string {
+  return `${ROLLOUT_PREFIX}/${channel}/${model}.json`;
+}
+
+function stagesOf(custom: Record<string, unknown>): number | undefined {
+  const plan = custom["rolloutPlan"];
+  if (plan && typeof plan === "object" && !Array.isArray(plan)) {
+    const stages = (plan as Record<string, unknown>)["stages"];
+    if (Array.isArray(stages)) return stages.length;
+  }
+  return undefined;
+}
+
+/**
+ * Signs a release's rollout state with the rollout role (and a new snapshot
+ * and timestamp). Needs the rollout, snapshot and timestamp keys only; the
+ * same state again changes nothing.
+ */
+export async function setRolloutState(dir: string, rollout: RolloutState, options: CommonOptions): Promise<{ changed: boolean; state: RepositoryState }> {
+  checkChannel(rollout.channel);
+  checkSegment("model id", rollout.model);
+  checkVersion(rollout.version);
+  if (!/^[0-9a-f]{32,128}$/.test(rollout.salt)) throw new ConfigurationError("the rollout salt must be 32 to 128 lowercase hex digits");
+  const state = await loadRepository(dir);
+  const prefix = releasePrefix(rollout.channel, rollout.model, rollout.version);
+  const release = Object.values(state.targets.signed.targets).find((entry) => entry.path.startsWith(prefix));
+  if (!release) {
+    throw new ConfigurationError(`version ${rollout.version} of ${rollout.model} is not published on channel ${rollout.channel}; publish it before rolling it out`);
+  }
+  const stages = stagesOf(release.custom);
+  if (!Number.isInteger(rollout.stage) || rollout.stage < 0 || (stages !== undefined && rollout.stage >= stages)) {
+    throw new ConfigurationError(`rollout stage ${rollout.stage} does not exist: the release's plan has ${stages ?? "no"} stages, numbered from 0`);
+  }
+  const value = { channel: rollout.channel, model: rollout.model, version: rollout.version, stage: rollout.stage, salt: rollout.salt, halted: rollout.halted };
+  const bytes = Buffer.from(canonicalize(value), "utf8");
+  const hash = sha256(bytes);
+  const targetPath = rolloutTargetPath(rollout.channel, rollout.model);
+  const entry = new TargetFile({ path: targetPath, length: bytes.length, hashes: { sha256: hash }, unrecognizedFields: { custom: { rollout: value } } });
+  const old = state.rollout.signed.targets[targetPath];
+  if (old && canonicalize(old.toJSON()) === canonicalize(entry.toJSON())) return { changed: false, state };
+  const destination = storedTargetPath(dir, targetPath, hash);
+  await mkdir(path.dirname(destination), { recursive: true });
+  await writeFileAtomic(destination, bytes);
+  const now = options.now ?? new Date();
+  const targetsJson = { ...(state.rollout.signed.toJSON()["targets"] as JsonObject), [targetPath]: entry.toJSON() as JsonObject };
+  const signed = new Metadata(Targets.fromJSON(nextSigned(state.rollout.signed, now, expiryOf("rollout", options.expiry), { targets: targetsJson })));
+  signWith(signed, "rollout", options.signers, [rolloutAuthority(state.targets.signed)]);
+  return { changed: true, state: await commit(dir, state, { rollout: signed }, options) };
+}
+
+// ---------------------------------------------------------------- keys and freshness
+
+export interface RotateRootOptions extends CommonOptions {
+  /** The roles whose keys or threshold change; the others keep theirs. */
+  readonly roles: Partial<Readonly<Record<TopLevelRole, RoleKeys>>>;
+}
+
+/**
+ * Writes root version N+1 with the new keys, signed by a threshold of the
+ * old root's keys and of the new root's own (`signers.root` holds both), then
+ * re-signs what the new keys must sign: targets when its keys changed, and
+ * always a new snapshot and timestamp.
+ */
+export async function rotateRoot(dir: string, options: RotateRootOptions): Promise<RepositoryState> {
+  const state = await loadRepository(dir);
+  const now = options.now ?? new Date();
+  const old = state.root.signed;
+  const roles: JsonObject = {};
+  const keys: JsonObject = {};
+  for (const name of TOP_LEVEL) {
+    const given = options.roles[name];
+    const role = given ? roleJson(name, given) : (rootAuthority(old, name) as unknown as { toJSON(): JsonObject }).toJSON();
+    roles[name] = role;
+    const ids = given ? given.keys.map(publicKeyOf) : rootAuthority(old, name).keyIDs.map((id) => old.keys[id]);
+    for (const key of ids) if (key) keys[key.keyID] = key.toJSON() as JsonObject;
+  }
+  const root = new Metadata(Root.fromJSON(nextSigned(old, now, expiryOf("root", options.expiry), { keys, roles })));
+  signWith(root, "root", options.signers, [rootAuthority(old, "root"), rootAuthority(root.signed, "root")]);
+  await writeMetadata(dir, `${root.signed.version}.root.json`, metadataBytes(root));
+  const rotated: RepositoryState = { ...state, root };
+  let targets: Metadata<Targets> | undefined;
+  if (options.roles.targets) {
+    targets = new Metadata(Targets.fromJSON(nextSigned(state.targets.signed, now, expiryOf("targets", options.expiry))));
+    signWith(targets, "targets", options.signers, [rootAuthority(root.signed, "targets")]);
+  }
+  return commit(dir, rotated, targets ? { targets } : {}, options);
+}
+
+/** A new snapshot and timestamp (the daily job that keeps devices from seeing the repository as frozen). */
+export async function refreshRepository(dir: string, options: CommonOptions): Promise<RepositoryState> {
+  return commit(dir, await loadRepository(dir), {}, options);
+}
