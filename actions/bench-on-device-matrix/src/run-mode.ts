@@ -15,6 +15,7 @@ import { ConfigurationError, getListInput, getPathInput, getStringInput, heading
 import type { BenchReport, VariantResultJson } from "@slmops/bench";
 import { benchJob, missingVariants } from "@slmops/device-plan";
 import { flavorFor, locateRuntime, stageBundles } from "@slmops/runtime-installer";
+import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 import { loadActionManifest } from "./manifest-input.js";
 import type { RunnerReply, RunnerRequest } from "./runner-protocol.js";
 
@@ -52,7 +53,7 @@ export async function runMode(env: NodeJS.ProcessEnv = process.env): Promise<voi
   const loaded = await loadActionManifest({ checkFiles: true });
   const device = getStringInput("device", { required: true });
   const variants = getListInput("variants");
-  const variantsDir = getPathInput("variants-dir")?.absolute ?? join(loaded.root, ".slmops", "variants");
+  const variantsDir = getPathInput("variants-dir")?.absolute ?? join(loaded.root, DEFAULT_VARIANTS_DIR);
   // The labels the job was routed by, unless the runner states its own (RUNNER_LABELS).
   const routedBy = env.RUNNER_LABELS ? undefined : loaded.manifest.devices.find((d) => d.id === device)?.runsOn;
   const job = benchJob(loaded.manifest, {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadManifestOrThrow } from "@slmops/manifest";
 import { createSession } from "@slmops/runtime";
 import { cacheLayout, pinnedVersion, recordIntegrity } from "@slmops/runtime-installer";
+import { variantDigest } from "@slmops/variant-identity";
 import { describe, expect, it } from "vitest";
 import type { VariantOutput } from "./main.js";
 import { actionDir, repoRoot, runnerNode } from "./test-support/paths.js";
@@ -14,6 +15,8 @@ const EXAMPLE = join(repoRoot, "examples", "story-lm");
 /** The onnxruntime-node the workspace installed (its real directory), standing in for a preinstalled one on a runner. */
 const installedRuntime = realpathSync(join(repoRoot, "packages", "runtime", "node_modules", "onnxruntime-node"));
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+/** The identity digest of a variant that is one `model.onnx` file. */
+const digestOf = (path: string) => variantDigest([{ name: "model.onnx", bytes: statSync(path).size, sha256: sha256(path) }]);
 const errorCommands = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("::error"));
 const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
 
@@ -46,12 +49,12 @@ describe("optimize-model action (bundled, real Node 24 runtime, real ONNX Runtim
     expect(r.outputs["variant-count"]).toBe(String(variants.length));
     expect(r.outputs["output-dir"]).toBe("project/.slmops/variants");
     for (const v of variants) {
-      expect(Object.keys(v).sort()).toEqual(["bytes", "model", "path", "sha256", "variant"]);
+      expect(Object.keys(v).sort()).toEqual(["bytes", "digest", "model", "path", "variant"]);
       expect(v.path).toBe(`project/.slmops/variants/${v.model}/${v.variant}/model.onnx`);
       const path = join(ws, v.path);
-      expect(sha256(path), v.variant).toBe(v.sha256);
+      expect(digestOf(path), v.variant).toBe(v.digest);
       expect(statSync(path).size, v.variant).toBe(v.bytes);
-      expect(r.summary).toMatch(new RegExp(`<tr><td>${v.model}</td><td>${v.variant}</td><td>[^<]+</td><td>[\\d.]+KiB</td><td>0\\.\\d{3}×</td><td><code>${v.sha256.slice(0, 12)}</code></td>`));
+      expect(r.summary).toMatch(new RegExp(`<tr><td>${v.model}</td><td>${v.variant}</td><td>[^<]+</td><td>[\\d.]+KiB</td><td>0\\.\\d{3}×</td><td><code>${v.digest.slice(0, 12)}</code></td>`));
       const session = await createSession(path);
       expect(session.outputNames[0]).toBe("logits");
       await session.release();
@@ -67,9 +70,9 @@ describe("optimize-model action (bundled, real Node 24 runtime, real ONNX Runtim
     expect(r.status).toBe(0);
     const variants = variantsOf(r.outputs);
     expect(variants).toEqual([
-      { model: "story-lm", variant: "int8", path: "build/variants/story-lm/int8/model.onnx", sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: expect.any(Number) },
+      { model: "story-lm", variant: "int8", path: "build/variants/story-lm/int8/model.onnx", digest: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: expect.any(Number) },
     ]);
-    expect(sha256(join(ws, variants[0]?.path ?? ""))).toBe(variants[0]?.sha256);
+    expect(digestOf(join(ws, variants[0]?.path ?? ""))).toBe(variants[0]?.digest);
     // The published name, a link to the one build behind it (hidden, so upload-artifact leaves it out).
     expect(readdirSync(join(ws, "build", "variants", "story-lm")).filter((n) => !n.startsWith("."))).toEqual(["int8"]);
     expect(readdirSync(join(ws, "build", "variants", "story-lm")).filter((n) => n.startsWith(".int8.build-"))).toHaveLength(1);
@@ -167,7 +170,7 @@ describe("optimize-model action (bundled, real Node 24 runtime, real ONNX Runtim
       const second = runAction(ws, { manifest: "project/slmops.yaml", variant: "int4" }, { env: { RUNNER_TOOL_CACHE: toolCache } });
       expect(second.status).toBe(0);
       expect(second.stdout).toContain(`(tool-cache) from ${layout.packageDir}`);
-      expect(variantsOf(second.outputs)[0]?.sha256).toBe(variantsOf(first.outputs)[0]?.sha256);
+      expect(variantsOf(second.outputs)[0]?.digest).toBe(variantsOf(first.outputs)[0]?.digest);
     },
   );
 

@@ -18,9 +18,8 @@ import { describeError } from "@slmops/diagnostics";
 import { loadManifest } from "@slmops/manifest";
 import { buildVariants, UnknownVariantFilterError, type BuiltVariant, type VariantOutcome } from "@slmops/optimize";
 import { formatSize } from "@slmops/units";
+import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 
-/** Where variants go when `output-dir` is not set, under the manifest's directory. */
-export const DEFAULT_VARIANTS_DIR = ".slmops/variants";
 
 /** One entry of the `variants` output. */
 export interface VariantOutput {
@@ -28,7 +27,8 @@ export interface VariantOutput {
   readonly variant: string;
   /** The variant's model.onnx, relative to the workspace. */
   readonly path: string;
-  readonly sha256: string;
+  /** The variant's identity digest over all its files (`@slmops/variant-identity`), as bench reports it in `model-sha256`. */
+  readonly digest: string;
   /** Bytes of every file of the variant, external data included. */
   readonly bytes: number;
 }
@@ -75,7 +75,7 @@ export async function main(): Promise<void> {
         if (p.done === 0) core.info(`${s.model.id}/${s.variant.id}: pass ${p.pass + 1}/${p.passCount} ${p.description}`);
       },
       onVariantEnd: (o) => {
-        if (o.ok) core.info(`✓ ${o.model}/${o.variant}: ${formatSize(o.bytes)}, sha256 ${o.sha256}, ${seconds(o.durationMs)}`);
+        if (o.ok) core.info(`✓ ${o.model}/${o.variant}: ${formatSize(o.bytes)}, digest ${o.digest}, ${seconds(o.durationMs)}`);
         else core.error(`${o.model}/${o.variant} failed: ${describeError(o.error)}`);
       },
     });
@@ -88,7 +88,7 @@ export async function main(): Promise<void> {
 
   const built = outcomes.filter((o): o is BuiltVariant => o.ok);
   const failed = outcomes.filter((o) => !o.ok);
-  const list: VariantOutput[] = built.map((b) => ({ model: b.model, variant: b.variant, path: shown(b.path), sha256: b.sha256, bytes: b.bytes }));
+  const list: VariantOutput[] = built.map((b) => ({ model: b.model, variant: b.variant, path: shown(b.path), digest: b.digest, bytes: b.bytes }));
   setOutputs({ variants: JSON.stringify(list), "variant-count": String(list.length), "output-dir": shown(outDir) });
 
   const verdict =
@@ -117,12 +117,12 @@ function summaryTable(outcomes: readonly VariantOutcome[]): string {
           o.passes.map((p) => p.description).join(" → "),
           formatSize(o.bytes),
           `${(o.bytes / o.source.bytes).toFixed(3)}×`,
-          { html: code(o.sha256.slice(0, 12)) },
+          { html: code(o.digest.slice(0, 12)) },
           seconds(o.durationMs),
         ]
       : [o.model, o.variant, `failed: ${firstLine(o.error)}`, "", "", "", seconds(o.durationMs)],
   );
-  return table(["model", "variant", "passes", "size", "vs fp32", "sha256", "time"], rows);
+  return table(["model", "variant", "passes", "size", "vs fp32", "digest", "time"], rows);
 }
 
 function firstLine(error: unknown): string {

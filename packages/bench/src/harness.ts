@@ -3,16 +3,16 @@
  * each in its own child process, and assembles the device's report.
  */
 import os from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ensureOutputDirectory } from "@slmops/contained-fs";
 import { ConfigurationError, isConfigurationError } from "@slmops/diagnostics";
 import { availableExecutionProviders } from "@slmops/runtime";
 import type { GraphOptimizationLevel } from "@slmops/runtime";
+import { describeVariant } from "@slmops/variant-identity";
 import { runInChild } from "./child.js";
 import { loadEval } from "./eval-set.js";
 import type { EvalSource, TokenizedEval } from "./eval-set.js";
 import { collectFingerprint } from "./fingerprint.js";
-import { sha256Files } from "./hashing.js";
 import type { MeasureJob, MeasurePhase, ModelKind, SessionSettings } from "./measure.js";
 import { modelFiles } from "./model-files.js";
 import type { ModelFiles } from "./model-files.js";
@@ -187,8 +187,11 @@ interface PreparedModel {
   readonly referenceError?: string;
 }
 
-function hashModel(files: ModelFiles): Promise<string> {
-  return sha256Files(files.files.map((f) => ({ name: f.name, path: f.path })));
+/** The model's identity digest (`@slmops/variant-identity`): what optimize records for a variant and the release signs. */
+async function hashModel(files: ModelFiles): Promise<string> {
+  const first = files.files[0];
+  if (first === undefined) throw new Error("a model has at least its own file");
+  return (await describeVariant(dirname(first.path), files.files.map((f) => f.name), { what: "model file" })).digest;
 }
 
 /** Benchmarks every variant of every model, each in its own process, and returns the validated report. */

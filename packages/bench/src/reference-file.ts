@@ -18,7 +18,7 @@ const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 /** What a reference was computed from; two references are interchangeable when these match. */
 export interface ReferenceKey {
-  /** sha256 of the fp32 source model and its external data. */
+  /** The fp32 source model's identity digest (its file and external data, `@slmops/variant-identity`). */
   readonly modelSha256: string;
   /** sha256 of the eval dataset file. */
   readonly evalSha256: string;

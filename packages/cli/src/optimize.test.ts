@@ -5,12 +5,15 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { createSession } from "@slmops/runtime";
 import { loadManifestOrThrow } from "@slmops/manifest";
+import { variantDigest } from "@slmops/variant-identity";
 import { describe, expect, it } from "vitest";
 import type { OptimizeJsonVariant } from "./commands/optimize.js";
 import { binPath, hasStackTrace, repoRoot, runCli } from "./test-support/run-cli.js";
 
 const EXAMPLE = join(repoRoot, "examples", "story-lm");
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+/** The identity digest of a variant that is one `model.onnx` file. */
+const digestOf = (path: string) => variantDigest([{ name: "model.onnx", bytes: statSync(path).size, sha256: sha256(path) }]);
 
 /** A temp copy of the example project: manifest, fp32 model, tokenizer and eval set. */
 function exampleCopy(): string {
@@ -49,7 +52,7 @@ function visible(dir: string): string[] {
 }
 
 describe("slmops optimize (real example project, real process, real ONNX Runtime)", { timeout: 180_000 }, () => {
-  it("builds every variant of the example; --json lists each with the sha256 and size of the file on disk", async () => {
+  it("builds every variant of the example; --json lists each with its identity digest and the size and sha256 of the file on disk", async () => {
     const dir = exampleCopy();
     const variants = optimizeJson(dir);
     const expected = await exampleVariants();
@@ -59,9 +62,9 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
       expect(v.model).toBe("story-lm");
       expect(v.path).toBe(`.slmops/variants/story-lm/${v.variant}/model.onnx`);
       const path = join(dir, v.path);
-      expect(sha256(path), v.variant).toBe(v.sha256);
       expect(statSync(path).size, v.variant).toBe(v.bytes);
-      expect(v.files).toEqual([{ name: "model.onnx", bytes: v.bytes, sha256: v.sha256 }]);
+      expect(v.files).toEqual([{ name: "model.onnx", bytes: v.bytes, sha256: sha256(path) }]);
+      expect(v.digest, v.variant).toBe(digestOf(path));
       expect(v.sourceBytes).toBe(sourceBytes);
       expect(v.bytes).toBeLessThan(sourceBytes);
       expect(v.passes.map((p) => p.options.name)).toEqual(expected.get(v.variant));
@@ -87,8 +90,8 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     const r = runCli(["optimize", "--model", "story-lm", "--variant", "int4-rtn"], { cwd: dir });
     expect(r.status).toBe(0);
     const [header, row, total] = r.stdout.trimEnd().split("\n");
-    expect(header).toMatch(/^model +variant +passes +size +vs fp32 +sha256 +time$/);
-    const digest = sha256(join(dir, ".slmops", "variants", "story-lm", "int4-rtn", "model.onnx"));
+    expect(header).toMatch(/^model +variant +passes +size +vs fp32 +digest +time$/);
+    const digest = digestOf(join(dir, ".slmops", "variants", "story-lm", "int4-rtn", "model.onnx"));
     expect(row).toMatch(new RegExp(`^story-lm +int4-rtn +quantize +[\\d.]+KiB +0\\.\\d{3}× +${digest.slice(0, 12)} +[\\d.]+ s$`));
     expect(total).toBe("✓ 1 variant written to .slmops/variants");
     expect(r.stderr).toContain("[1/1] story-lm/int4-rtn: quantize(int4, block 32, zero points, rtn)");
@@ -104,10 +107,10 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     const [v] = variants;
     expect(isAbsolute(v?.path ?? "")).toBe(true);
     expect(v?.path).toBe(join(out, "story-lm", "int4", "model.onnx"));
-    expect(sha256(v?.path ?? "")).toBe(v?.sha256);
+    expect(digestOf(v?.path ?? "")).toBe(v?.digest);
     // Building again gives the same bytes (int4 with ONNX Runtime's graph optimization is deterministic too).
     const again = optimizeJson(elsewhere, ["--manifest", join(dir, "slmops.yaml"), "--variant", "int4", "--out", out]);
-    expect(again[0]?.sha256).toBe(v?.sha256);
+    expect(again[0]?.digest).toBe(v?.digest);
     expect(visible(join(out, "story-lm"))).toEqual(["int4"]);
     expect(existsSync(join(dir, ".slmops"))).toBe(false);
   });

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { describe, expect, it } from "vitest";
-import { benchJob, LOCAL_DEVICE_ID, variantModelPath } from "./bench-job.js";
+import { benchJob, LOCAL_DEVICE_ID } from "./bench-job.js";
+import { variantModelPath } from "./index.js";
 import { missingVariants } from "./variant-files.js";
 import { edit, manifestOf, MULTI_DEVICE } from "./test-support/manifests.js";
 

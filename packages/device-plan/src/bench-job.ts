@@ -3,9 +3,9 @@
  * settings, the run rules, and the models with the paths of their built
  * variants — plain data in the shape `@slmops/bench`'s `runBenchmark` takes.
  */
-import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { BenchSettings, Manifest, Model } from "@slmops/manifest";
+import { variantModelPath } from "@slmops/variant-identity";
 
 /** The id of the ad-hoc device a machine is benchmarked as when no device is named. */
 export const LOCAL_DEVICE_ID = "local";
@@ -15,19 +15,6 @@ export function isAdHocLocal(manifest: Manifest, id: string): boolean {
   return id === LOCAL_DEVICE_ID && !manifest.devices.some((d) => d.id === id);
 }
 
-/** Ids become directory names: checked again before a path is built from them. */
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/**
- * The built variant's model file: `<variantsDir>/<model>/<variant>/model.onnx`,
- * the layout `slmops optimize` and the optimize-model action write.
- */
-export function variantModelPath(variantsDir: string, model: string, variant: string): string {
-  for (const id of [model, variant]) {
-    if (!SAFE_ID.test(id) || id.includes("..")) throw new ConfigurationError(`id \`${id}\` cannot name a directory; ids are letters, digits, '.', '_' and '-'`);
-  }
-  return join(variantsDir, model, variant, "model.onnx");
-}
 
 /** Run-rule overrides for quick runs (milliseconds for durations). */
 export interface BenchSettingsOverrides {

@@ -16,7 +16,9 @@ export { isSelfHosted, refusal } from "./fork-safety.js";
 export type { Requester } from "./fork-safety.js";
 export { readChangeEvent, changeRange, InvalidEventError } from "./event.js";
 export type { ChangeEvent, OtherEvent, PullRequestEvent, PushEvent } from "./event.js";
-export { benchJob, isAdHocLocal, variantModelPath, LOCAL_DEVICE_ID } from "./bench-job.js";
+export { benchJob, isAdHocLocal, LOCAL_DEVICE_ID } from "./bench-job.js";
+/** The variants directory layout, defined once in `@slmops/variant-identity`. */
+export { DEFAULT_VARIANTS_DIR, variantModelPath } from "@slmops/variant-identity";
 export type { BenchJob, BenchJobDevice, BenchJobModel, BenchJobOptions, BenchJobSettings, BenchSettingsOverrides } from "./bench-job.js";
 export { missingVariants } from "./variant-files.js";
 export type { MissingVariant } from "./variant-files.js";

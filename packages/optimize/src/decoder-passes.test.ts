@@ -201,8 +201,8 @@ describe("passes on a maker decoder (tiny preset)", () => {
     );
     expect(v.record.passes.map((p) => p.options.name)).toEqual(["quantize", "graph-optimize"]);
     for (const p of v.record.passes) expect(p.durationMs).toBeGreaterThan(0);
-    expect(v.record.source.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(v.record.output.sha256).not.toBe(v.record.source.sha256);
+    expect(v.record.source.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(v.record.output.digest).not.toBe(v.record.source.digest);
     const tensorEvents = events.filter((e) => e.pass === 0 && e.tensor);
     expect(tensorEvents).toHaveLength(decoder.config.layers * 7 + 1);
     expect(tensorEvents.at(-1)!.done).toBe(tensorEvents.at(-1)!.total);

@@ -43,7 +43,6 @@ export {
   buildVariants,
   passSpecOf,
   selectVariants,
-  variantDirectory,
   UnknownVariantFilterError,
   type BuildVariantsOptions,
   type BuiltVariant,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { discardBuild, pathInside, publishBuild, startBuild, type Build } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Manifest, Model, Pass, Variant } from "@slmops/manifest";
+import { variantDirectory } from "@slmops/variant-identity";
 import type { ModelFile, ModelFiles } from "./model-io.js";
 import type { PassSpec } from "./pass-options.js";
 import { optimizeModel, type OptimizeProgress, type PassRecord } from "./pipeline.js";
@@ -45,9 +46,6 @@ export class UnknownVariantFilterError extends ConfigurationError {
     super(message);
   }
 }
-
-/** Ids become directory names: the manifest schema's id pattern, checked again before touching the disk. */
-const SAFE_ID = /^[a-z0-9][a-z0-9._-]*$/i;
 
 /**
  * The variants `filter` selects, in manifest order. Throws
@@ -152,16 +150,6 @@ export function passSpecOf(pass: Pass): PassSpec {
   }
 }
 
-/** Where a variant is written: `<outDir>/<model>/<variant>/`. */
-export function variantDirectory(outDir: string, model: string, variant: string): string {
-  for (const id of [model, variant]) {
-    if (!SAFE_ID.test(id) || id.includes("..")) {
-      throw new ConfigurationError(`id \`${id}\` cannot be a directory name; ids are letters, digits, '.', '_' and '-'`);
-    }
-  }
-  return join(outDir, model, variant);
-}
-
 /** A variant that was built: where it is and what it is. */
 export interface BuiltVariant {
   readonly ok: true;
@@ -169,10 +157,11 @@ export interface BuiltVariant {
   readonly variant: string;
   /** The variant's `model.onnx`. */
   readonly path: string;
-  /** sha256 of `model.onnx`. */
-  readonly sha256: string;
+  /** The variant's identity (`@slmops/variant-identity`): the digest over `files`, what bench reports as `model-sha256`. */
+  readonly digest: string;
   /** Bytes of every file of the variant (external data included). */
   readonly bytes: number;
+  /** `model.onnx` first, then its external data. */
   readonly files: readonly ModelFile[];
   /** The fp32 source it was built from. */
   readonly source: ModelFiles;
@@ -259,7 +248,7 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, r
       model,
       variant,
       path,
-      sha256: record.output.sha256,
+      digest: record.output.digest,
       bytes: record.output.bytes,
       files: record.output.files,
       source: record.source,

@@ -1,30 +1,26 @@
 /**
  * Reading the source model and writing variants, with the sizes and digests
  * a variant record needs. A model is its `.onnx` file plus any external data
- * file it names; both count towards its size and are hashed.
+ * file it names; both count towards its size and its identity.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, posix, relative, sep } from "node:path";
 import { readModel, writeModel, type ModelProto } from "@slmops/onnx";
+import { describeVariant, variantBytes, type VariantFile, type VariantFiles } from "@slmops/variant-identity";
 
-/** One file of a model on disk. */
-export interface ModelFile {
-  /** The file's name relative to the model's directory. */
-  readonly name: string;
-  readonly bytes: number;
-  readonly sha256: string;
-}
+/** One file of a model on disk: its name beside the `.onnx` file, length and sha256. */
+export type ModelFile = VariantFile;
 
-/** A model on disk: where it is, how big, and its digest. */
-export interface ModelFiles {
+/**
+ * A model on disk: where it is, how big, and its identity — its files (the
+ * `.onnx` file first, then its external data) and the digest over them
+ * (`@slmops/variant-identity`), the digest bench reports as `model-sha256`.
+ */
+export interface ModelFiles extends VariantFiles {
   readonly path: string;
-  /** sha256 of the `.onnx` file. */
-  readonly sha256: string;
   /** Bytes of every file, external data included. */
   readonly bytes: number;
-  readonly files: readonly ModelFile[];
 }
 
 /**
@@ -64,13 +60,13 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Sizes and digests of a model file and the data files named beside it. */
+/**
+ * The identity of a model file and the external data files it names
+ * (locations relative to its directory, or paths beside it), each read once.
+ */
 export async function describeModelFiles(path: string, dataFiles: readonly string[]): Promise<ModelFiles> {
   const dir = dirname(path);
-  const files: ModelFile[] = [];
-  for (const name of [basename(path), ...dataFiles.map((f) => basename(f))]) {
-    const full = join(dir, name);
-    files.push({ name, bytes: (await stat(full)).size, sha256: await sha256File(full) });
-  }
-  return { path, sha256: files[0]!.sha256, bytes: files.reduce((a, f) => a + f.bytes, 0), files };
+  const names = [basename(path), ...dataFiles.map((f) => (isAbsolute(f) ? relative(dir, f) : posix.normalize(f)).split(sep).join("/"))];
+  const identity = await describeVariant(dir, names, { what: "model file" });
+  return { path, ...identity, bytes: variantBytes(identity) };
 }

@@ -16,7 +16,7 @@ import { writingOutput } from "../output-path.js";
 import { countOption, filterOption, filterSpec, stringOption } from "../options.js";
 import { ProgressLine, terminalColumns } from "../progress.js";
 import { count } from "../words.js";
-import { DEFAULT_VARIANTS_DIR } from "./optimize.js";
+import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 
 /** Where `slmops bench` writes its report by default, and `slmops gate` reads, beside the manifest. */
 export const DEFAULT_REPORTS_DIR = ".slmops/reports";

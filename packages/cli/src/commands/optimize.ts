@@ -2,6 +2,7 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ConfigurationError, describeError } from "@slmops/diagnostics";
 import type { BuiltVariant, OptimizeProgress, PassRecord, SelectedVariant, VariantOutcome } from "@slmops/optimize";
 import { formatSize } from "@slmops/units";
+import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 import type { Command, CommandContext } from "../command.js";
 import { jsonOption } from "../command.js";
 import { UsageError } from "../errors.js";
@@ -13,8 +14,6 @@ import { filterOption, filterSpec, stringOption } from "../options.js";
 import { ProgressLine, progressBar, terminalColumns } from "../progress.js";
 import { closest } from "../suggest.js";
 import { count } from "../words.js";
-/** Where variants go by default, under the manifest's repository root. */
-export const DEFAULT_VARIANTS_DIR = ".slmops/variants";
 
 /** One built variant in `slmops optimize --json` output. */
 export interface OptimizeJsonVariant {
@@ -22,8 +21,8 @@ export interface OptimizeJsonVariant {
   readonly variant: string;
   /** The variant's model.onnx, relative to the working directory (absolute when --out was). */
   readonly path: string;
-  /** sha256 of model.onnx. */
-  readonly sha256: string;
+  /** The variant's identity digest over all its files (`@slmops/variant-identity`), as bench reports it in `model-sha256`. */
+  readonly digest: string;
   /** Bytes of every file of the variant, external data included. */
   readonly bytes: number;
   /** Each file of the variant: name (beside model.onnx), bytes, sha256. */
@@ -43,7 +42,7 @@ export const optimizeCommand: Command = {
     `variant to <out>/<model>/<variant>/model.onnx (default out: ${DEFAULT_VARIANTS_DIR} under the manifest's directory).\n` +
     "A variant is written whole or not at all: one that fails leaves no output, the others still run,\n" +
     "and the command exits 1. With --json, stdout lists the variants built:\n" +
-    "[{model, variant, path, sha256, bytes, files, sourceBytes, durationMs, passes}].",
+    "[{model, variant, path, digest, bytes, files, sourceBytes, durationMs, passes}].",
   positionals: [],
   options: {
     manifest: { type: "string", valueName: "path", description: `the manifest, or a directory holding ${MANIFEST_FILE_NAME} (default: the nearest ${MANIFEST_FILE_NAME} here or above)` },
@@ -136,7 +135,7 @@ async function runOptimize(context: CommandContext): Promise<number> {
       model: b.model,
       variant: b.variant,
       path: display(b.path, outAbsolute),
-      sha256: b.sha256,
+      digest: b.digest,
       bytes: b.bytes,
       files: b.files,
       sourceBytes: b.source.bytes,
@@ -166,12 +165,12 @@ function failureText(error: unknown): string {
   return `internal error, please report it:\n${describeError(error)}`;
 }
 
-/** The summary table: model, variant, passes, bytes, ratio to fp32, sha256 prefix, time. */
+/** The summary table: model, variant, passes, bytes, ratio to fp32, digest prefix, time. */
 export function summaryTable(outcomes: readonly VariantOutcome[], style: Style): string {
-  const header = ["model", "variant", "passes", "size", "vs fp32", "sha256", "time"];
+  const header = ["model", "variant", "passes", "size", "vs fp32", "digest", "time"];
   const rows = outcomes.map((o) =>
     o.ok
-      ? [o.model, o.variant, o.passes.map((p) => p.options.name).join(" → "), formatSize(o.bytes), `${(o.bytes / o.source.bytes).toFixed(3)}×`, o.sha256.slice(0, 12), seconds(o.durationMs)]
+      ? [o.model, o.variant, o.passes.map((p) => p.options.name).join(" → "), formatSize(o.bytes), `${(o.bytes / o.source.bytes).toFixed(3)}×`, o.digest.slice(0, 12), seconds(o.durationMs)]
       : [o.model, o.variant, "failed", "", "", "", seconds(o.durationMs)],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? "")].length)));
