@@ -202,6 +202,9 @@ function nextSigned(previous: { toJSON(): object; version: number }, now: Date, 
   return { ...(previous.toJSON() as JsonObject), ...changes, version: previous.version + 1, expires: expiresAt(now, lifetime) };
 }
 
+/** The state a commit starts from; a new repository has no snapshot or timestamp yet. */
+type PreviousState = Omit<RepositoryState, "snapshot" | "timestamp"> & Partial<Pick<RepositoryState, "snapshot" | "timestamp">>;
+
 interface Change {
   readonly targets?: Metadata<Targets>;
   readonly rollout?: Metadata<Targets>;
@@ -211,9 +214,9 @@ interface Change {
  * Writes the changed targets metadata, then a new snapshot, then a new
  * timestamp. The new state's files are on disk before the timestamp names them.
  */
-async function commit(dir: string, state: RepositoryState, change: Change, options: CommonOptions): Promise<RepositoryState> {
+async function commit(dir: string, state: PreviousState, change: Change, options: CommonOptions): Promise<RepositoryState> {
   const now = options.now ?? new Date();
-  const meta: JsonObject = { ...(state.snapshot.signed.toJSON()["meta"] as JsonObject) };
+  const meta: JsonObject = { ...((state.snapshot?.signed.toJSON()["meta"] ?? {}) as JsonObject) };
   let targets = state.targets;
   let rollout = state.rollout;
   if (change.rollout) {
@@ -228,16 +231,26 @@ async function commit(dir: string, state: RepositoryState, change: Change, optio
     await writeMetadata(dir, `${targets.signed.version}.targets.json`, bytes);
     meta["targets.json"] = { version: targets.signed.version, length: bytes.length, hashes: { sha256: sha256(bytes) } };
   }
-  const snapshot = new Metadata(Snapshot.fromJSON(nextSigned(state.snapshot.signed, now, expiryOf("snapshot", options.expiry), { meta })));
+  const snapshot = new Metadata(
+    Snapshot.fromJSON({
+      _type: "snapshot",
+      spec_version: SPEC_VERSION,
+      version: (state.snapshot?.signed.version ?? 0) + 1,
+      expires: expiresAt(now, expiryOf("snapshot", options.expiry)),
+      meta,
+    }),
+  );
   signWith(snapshot, "snapshot", options.signers, [rootAuthority(state.root.signed, "snapshot")]);
   const snapshotBytes = metadataBytes(snapshot);
   await writeMetadata(dir, `${snapshot.signed.version}.snapshot.json`, snapshotBytes);
   const timestamp = new Metadata(
-    Timestamp.fromJSON(
-      nextSigned(state.timestamp.signed, now, expiryOf("timestamp", options.expiry), {
-        meta: { "snapshot.json": { version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } } },
-      }),
-    ),
+    Timestamp.fromJSON({
+      _type: "timestamp",
+      spec_version: SPEC_VERSION,
+      version: (state.timestamp?.signed.version ?? 0) + 1,
+      expires: expiresAt(now, expiryOf("timestamp", options.expiry)),
+      meta: { "snapshot.json": { version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } } },
+    }),
   );
   signWith(timestamp, "timestamp", options.signers, [rootAuthority(state.root.signed, "timestamp")]);
   await writeMetadata(dir, "timestamp.json", metadataBytes(timestamp));
@@ -315,12 +328,8 @@ export async function initRepository(dir: string, options: InitOptions): Promise
     Targets.fromJSON({ _type: "targets", spec_version: SPEC_VERSION, version: 1, expires: expiresAt(now, expiryOf("rollout", options.expiry)), targets: {} }),
   );
   signWith(rollout, "rollout", options.signers, [rolloutAuthority(targets.signed)]);
-  const emptySnapshot = new Metadata(Snapshot.fromJSON({ _type: "snapshot", spec_version: SPEC_VERSION, version: 0, expires: expiresAt(now, 0), meta: {} }));
-  const emptyTimestamp = new Metadata(
-    Timestamp.fromJSON({ _type: "timestamp", spec_version: SPEC_VERSION, version: 0, expires: expiresAt(now, 0), meta: { "snapshot.json": { version: 0 } } }),
-  );
   await writeMetadata(dir, "1.root.json", metadataBytes(root));
-  return commit(dir, { root, timestamp: emptyTimestamp, snapshot: emptySnapshot, targets, rollout }, { targets, rollout }, options);
+  return commit(dir, { root, targets, rollout }, { targets, rollout }, options);
 }
 
 // ---------------------------------------------------------------- releases
