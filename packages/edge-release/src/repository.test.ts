@@ -182,7 +182,7 @@ describe("a device verifying releases with tuf-js", () => {
 
     // The old timestamp key no longer counts.
     await expect(refreshRepository(repo, { signers: { snapshot: [keys.snapshot], timestamp: [keys.timestamp] } })).rejects.toThrow(ConfigurationError);
-    // Rotation needs the old root's signature: the new key alone cannot rotate again... to a root the device trusts.
+    // Another rotation needs the current root key: the retired one is no longer enough.
     await expect(rotateRoot(repo, { roles: { root: { keys: [generateSigningKey()] } }, signers: { root: [keys.root], snapshot: [keys.snapshot], timestamp: [newTimestamp] } })).rejects.toThrow(
       ConfigurationError,
     );

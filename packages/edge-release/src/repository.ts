@@ -285,8 +285,8 @@ const TOP_LEVEL: readonly TopLevelRole[] = ["root", "targets", "snapshot", "time
 /**
  * Creates a repository in `dir` (which must not hold one): root version 1,
  * an empty targets role delegating `rollout/*\/*` to the rollout role, an
- * empty rollout role, a snapshot and a timestamp. Returns the root's file
- * name, the trust anchor to install on devices.
+ * empty rollout role, a snapshot and a timestamp. `metadata/1.root.json` is
+ * the trust anchor to install on devices.
  */
 export async function initRepository(dir: string, options: InitOptions): Promise<RepositoryState> {
   const now = options.now ?? new Date();
