@@ -6,22 +6,9 @@
  */
 import { ConfigurationError } from "@slmops/diagnostics";
 
-/**
- * One file of a built variant. Same shape as `VariantFile` of
- * `@slmops/variant-identity` (defined here until that package is published;
- * the shapes are structurally identical, so its values pass as they are).
- */
-export interface VariantFile {
-  readonly name: string;
-  readonly bytes: number;
-  readonly sha256: string;
-}
-
-/** A built variant's identity; same shape as `VariantFiles` of `@slmops/variant-identity`. */
-export interface VariantFiles {
-  readonly files: readonly VariantFile[];
-  readonly digest: string;
-}
+/** A built variant's identity, as optimize records it and bench reports it: the release signs exactly this. */
+export type { VariantFile, VariantFiles } from "@slmops/variant-identity";
+import type { VariantFile, VariantFiles } from "@slmops/variant-identity";
 
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
