@@ -6,7 +6,7 @@
  * delegated rollout role that signs rollout state and nothing else, and
  * channels kept apart.
  */
-export { generateSigningKey, keyIdOf, SigningKey, signingKeyFromEnvironment, signingKeyFromSecret } from "./keys.js";
+export { generateSigningKey, keyIdOf, publicKeyObjectOf, SigningKey, signingKeyFromEnvironment, signingKeyFromSecret } from "./keys.js";
 export { DEFAULT_EXPIRY, ROLE_NAMES, type Expiry, type RoleKeys, type RoleName, type Signers, type TopLevelRole } from "./policy.js";
 export {
   checkRelease,
@@ -24,6 +24,7 @@ export {
   loadRepository,
   metadataDirectory,
   newRolloutSalt,
+  provenancePath,
   publishRelease,
   refreshRepository,
   rolloutTargetPath,

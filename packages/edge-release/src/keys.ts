@@ -15,6 +15,7 @@ import { inspect } from "node:util";
 import { canonicalize } from "@tufjs/canonical-json";
 import { Key, Signature } from "@tufjs/models";
 import { ConfigurationError } from "@slmops/diagnostics";
+import type { DsseSigner } from "@slmops/release-provenance";
 
 /** DER prefix of an ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows. */
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
@@ -23,6 +24,12 @@ const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 export function keyIdOf(publicKeyHex: string): string {
   const key = { keytype: "ed25519", scheme: "ed25519", keyval: { public: publicKeyHex } };
   return createHash("sha256").update(canonicalize(key)).digest("hex");
+}
+
+/** A raw ed25519 public key (hex, as TUF metadata carries it) as a `node:crypto` key, to verify with. */
+export function publicKeyObjectOf(publicKeyHex: string): KeyObject {
+  if (!/^[0-9a-f]{64}$/.test(publicKeyHex)) throw new ConfigurationError("an ed25519 public key must be 64 lowercase hex digits");
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, "hex")]), format: "der", type: "spki" });
 }
 
 function rawPublicKeyHex(privateKey: KeyObject): string {
@@ -60,6 +67,12 @@ export class SigningKey {
   /** Signs canonical bytes; the signer `Metadata.sign` expects. */
   readonly signer = (data: Buffer): Signature =>
     new Signature({ keyID: this.keyId, sig: sign(null, data, this.#privateKey).toString("hex") });
+
+  /** Signs a DSSE envelope's pre-authentication encoding; the key id is the TUF key id. */
+  dsseSigner(): DsseSigner {
+    const privateKey = this.#privateKey;
+    return { keyId: this.keyId, sign: (data: Buffer): Buffer => sign(null, data, privateKey) };
+  }
 
   /**
    * The private key in its environment form (one line of base64 PKCS#8 DER).

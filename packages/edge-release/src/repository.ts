@@ -24,6 +24,7 @@ import { pipeline } from "node:stream/promises";
 import { createAtomicWriteStream, writeFileAtomic } from "@slmops/atomic-file";
 import { openRegularFile, readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
+import { envelopeText, releaseStatement, signReleaseStatement } from "@slmops/release-provenance";
 import { canonicalize } from "@tufjs/canonical-json";
 import { Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from "@tufjs/models";
 import type { SigningKey } from "./keys.js";
@@ -344,6 +345,8 @@ export interface PublishResult {
   readonly changed: boolean;
   /** The model target paths of the release. */
   readonly paths: readonly string[];
+  /** The release's signed provenance, relative to the repository ({@link provenancePath}). */
+  readonly provenance: string;
   readonly state: RepositoryState;
 }
 
@@ -372,6 +375,36 @@ class HashCheck extends Transform {
     }
     callback();
   }
+}
+
+/**
+ * Where a release's provenance lies, relative to the repository: beside the
+ * metadata, `metadata/<channel>/<model>/<version>.provenance.intoto.json` —
+ * a DSSE envelope of the in-toto statement naming every released file by its
+ * target path and sha256, signed with the targets key (its key id is the TUF
+ * key id, so root's `roles.targets.keyids` and `keys` give the key to verify
+ * it with).
+ */
+export function provenancePath(channel: string, model: string, version: string): string {
+  return ["metadata", checkChannel(channel), checkSegment("model id", model), `${checkVersion(version)}.provenance.intoto.json`].join("/");
+}
+
+/** Signs the release's statement with the first given targets key root trusts, and writes it (before the metadata that names the release). */
+async function writeProvenance(dir: string, release: Release, entries: readonly { entry: TargetFile }[], root: Root, signers: Signers): Promise<string> {
+  const trusted = rootAuthority(root, "targets").keyIDs;
+  const key = (signers.targets ?? []).find((candidate) => trusted.includes(candidate.keyId));
+  if (!key) throw new ConfigurationError("signing the release's provenance needs a targets key the root trusts; none of the keys given is");
+  const statement = releaseStatement(
+    entries.map(({ entry }) => ({ name: entry.path, sha256: entry.hashes["sha256"] ?? "" })),
+    { model: release.model, version: release.version, sourceCommit: release.sourceCommit, manifestSha256: release.manifestDigest },
+  );
+  const relative = provenancePath(release.channel, release.model, release.version);
+  const file = path.join(dir, ...relative.split("/"));
+  await mkdir(path.dirname(file), { recursive: true });
+  // Not TUF metadata, so not versioned: a publish interrupted before its
+  // timestamp is redone with the same statement, and ed25519 signs it to the same bytes.
+  await writeFileAtomic(file, Buffer.from(envelopeText(signReleaseStatement(statement, key.dsseSigner())), "utf8"));
+  return relative;
 }
 
 /** Copies one variant file to its hash-named place, checking it against the identity on the way. */
@@ -418,7 +451,7 @@ export async function publishRelease(dir: string, release: Release, options: Pub
         const old = state.targets.signed.targets[entry.path];
         return old !== undefined && canonicalize(old.toJSON()) === canonicalize(entry.toJSON());
       });
-    if (same) return { changed: false, paths, state };
+    if (same) return { changed: false, paths, provenance: provenancePath(release.channel, release.model, release.version), state };
     throw new ConfigurationError(
       `version ${release.version} of ${release.model} is already published on channel ${release.channel} with other content; a version is never reused — publish a new version`,
     );
@@ -429,7 +462,8 @@ export async function publishRelease(dir: string, release: Release, options: Pub
   for (const { entry } of entries) targetsJson[entry.path] = entry.toJSON() as JsonObject;
   const targets = new Metadata(Targets.fromJSON(nextSigned(state.targets.signed, now, expiryOf("targets", options.expiry), { targets: targetsJson })));
   signWith(targets, "targets", options.signers, [rootAuthority(state.root.signed, "targets")]);
-  return { changed: true, paths, state: await commit(dir, state, { targets }, options) };
+  const provenance = await writeProvenance(dir, release, entries, state.root.signed, options.signers);
+  return { changed: true, paths, provenance, state: await commit(dir, state, { targets }, options) };
 }
 
 // ---------------------------------------------------------------- rollout
