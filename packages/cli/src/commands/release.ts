@@ -1,0 +1,487 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve, sep } from "node:path";
+import { ConfigurationError, terminalText } from "@slmops/diagnostics";
+import type { JsonValue, ReleaseTarget, RepositoryState, RoleName, Signers, SigningKey } from "@slmops/edge-release";
+import type { Manifest } from "@slmops/manifest";
+import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
+import type { Command, CommandContext } from "../command.js";
+import { UsageError } from "../errors.js";
+import { ExitCode } from "../exit-codes.js";
+import { styleFor } from "../io.js";
+import { loadValidManifest } from "../load-manifest.js";
+import { manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
+import { stringOption } from "../options.js";
+import { RELEASE_ROLES, roleKeyVariable } from "./keys.js";
+
+const ACTIONS = ["build", "verify", "status", "promote", "halt"] as const;
+type Action = (typeof ACTIONS)[number];
+
+export const releaseCommand: Command = {
+  name: "release",
+  summary: "signed model releases for the fleet: build, verify, status, promote, halt",
+  description:
+    "A TUF repository of the manifest's release (see `slmops keys init` for the keys, read from\n" +
+    "SLMOPS_<ROLE>_KEY environment variables).\n" +
+    "  build    publish the built variants of release.targets, signed with the targets key (the first\n" +
+    "           build creates the repository and needs every role's key); refuses a verdict that did not\n" +
+    "           pass unless --force\n" +
+    "  verify   check the repository as a device does (tuf-js) from --root: every target of the channel\n" +
+    "  status   the releases of each channel and their rollout state\n" +
+    "  promote  start the newest release's rollout, or move it to the next stage once the stage's soak\n" +
+    "           time has passed (rollout, snapshot and timestamp keys)\n" +
+    "  halt     stop the rollout (rollout, snapshot and timestamp keys)",
+  positionals: [{ name: "action", description: ACTIONS.join(" | ") }],
+  options: {
+    repo: { type: "string", valueName: "dir", description: "the release repository (verify: also an http(s) URL)" },
+    manifest: { type: "string", valueName: "path", description: "the manifest (default: the nearest slmops.yaml here or above)" },
+    channel: { type: "string", valueName: "name", description: "the channel (default: the manifest's release.channel)" },
+    version: { type: "string", valueName: "semver", description: "build: the release's version (default 0.0.0-g<commit>); promote/halt: the release (default: the newest)" },
+    model: { type: "string", valueName: "id", description: "promote/halt: the model (default: the only one the channel has)" },
+    variants: { type: "string", valueName: "dir", description: `build: the built variants (default ${DEFAULT_VARIANTS_DIR} beside the manifest)` },
+    verdict: { type: "string", valueName: "file", description: "build: the gate's verdict (`slmops gate --json` output)" },
+    force: { type: "boolean", description: "build: publish although the gate did not pass (recorded in the signed metadata)" },
+    root: { type: "string", valueName: "file", description: "verify: the trusted root metadata (1.root.json)" },
+    json: { type: "boolean", description: "status: print the result as JSON" },
+  },
+  examples: [
+    "slmops release build --repo release --verdict verdict.json",
+    "slmops release verify --repo release --root release/metadata/1.root.json",
+    "slmops release status --repo release",
+    "slmops release promote --repo release",
+  ],
+  run: runRelease,
+};
+
+async function runRelease(context: CommandContext): Promise<number> {
+  const action = context.positionals[0];
+  if (!ACTIONS.includes(action as Action)) {
+    throw new UsageError(`Unknown release action \`${terminalText(action ?? "")}\`.`, { command: "release", hint: `use one of: ${ACTIONS.join(", ")}.` });
+  }
+  const repoGiven = stringOption(context, "repo", "release");
+  if (repoGiven === undefined) throw new UsageError("Option `--repo` is required.", { command: "release" });
+  switch (action as Action) {
+    case "build":
+      return build(context, resolve(context.io.cwd, repoGiven));
+    case "verify":
+      return verify(context, repoGiven);
+    case "status":
+      return status(context, resolve(context.io.cwd, repoGiven));
+    case "promote":
+    case "halt":
+      return moveRollout(context, resolve(context.io.cwd, repoGiven), action as "promote" | "halt");
+  }
+}
+
+// ---------------------------------------------------------------- keys
+
+async function signersFrom(env: NodeJS.ProcessEnv, roles: readonly RoleName[]): Promise<Record<RoleName, SigningKey[]>> {
+  const { signingKeyFromEnvironment } = await import("@slmops/edge-release");
+  const signers = {} as Record<RoleName, SigningKey[]>;
+  for (const role of roles) signers[role] = [signingKeyFromEnvironment(roleKeyVariable(role), env)];
+  return signers;
+}
+
+async function hasRepository(dir: string): Promise<boolean> {
+  const { metadataDirectory } = await import("@slmops/edge-release");
+  return readFile(join(metadataDirectory(dir), "1.root.json")).then(() => true, () => false);
+}
+
+// ---------------------------------------------------------------- build
+
+interface PairJson {
+  readonly device?: unknown;
+  readonly variant?: unknown;
+  readonly outcome?: unknown;
+  readonly metrics?: unknown;
+}
+
+type Verdict = { outcome: "pass" | "fail" | "inconclusive"; figures: { [metric: string]: JsonValue } };
+
+async function readVerdict(file: string, given: string): Promise<PairJson[]> {
+  const { readRegularFile } = await import("@slmops/contained-fs");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((await readRegularFile(file, { maxBytes: 64 * 1024 * 1024, what: "gate verdict" })).toString("utf8"));
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw error;
+    throw new ConfigurationError(`--verdict ${given} is not JSON; pass the output of \`slmops gate --json\``);
+  }
+  const pairs = (parsed as { verdict?: { pairs?: unknown } } | null)?.verdict?.pairs;
+  if (!Array.isArray(pairs)) throw new ConfigurationError(`--verdict ${given} is not a gate verdict (no verdict.pairs); pass the output of \`slmops gate --json\``);
+  return pairs as PairJson[];
+}
+
+function verdictFor(pairs: readonly PairJson[] | undefined, device: string, model: string, variant: string): Verdict {
+  const pair = pairs?.find((p) => p.device === device && (p.variant === `${model}/${variant}` || p.variant === variant));
+  if (!pair) return { outcome: "inconclusive", figures: {} };
+  const outcome = pair.outcome === "pass" || pair.outcome === "fail" ? pair.outcome : "inconclusive";
+  const figures: Record<string, JsonValue> = {};
+  if (pair.metrics && typeof pair.metrics === "object") {
+    for (const [metric, value] of Object.entries(pair.metrics as Record<string, unknown>)) {
+      if (typeof value === "number" && Number.isFinite(value)) Object.defineProperty(figures, metric, { value, enumerable: true });
+    }
+  }
+  return { outcome, figures };
+}
+
+function sourceCommit(dir: string): string {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    throw new ConfigurationError("a release records its source commit: run `slmops release build` in the git repository of the manifest, with at least one commit");
+  }
+}
+
+function rolloutPlanOf(manifest: Manifest): JsonValue {
+  const rollout = manifest.release?.rollout;
+  return {
+    stages: (rollout?.stages ?? []).map((stage) => ({ percent: stage.percent, soakMs: stage.soakMs })),
+    ...(rollout?.abort ? { abort: { failureRate: rollout.abort.failureRate, minDevices: rollout.abort.minDevices } } : {}),
+  };
+}
+
+async function build(context: CommandContext, repo: string): Promise<number> {
+  const { io, values } = context;
+  const file = await resolveManifestPath(stringOption(context, "manifest", "release"), io.cwd, manifestOptionWording("release"));
+  const loaded = await loadValidManifest(file, io, styleFor(io.stderrIsTTY, io.env));
+  if (!loaded) return ExitCode.failure;
+  const release = loaded.manifest.release;
+  if (!release) throw new ConfigurationError(`${file.display} has no \`release:\` section; add one (channel, targets, rollout) to release its variants`);
+  const manifestDir = dirname(file.absolute);
+  const variantsGiven = stringOption(context, "variants", "release");
+  const variantsDir = variantsGiven === undefined ? join(manifestDir, DEFAULT_VARIANTS_DIR) : resolve(io.cwd, variantsGiven);
+  const verdictGiven = stringOption(context, "verdict", "release");
+  const pairs = verdictGiven === undefined ? undefined : await readVerdict(resolve(io.cwd, verdictGiven), verdictGiven);
+  const commit = sourceCommit(manifestDir);
+  const version = stringOption(context, "version", "release") ?? `0.0.0-g${commit.slice(0, 12)}`;
+  const channel = stringOption(context, "channel", "release") ?? release.channel;
+  const manifestDigest = createHash("sha256").update(await readFile(file.absolute)).digest("hex");
+
+  const { modelFiles } = await import("@slmops/bench");
+  const { describeVariant, variantModelPath } = await import("@slmops/variant-identity");
+  const edge = await import("@slmops/edge-release");
+  const byModel = new Map<string, ReleaseTarget[]>();
+  for (const target of release.targets) {
+    const modelPath = variantModelPath(variantsDir, target.model, target.variant);
+    const files = await modelFiles(modelPath).catch((error: unknown) => {
+      throw new ConfigurationError(`variant ${target.model}/${target.variant} (for ${target.device}) is not built: run \`slmops optimize --variant ${target.variant}\` first`, { cause: error });
+    });
+    const directory = dirname(modelPath);
+    const identity = await describeVariant(directory, files.files.map((f) => f.name), { what: "model file" });
+    const list = byModel.get(target.model) ?? [];
+    list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(pairs, target.device, target.model, target.variant), healthCheck: null });
+    byModel.set(target.model, list);
+  }
+  const releases = [...byModel].map(([model, targets]) => ({ channel, model, version, sourceCommit: commit, manifestDigest, rolloutPlan: rolloutPlanOf(loaded.manifest), targets }));
+  // Everything that needs no key is checked before a key is read or a file is written.
+  for (const r of releases) edge.checkRelease(r);
+  const force = values.force === true;
+  const failed = releases.flatMap((r) => r.targets.filter((t) => t.verdict.outcome !== "pass").map((t) => `${t.deviceClass} (${t.verdict.outcome})`));
+  if (failed.length > 0 && !force) {
+    throw new ConfigurationError(
+      `the gate did not pass on ${failed.join(", ")}${pairs === undefined ? " — no --verdict was given" : ""}; the release is refused. Pass the verdict of \`slmops gate --json\` with --verdict, or --force to publish anyway (recorded in the signed metadata)`,
+    );
+  }
+  const created = !(await hasRepository(repo));
+  const signers: Signers = await signersFrom(io.env, created ? RELEASE_ROLES : ["targets", "snapshot", "timestamp"]);
+  if (created) {
+    const roles = Object.fromEntries(RELEASE_ROLES.map((role) => [role, { keys: signers[role] ?? [] }])) as Record<RoleName, { keys: SigningKey[] }>;
+    await edge.initRepository(repo, { roles, signers });
+    io.stdout.write(`Created the release repository; its trust anchor for devices: ${join(repo, "metadata", "1.root.json").split(sep).join("/")}\n`);
+  }
+  for (const r of releases) {
+    const result = await edge.publishRelease(repo, r, { signers, force });
+    const what = `${r.model} ${r.version} on ${r.channel}`;
+    io.stdout.write(result.changed ? `Published ${what}: ${result.paths.length} file(s) for ${r.targets.map((t) => t.deviceClass).join(", ")}${failed.length > 0 ? " (forced)" : ""}\n` : `${what} is already published; nothing written\n`);
+  }
+  return ExitCode.ok;
+}
+
+// ---------------------------------------------------------------- verify
+
+interface Served {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `root` read-only on 127.0.0.1, as a static host would. */
+async function serveDirectory(root: string): Promise<Served> {
+  const { readRegularFile } = await import("@slmops/contained-fs");
+  const server = createServer((request, response) => {
+    let file: string;
+    try {
+      file = join(root, decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname));
+    } catch {
+      response.writeHead(400).end();
+      return;
+    }
+    if (request.method !== "GET" || !file.startsWith(root + sep)) {
+      response.writeHead(404).end();
+      return;
+    }
+    readRegularFile(file, { maxBytes: 16 * 1024 * 1024 * 1024, what: "repository file", noFollow: true }).then(
+      (bytes) => response.writeHead(200, { "content-length": bytes.length }).end(bytes),
+      () => response.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((done) => server.close(() => done())) };
+}
+
+async function verify(context: CommandContext, repoGiven: string): Promise<number> {
+  const { io } = context;
+  const rootGiven = stringOption(context, "root", "release");
+  if (rootGiven === undefined) throw new UsageError("`release verify` needs `--root <1.root.json>`: the trust anchor a device is installed with.", { command: "release" });
+  const channel = stringOption(context, "channel", "release");
+  const isUrl = /^https?:\/\//.test(repoGiven);
+  const rootBytes = await readFile(resolve(io.cwd, rootGiven)).catch(() => {
+    throw new ConfigurationError(`--root ${rootGiven}: cannot read the root metadata`);
+  });
+  const served = isUrl ? undefined : await serveDirectory(resolve(io.cwd, repoGiven));
+  const base = isUrl ? repoGiven.replace(/\/+$/, "") : (served as Served).url;
+  const device = await mkdtemp(join(tmpdir(), "slmops-verify-"));
+  try {
+    const { Updater } = await import("tuf-js");
+    const metadataDir = join(device, "metadata");
+    const targetDir = join(device, "targets");
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(metadataDir);
+    await mkdir(targetDir);
+    await writeFile(join(metadataDir, "root.json"), rootBytes);
+    const updater = new Updater({ metadataDir, targetDir, metadataBaseUrl: `${base}/metadata`, targetBaseUrl: `${base}/targets`, config: { fetchRetries: 0 } });
+    try {
+      await updater.refresh();
+    } catch (error) {
+      throw new ConfigurationError(`the release repository does not verify from the given root: ${terminalText(error instanceof Error ? error.message : String(error))}`);
+    }
+    // The client keeps the metadata it verified: its targets lists what there is to check.
+    const listed = (file: string) => readFile(join(metadataDir, file), "utf8").then((text) => Object.keys((JSON.parse(text) as { signed: { targets: object } }).signed.targets), () => []);
+    const paths = [...(await listed("targets.json")), ...(await listed("rollout.json"))].filter(
+      (p) => channel === undefined || p.startsWith(`${channel}/`) || p.startsWith(`rollout/${channel}/`),
+    );
+    let files = 0;
+    for (const path of paths.sort()) {
+      try {
+        const info = await updater.getTargetInfo(path);
+        if (!info) throw new Error("not trusted");
+        await updater.downloadTarget(info, join(targetDir, `${files}`));
+      } catch (error) {
+        throw new ConfigurationError(`target ${terminalText(path)} does not verify: ${terminalText(error instanceof Error ? error.message : String(error))}`);
+      }
+      files += 1;
+    }
+    if (files === 0) throw new ConfigurationError(`the repository verifies but holds no target${channel === undefined ? "" : ` on channel ${channel}`}`);
+    io.stdout.write(`✓ the repository verifies as a device sees it: ${files} target(s) downloaded and checked${channel === undefined ? "" : ` on channel ${channel}`}\n`);
+    return ExitCode.ok;
+  } finally {
+    await served?.close();
+    await rm(device, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- status
+
+interface ReleaseEntry {
+  readonly channel: string;
+  readonly model: string;
+  readonly version: string;
+  readonly deviceClasses: string[];
+  readonly stages: { percent: number; soakMs: number }[];
+  forced: boolean;
+}
+
+function releasesOf(state: RepositoryState): ReleaseEntry[] {
+  const map = new Map<string, ReleaseEntry>();
+  for (const target of Object.values(state.targets.signed.targets)) {
+    const c = target.custom as Record<string, unknown>;
+    const channel = String(c["channel"]);
+    const model = String(c["model"]);
+    const version = String(c["version"]);
+    const key = `${channel}\0${model}\0${version}`;
+    const plan = c["rolloutPlan"] as { stages?: { percent: unknown; soakMs: unknown }[] } | undefined;
+    const entry = map.get(key) ?? {
+      channel,
+      model,
+      version,
+      deviceClasses: [],
+      stages: (plan?.stages ?? []).map((s) => ({ percent: Number(s.percent), soakMs: Number(s.soakMs) })),
+      forced: false,
+    };
+    const deviceClass = String(c["deviceClass"]);
+    if (!entry.deviceClasses.includes(deviceClass)) entry.deviceClasses.push(deviceClass);
+    if (c["forced"] !== undefined) entry.forced = true;
+    map.set(key, entry);
+  }
+  return [...map.values()].sort((a, b) => a.channel.localeCompare(b.channel) || a.model.localeCompare(b.model) || compareVersions(a.version, b.version));
+}
+
+interface Rollout {
+  readonly channel: string;
+  readonly model: string;
+  readonly version: string;
+  readonly stage: number;
+  readonly salt: string;
+  readonly halted: boolean;
+}
+
+function rolloutsOf(state: RepositoryState): Rollout[] {
+  return Object.values(state.rollout.signed.targets).map((t) => (t.custom as { rollout: Rollout }).rollout);
+}
+
+/** Semantic version precedence (semver 2.0.0 §11). */
+export function compareVersions(a: string, b: string): number {
+  const split = (v: string) => {
+    const [core = "", pre] = v.split(/-(.*)/s);
+    return { core: core.split(".").map(Number), pre: pre === undefined ? [] : pre.split(".") };
+  };
+  const x = split(a);
+  const y = split(b);
+  for (let i = 0; i < 3; i += 1) if ((x.core[i] ?? 0) !== (y.core[i] ?? 0)) return (x.core[i] ?? 0) - (y.core[i] ?? 0);
+  if (x.pre.length === 0 || y.pre.length === 0) return y.pre.length - x.pre.length;
+  for (let i = 0; i < Math.min(x.pre.length, y.pre.length); i += 1) {
+    const p = x.pre[i] as string;
+    const q = y.pre[i] as string;
+    if (p === q) continue;
+    const pn = /^\d+$/.test(p);
+    const qn = /^\d+$/.test(q);
+    if (pn && qn) return Number(p) - Number(q);
+    if (pn !== qn) return pn ? -1 : 1;
+    return p < q ? -1 : 1;
+  }
+  return x.pre.length - y.pre.length;
+}
+
+async function status(context: CommandContext, repo: string): Promise<number> {
+  const { io } = context;
+  const { loadRepository } = await import("@slmops/edge-release");
+  const state = await loadRepository(repo);
+  const releases = releasesOf(state);
+  const rollouts = rolloutsOf(state);
+  const startedAt = await stageStarts(repo, state);
+  if (context.values.json === true) {
+    io.stdout.write(`${JSON.stringify({ releases, rollouts: rollouts.map((r) => ({ ...r, stageStartedAt: startedAt.get(`${r.channel}/${r.model}`)?.toISOString() })) }, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  const channels = [...new Set(releases.map((r) => r.channel))];
+  if (channels.length === 0) io.stdout.write("No releases yet.\n");
+  for (const channel of channels) {
+    io.stdout.write(`channel ${channel}\n`);
+    for (const r of releases.filter((e) => e.channel === channel)) {
+      const rollout = rollouts.find((o) => o.channel === channel && o.model === r.model && o.version === r.version);
+      const stage = rollout && r.stages[rollout.stage];
+      const state = rollout
+        ? `stage ${rollout.stage + 1} of ${r.stages.length}${stage ? ` (${stage.percent}%)` : ""}${rollout.halted ? ", halted" : ""}`
+        : "not rolled out";
+      io.stdout.write(`  ${r.model} ${r.version}  ${r.deviceClasses.join(", ")}${r.forced ? "  forced" : ""}  ${state}\n`);
+    }
+  }
+  return ExitCode.ok;
+}
+
+// ---------------------------------------------------------------- promote and halt
+
+/**
+ * When each channel's model's current rollout stage began: the signing time
+ * of the earliest rollout metadata, walking back from the current one, that
+ * already held the same version and stage. The rollout metadata is signed
+ * with the default lifetime, so it was signed at `expires − lifetime`.
+ */
+async function stageStarts(repo: string, state: RepositoryState): Promise<Map<string, Date>> {
+  const { DEFAULT_EXPIRY, metadataDirectory } = await import("@slmops/edge-release");
+  const { Metadata, MetadataKind } = await import("@tufjs/models");
+  const starts = new Map<string, Date>();
+  const signedAt = (expires: string) => new Date(Date.parse(expires) - DEFAULT_EXPIRY.rollout);
+  for (const current of rolloutsOf(state)) {
+    const key = `${current.channel}/${current.model}`;
+    let start = signedAt(state.rollout.signed.expires);
+    for (let version = state.rollout.signed.version - 1; version >= 1; version -= 1) {
+      let older: Rollout | undefined;
+      let expires: string;
+      try {
+        const text = await readFile(join(metadataDirectory(repo), `${version}.rollout.json`), "utf8");
+        const metadata = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(text) as Parameters<typeof Metadata.fromJSON>[1]);
+        state.targets.verifyDelegate("rollout", metadata);
+        older = Object.values(metadata.signed.targets)
+          .map((t) => (t.custom as { rollout: Rollout }).rollout)
+          .find((r) => r.channel === current.channel && r.model === current.model);
+        expires = metadata.signed.expires;
+      } catch {
+        break;
+      }
+      if (!older || older.version !== current.version || older.stage !== current.stage) break;
+      start = signedAt(expires);
+    }
+    starts.set(key, start);
+  }
+  return starts;
+}
+
+function formatDuration(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.ceil((ms % 3_600_000) / 60_000);
+  return hours > 0 ? `${hours}h ${minutes}m` : `${minutes}m`;
+}
+
+async function moveRollout(context: CommandContext, repo: string, action: "promote" | "halt"): Promise<number> {
+  const { io } = context;
+  const edge = await import("@slmops/edge-release");
+  const state = await edge.loadRepository(repo);
+  const releases = releasesOf(state);
+  const channel = stringOption(context, "channel", "release") ?? (await defaultChannel(context, releases));
+  const onChannel = releases.filter((r) => r.channel === channel);
+  const modelGiven = stringOption(context, "model", "release");
+  const models = [...new Set(onChannel.map((r) => r.model))];
+  const model = modelGiven ?? (models.length === 1 ? models[0] : undefined);
+  if (model === undefined) {
+    throw new ConfigurationError(models.length === 0 ? `channel ${channel} has no release; run \`slmops release build\` first` : `channel ${channel} has several models (${models.join(", ")}); pass --model`);
+  }
+  const ofModel = onChannel.filter((r) => r.model === model);
+  const versionGiven = stringOption(context, "version", "release");
+  const release = versionGiven === undefined ? ofModel.at(-1) : ofModel.find((r) => r.version === versionGiven);
+  if (!release) throw new ConfigurationError(`${model}${versionGiven === undefined ? "" : ` ${versionGiven}`} is not published on channel ${channel}`);
+  const current = rolloutsOf(state).find((r) => r.channel === channel && r.model === model);
+  const same = current !== undefined && current.version === release.version;
+  let next: Rollout;
+  let said: string;
+  if (action === "halt") {
+    if (!same) throw new ConfigurationError(`${model} ${release.version} on ${channel} is not being rolled out; nothing to halt`);
+    next = { ...current, halted: true };
+    said = `Halted ${model} ${release.version} on ${channel} at stage ${current.stage + 1} of ${release.stages.length}`;
+  } else if (!same) {
+    const { newCohortSalt } = await import("@slmops/rollout-cohort");
+    next = { channel, model, version: release.version, stage: 0, salt: newCohortSalt(), halted: false };
+    said = `Started ${model} ${release.version} on ${channel}: stage 1 of ${release.stages.length}${release.stages[0] ? ` (${release.stages[0].percent}%)` : ""}`;
+  } else {
+    if (current.halted) throw new ConfigurationError(`the rollout of ${model} ${release.version} on ${channel} is halted; it is not promoted (publish a new version to start over)`);
+    if (current.stage + 1 >= release.stages.length) throw new ConfigurationError(`${model} ${release.version} on ${channel} is at its last stage already`);
+    const soakMs = release.stages[current.stage]?.soakMs ?? 0;
+    const began = (await stageStarts(repo, state)).get(`${channel}/${model}`) ?? new Date();
+    const left = began.getTime() + soakMs - Date.now();
+    if (left > 0) {
+      throw new ConfigurationError(`stage ${current.stage + 1} of ${model} ${release.version} on ${channel} began ${began.toISOString()} and soaks for ${formatDuration(soakMs)}; ${formatDuration(left)} left before it can be promoted`);
+    }
+    next = { ...current, stage: current.stage + 1 };
+    const stage = release.stages[next.stage];
+    said = `Promoted ${model} ${release.version} on ${channel} to stage ${next.stage + 1} of ${release.stages.length}${stage ? ` (${stage.percent}%)` : ""}`;
+  }
+  const signers = await signersFrom(io.env, ["rollout", "snapshot", "timestamp"]);
+  const result = await edge.setRolloutState(repo, next, { signers });
+  io.stdout.write(`${result.changed ? said : `${said} (already so; nothing written)`}\n`);
+  return ExitCode.ok;
+}
+
+async function defaultChannel(context: CommandContext, releases: readonly ReleaseEntry[]): Promise<string> {
+  const channels = [...new Set(releases.map((r) => r.channel))];
+  if (channels.length === 1) return channels[0] as string;
+  const file = await resolveManifestPath(stringOption(context, "manifest", "release"), context.io.cwd, manifestOptionWording("release"));
+  const loaded = await loadValidManifest(file, context.io, styleFor(context.io.stderrIsTTY, context.io.env));
+  const channel = loaded?.manifest.release?.channel;
+  if (channel === undefined) throw new ConfigurationError("pass --channel: the repository has several channels and the manifest names none");
+  return channel;
+}

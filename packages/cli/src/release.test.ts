@@ -1,0 +1,156 @@
+import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { hasStackTrace, runCli, type CliRun } from "./test-support/run-cli.js";
+
+const ROLES = ["ROOT", "TARGETS", "ROLLOUT", "SNAPSHOT", "TIMESTAMP"];
+
+/** A git repository with a made model, `slmops init`'s manifest plus a release section, and its int8 variant built. */
+function project(): string {
+  const dir = mkdtempSync(join(tmpdir(), "slmops-release-"));
+  execFileSync("git", ["init", "--quiet", "--initial-branch=trunk"], { cwd: dir });
+  expect(runCli(["make-model", "--preset", "nano", "--out", "models/story-lm"], { cwd: dir }).status).toBe(0);
+  expect(runCli(["init"], { cwd: dir }).status).toBe(0);
+  appendFileSync(
+    join(dir, "slmops.yaml"),
+    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  rollout:\n    stages:\n      - { percent: 5 }\n      - { percent: 50, soak: 24h }\n      - { percent: 100 }\n",
+  );
+  execFileSync("git", ["add", "-A"], { cwd: dir });
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "project"], { cwd: dir });
+  const optimized = runCli(["optimize", "--variant", "int8"], { cwd: dir });
+  expect(optimized.status, optimized.stderr).toBe(0);
+  return dir;
+}
+
+function keysFrom(file: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+}
+
+describe("slmops keys and release (real CLI, real files, tuf-js over loopback HTTP)", { timeout: 300_000 }, () => {
+  it("keys init → build → verify → status → promote (soak enforced) → halt, and no private key in any output", () => {
+    const dir = project();
+    const runs: CliRun[] = [];
+    const run = (args: string[], env: Record<string, string> = {}): CliRun => {
+      const r = runCli(args, { cwd: dir, env });
+      runs.push(r);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      return r;
+    };
+
+    const init = run(["keys", "init", "--out-env", "keys.env"]);
+    expect(init.status, init.stderr).toBe(0);
+    expect((statSync(join(dir, "keys.env")).mode & 0o777).toString(8)).toBe("600");
+    const keys = keysFrom(join(dir, "keys.env"));
+    expect(Object.keys(keys)).toEqual(ROLES.map((r) => `SLMOPS_${r}_KEY`));
+    for (const name of Object.keys(keys)) expect(init.stdout).toContain(name);
+    expect(init.stdout).toContain("gh secret set");
+    expect(init.stdout).toMatch(/root\s+SLMOPS_ROOT_KEY\s+[0-9a-f]{64}/);
+    // Never overwritten.
+    const again = run(["keys", "init", "--out-env", "keys.env"]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("keys.env already exists");
+    expect(keysFrom(join(dir, "keys.env"))).toEqual(keys);
+
+    // A gate verdict that passed on the release's device class.
+    const verdict = join(dir, "verdict.json");
+    writeFileSync(verdict, JSON.stringify({ outcome: "pass", verdict: { pairs: [{ device: "local", variant: "story-lm/int8", outcome: "pass", metrics: { "decode-latency-p90": 38.2 } }] } }));
+
+    // A build without the root key cannot create the repository; the refusal names the variable only.
+    const noRoot = run(["release", "build", "--repo", "repo", "--version", "1.0.0", "--verdict", verdict], { ...keys, SLMOPS_ROOT_KEY: "" });
+    expect(noRoot.status).toBe(1);
+    expect(noRoot.stderr).toContain("SLMOPS_ROOT_KEY is not set");
+
+    const built = run(["release", "build", "--repo", "repo", "--version", "1.0.0", "--verdict", verdict], keys);
+    expect(built.status, built.stderr).toBe(0);
+    expect(built.stdout).toContain("Published story-lm 1.0.0 on beta");
+    expect(existsSync(join(dir, "repo", "metadata", "1.root.json"))).toBe(true);
+    // The same release again writes nothing; later builds need no root key.
+    const same = run(["release", "build", "--repo", "repo", "--version", "1.0.0", "--verdict", verdict], { ...keys, SLMOPS_ROOT_KEY: "" });
+    expect(same.status, same.stderr).toBe(0);
+    expect(same.stdout).toContain("already published");
+
+    const verified = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json", "--channel", "beta"]);
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/verifies .* [1-9]\d* target\(s\) downloaded and checked on channel beta/);
+
+    const notStarted = run(["release", "status", "--repo", "repo"]);
+    expect(notStarted.status, notStarted.stderr).toBe(0);
+    expect(notStarted.stdout).toContain("channel beta");
+    expect(notStarted.stdout).toMatch(/story-lm 1\.0\.0 +local +not rolled out/);
+
+    // The rollout key (with the online snapshot and timestamp keys) only.
+    const rolloutKeys = { SLMOPS_ROLLOUT_KEY: keys["SLMOPS_ROLLOUT_KEY"] as string, SLMOPS_SNAPSHOT_KEY: keys["SLMOPS_SNAPSHOT_KEY"] as string, SLMOPS_TIMESTAMP_KEY: keys["SLMOPS_TIMESTAMP_KEY"] as string, SLMOPS_ROOT_KEY: "", SLMOPS_TARGETS_KEY: "" };
+    const started = run(["release", "promote", "--repo", "repo"], rolloutKeys);
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stdout).toContain("Started story-lm 1.0.0 on beta: stage 1 of 3 (5%)");
+    // Stage 1 has no soak: promoted at once.
+    const promoted = run(["release", "promote", "--repo", "repo"], rolloutKeys);
+    expect(promoted.status, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain("to stage 2 of 3 (50%)");
+    // Stage 2 soaks 24h: refused now.
+    const early = run(["release", "promote", "--repo", "repo"], rolloutKeys);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toMatch(/soaks for 24h 0m; .* left before it can be promoted/);
+
+    const halted = run(["release", "halt", "--repo", "repo"], rolloutKeys);
+    expect(halted.status, halted.stderr).toBe(0);
+    expect(halted.stdout).toContain("Halted story-lm 1.0.0 on beta at stage 2 of 3");
+    const shown = run(["release", "status", "--repo", "repo", "--json"]);
+    expect(shown.status, shown.stderr).toBe(0);
+    const json = JSON.parse(shown.stdout) as { rollouts: { version: string; stage: number; halted: boolean }[] };
+    expect(json.rollouts).toMatchObject([{ version: "1.0.0", stage: 1, halted: true }]);
+    expect(run(["release", "status", "--repo", "repo"]).stdout).toContain("stage 2 of 3 (50%), halted");
+    const afterHalt = run(["release", "promote", "--repo", "repo"], rolloutKeys);
+    expect(afterHalt.status).toBe(1);
+    expect(afterHalt.stderr).toContain("is halted");
+
+    // Still verifies as a device after the rollout changes (the rollout target included).
+    const reverified = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json"]);
+    expect(reverified.status, reverified.stderr).toBe(0);
+
+    // A failed verdict is refused without --force, and published with it.
+    writeFileSync(verdict, JSON.stringify({ outcome: "fail", verdict: { pairs: [{ device: "local", variant: "story-lm/int8", outcome: "fail", metrics: {} }] } }));
+    const refused = run(["release", "build", "--repo", "repo", "--version", "1.1.0", "--verdict", verdict], keys);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("the gate did not pass on local (fail)");
+    expect(run(["release", "status", "--repo", "repo"]).stdout).not.toContain("1.1.0");
+    const forced = run(["release", "build", "--repo", "repo", "--version", "1.1.0", "--verdict", verdict, "--force"], keys);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(run(["release", "status", "--repo", "repo"]).stdout).toMatch(/story-lm 1\.1\.0 +local +forced +not rolled out/);
+
+    // The wrong root is refused.
+    const otherDir = mkdtempSync(join(tmpdir(), "slmops-release-other-"));
+    expect(runCli(["keys", "init", "--out-env", "k.env"], { cwd: otherDir }).status).toBe(0);
+    const otherKeys = keysFrom(join(otherDir, "k.env"));
+    writeFileSync(verdict, JSON.stringify({ outcome: "pass", verdict: { pairs: [{ device: "local", variant: "story-lm/int8", outcome: "pass" }] } }));
+    expect(run(["release", "build", "--repo", join(otherDir, "repo"), "--version", "1.0.0", "--verdict", verdict], otherKeys).status).toBe(0);
+    const wrongRoot = run(["release", "verify", "--repo", "repo", "--root", join(otherDir, "repo", "metadata", "1.root.json")]);
+    expect(wrongRoot.status).toBe(1);
+    expect(wrongRoot.stderr).toContain("does not verify");
+
+    // No private key value in any output of any command.
+    const secrets = [...Object.values(keys), ...Object.values(otherKeys)];
+    for (const r of runs) for (const secret of secrets) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+
+  it("a canary key that is not a key is named by its variable only", () => {
+    const dir = project();
+    const canary = "Q0FOQVJZLXByaXZhdGUta2V5LXZhbHVlLTAxMjM0NTY3ODk=";
+    const r = runCli(["release", "build", "--repo", "repo", "--version", "1.0.0", "--force"], {
+      cwd: dir,
+      env: { SLMOPS_ROOT_KEY: canary, SLMOPS_TARGETS_KEY: canary, SLMOPS_ROLLOUT_KEY: canary, SLMOPS_SNAPSHOT_KEY: canary, SLMOPS_TIMESTAMP_KEY: canary },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("SLMOPS_ROOT_KEY is not a PKCS#8 private key");
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain(canary);
+    expect(r.stdout + r.stderr).not.toContain("CANARY");
+  });
+});
