@@ -76,7 +76,7 @@ export async function createFixture(): Promise<Fixture> {
         version,
         sourceCommit: "0123456789abcdef0123456789abcdef01234567",
         manifestDigest: "ab".repeat(32),
-        rolloutPlan: { stages: [{ percent: 5, soak: "24h" }, { percent: 100 }] },
+        rolloutPlan: { stages: [{ percent: 5, soak: "24h" }, { percent: 100, soak: "0s" }] },
         targets: [
           {
             deviceClass: "rpi5",
