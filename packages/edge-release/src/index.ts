@@ -42,3 +42,21 @@ export {
   type RolloutState,
   type RotateRootOptions,
 } from "./repository.js";
+export { RELEASE_ROLES, roleKeyVariable, type KeyRole } from "./key-variables.js";
+export {
+  defaultReleaseVersion,
+  gateFailures,
+  hasRepository,
+  publishKeyRoles,
+  publishReleases,
+  readGateVerdict,
+  refuseUnlessPassed,
+  releasesFromManifest,
+  rolloutPlanOf,
+  signersFromEnvironment,
+  verdictFor,
+  type GateVerdictPair,
+  type GateWording,
+  type ManifestReleaseInput,
+  type PublishedReleases,
+} from "./from-manifest.js";

@@ -6,15 +6,7 @@ import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { stringOption } from "../options.js";
 
-type RoleName = "root" | "targets" | "rollout" | "snapshot" | "timestamp";
-
-/** The release repository's roles, in the order they are listed. */
-export const RELEASE_ROLES: readonly RoleName[] = ["root", "targets", "rollout", "snapshot", "timestamp"];
-
-/** The environment variable (and repository secret) that holds a role's private key. */
-export function roleKeyVariable(role: RoleName): string {
-  return `SLMOPS_${role.toUpperCase()}_KEY`;
-}
+import { RELEASE_ROLES, roleKeyVariable, type KeyRole as RoleName } from "@slmops/edge-release/key-variables";
 
 const WHY: Readonly<Record<RoleName, string>> = {
   root: "offline: only to create the repository and to rotate keys",

@@ -1,13 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
-import type { JsonValue, ReleaseTarget, RepositoryState, RoleName, Signers, SigningKey } from "@slmops/edge-release";
-import type { Manifest } from "@slmops/manifest";
+import type { RepositoryState, RoleName, SigningKey } from "@slmops/edge-release";
 import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 import type { Command, CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
@@ -16,7 +14,6 @@ import { styleFor } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { stringOption } from "../options.js";
-import { RELEASE_ROLES, roleKeyVariable } from "./keys.js";
 
 const ACTIONS = ["build", "verify", "status", "promote", "halt"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -80,54 +77,11 @@ async function runRelease(context: CommandContext): Promise<number> {
 // ---------------------------------------------------------------- keys
 
 async function signersFrom(env: NodeJS.ProcessEnv, roles: readonly RoleName[]): Promise<Record<RoleName, SigningKey[]>> {
-  const { signingKeyFromEnvironment } = await import("@slmops/edge-release");
-  const signers = {} as Record<RoleName, SigningKey[]>;
-  for (const role of roles) signers[role] = [signingKeyFromEnvironment(roleKeyVariable(role), env)];
-  return signers;
-}
-
-async function hasRepository(dir: string): Promise<boolean> {
-  const { metadataDirectory } = await import("@slmops/edge-release");
-  return readFile(join(metadataDirectory(dir), "1.root.json")).then(() => true, () => false);
+  const { signersFromEnvironment } = await import("@slmops/edge-release");
+  return signersFromEnvironment(env, roles);
 }
 
 // ---------------------------------------------------------------- build
-
-interface PairJson {
-  readonly device?: unknown;
-  readonly variant?: unknown;
-  readonly outcome?: unknown;
-  readonly metrics?: unknown;
-}
-
-type Verdict = { outcome: "pass" | "fail" | "inconclusive"; figures: { [metric: string]: JsonValue } };
-
-async function readVerdict(file: string, given: string): Promise<PairJson[]> {
-  const { readRegularFile } = await import("@slmops/contained-fs");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((await readRegularFile(file, { maxBytes: 64 * 1024 * 1024, what: "gate verdict" })).toString("utf8"));
-  } catch (error) {
-    if (error instanceof ConfigurationError) throw error;
-    throw new ConfigurationError(`--verdict ${given} is not JSON; pass the output of \`slmops gate --json\``);
-  }
-  const pairs = (parsed as { verdict?: { pairs?: unknown } } | null)?.verdict?.pairs;
-  if (!Array.isArray(pairs)) throw new ConfigurationError(`--verdict ${given} is not a gate verdict (no verdict.pairs); pass the output of \`slmops gate --json\``);
-  return pairs as PairJson[];
-}
-
-function verdictFor(pairs: readonly PairJson[] | undefined, device: string, model: string, variant: string): Verdict {
-  const pair = pairs?.find((p) => p.device === device && (p.variant === `${model}/${variant}` || p.variant === variant));
-  if (!pair) return { outcome: "inconclusive", figures: {} };
-  const outcome = pair.outcome === "pass" || pair.outcome === "fail" ? pair.outcome : "inconclusive";
-  const figures: Record<string, JsonValue> = {};
-  if (pair.metrics && typeof pair.metrics === "object") {
-    for (const [metric, value] of Object.entries(pair.metrics as Record<string, unknown>)) {
-      if (typeof value === "number" && Number.isFinite(value)) Object.defineProperty(figures, metric, { value, enumerable: true });
-    }
-  }
-  return { outcome, figures };
-}
 
 function sourceCommit(dir: string): string {
   try {
@@ -137,67 +91,34 @@ function sourceCommit(dir: string): string {
   }
 }
 
-function rolloutPlanOf(manifest: Manifest): JsonValue {
-  const rollout = manifest.release?.rollout;
-  return {
-    stages: (rollout?.stages ?? []).map((stage) => ({ percent: stage.percent, soakMs: stage.soakMs })),
-    ...(rollout?.abort ? { abort: { failureRate: rollout.abort.failureRate, minDevices: rollout.abort.minDevices } } : {}),
-  };
-}
-
 async function build(context: CommandContext, repo: string): Promise<number> {
   const { io, values } = context;
   const file = await resolveManifestPath(stringOption(context, "manifest", "release"), io.cwd, manifestOptionWording("release"));
   const loaded = await loadValidManifest(file, io, styleFor(io.stderrIsTTY, io.env));
   if (!loaded) return ExitCode.failure;
-  const release = loaded.manifest.release;
-  if (!release) throw new ConfigurationError(`${file.display} has no \`release:\` section; add one (channel, targets, rollout) to release its variants`);
+  const edge = await import("@slmops/edge-release");
   const manifestDir = dirname(file.absolute);
   const variantsGiven = stringOption(context, "variants", "release");
-  const variantsDir = variantsGiven === undefined ? join(manifestDir, DEFAULT_VARIANTS_DIR) : resolve(io.cwd, variantsGiven);
   const verdictGiven = stringOption(context, "verdict", "release");
-  const pairs = verdictGiven === undefined ? undefined : await readVerdict(resolve(io.cwd, verdictGiven), verdictGiven);
-  const commit = sourceCommit(manifestDir);
-  const version = stringOption(context, "version", "release") ?? `0.0.0-g${commit.slice(0, 12)}`;
-  const channel = stringOption(context, "channel", "release") ?? release.channel;
-  const manifestDigest = createHash("sha256").update(await readFile(file.absolute)).digest("hex");
-
-  const { modelFiles } = await import("@slmops/bench");
-  const { describeVariant, variantModelPath } = await import("@slmops/variant-identity");
-  const edge = await import("@slmops/edge-release");
-  const byModel = new Map<string, ReleaseTarget[]>();
-  for (const target of release.targets) {
-    const modelPath = variantModelPath(variantsDir, target.model, target.variant);
-    const files = await modelFiles(modelPath).catch((error: unknown) => {
-      throw new ConfigurationError(`variant ${target.model}/${target.variant} (for ${target.device}) is not built: run \`slmops optimize --variant ${target.variant}\` first`, { cause: error });
-    });
-    const directory = dirname(modelPath);
-    const identity = await describeVariant(directory, files.files.map((f) => f.name), { what: "model file" });
-    const list = byModel.get(target.model) ?? [];
-    list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(pairs, target.device, target.model, target.variant), healthCheck: null });
-    byModel.set(target.model, list);
-  }
-  const releases = [...byModel].map(([model, targets]) => ({ channel, model, version, sourceCommit: commit, manifestDigest, rolloutPlan: rolloutPlanOf(loaded.manifest), targets }));
+  const releases = await edge.releasesFromManifest({
+    manifest: loaded.manifest,
+    manifestFile: file.absolute,
+    manifestDisplay: file.display,
+    variantsDir: variantsGiven === undefined ? join(manifestDir, DEFAULT_VARIANTS_DIR) : resolve(io.cwd, variantsGiven),
+    verdict: verdictGiven === undefined ? undefined : await edge.readGateVerdict(resolve(io.cwd, verdictGiven), `--verdict ${verdictGiven}`),
+    sourceCommit: sourceCommit(manifestDir),
+    version: stringOption(context, "version", "release"),
+    channel: stringOption(context, "channel", "release"),
+  });
   // Everything that needs no key is checked before a key is read or a file is written.
-  for (const r of releases) edge.checkRelease(r);
   const force = values.force === true;
-  const failed = releases.flatMap((r) => r.targets.filter((t) => t.verdict.outcome !== "pass").map((t) => `${t.deviceClass} (${t.verdict.outcome})`));
-  if (failed.length > 0 && !force) {
-    throw new ConfigurationError(
-      `the gate did not pass on ${failed.join(", ")}${pairs === undefined ? " — no --verdict was given" : ""}; the release is refused. Pass the verdict of \`slmops gate --json\` with --verdict, or --force to publish anyway (recorded in the signed metadata)`,
-    );
-  }
-  const created = !(await hasRepository(repo));
-  const signers: Signers = await signersFrom(io.env, created ? RELEASE_ROLES : ["targets", "snapshot", "timestamp"]);
-  if (created) {
-    const roles = Object.fromEntries(RELEASE_ROLES.map((role) => [role, { keys: signers[role] ?? [] }])) as Record<RoleName, { keys: SigningKey[] }>;
-    await edge.initRepository(repo, { roles, signers });
-    io.stdout.write(`Created the release repository; its trust anchor for devices: ${join(repo, "metadata", "1.root.json").split(sep).join("/")}\n`);
-  }
-  for (const r of releases) {
-    const result = await edge.publishRelease(repo, r, { signers, force });
+  edge.refuseUnlessPassed(releases, { force, verdictGiven: verdictGiven !== undefined, wording: { verdict: "--verdict", force: "--force" } });
+  const forced = edge.gateFailures(releases).length > 0;
+  const published = await edge.publishReleases(repo, releases, { env: io.env, force });
+  if (published.created) io.stdout.write(`Created the release repository; its trust anchor for devices: ${join(repo, "metadata", "1.root.json").split(sep).join("/")}\n`);
+  for (const { release: r, result } of published.results) {
     const what = `${r.model} ${r.version} on ${r.channel}`;
-    io.stdout.write(result.changed ? `Published ${what}: ${result.paths.length} file(s) for ${r.targets.map((t) => t.deviceClass).join(", ")}${failed.length > 0 ? " (forced)" : ""}\n` : `${what} is already published; nothing written\n`);
+    io.stdout.write(result.changed ? `Published ${what}: ${result.paths.length} file(s) for ${r.targets.map((t) => t.deviceClass).join(", ")}${forced ? " (forced)" : ""}\n` : `${what} is already published; nothing written\n`);
   }
   return ExitCode.ok;
 }
