@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigurationError } from "@slmops/diagnostics";
+import { loadManifestOrThrow } from "@slmops/manifest";
+import { describe, expect, it } from "vitest";
+import { readGateVerdict, refuseUnlessPassed, releasesFromManifest, verdictFor } from "./from-manifest.js";
+import type { Release } from "./release.js";
+
+const MANIFEST = `version: 1
+models:
+  - id: story-lm
+    source: model.onnx
+    kind: decoder
+    variants:
+      - id: int8
+        passes: [ { quantize: { weights: int8 } } ]
+devices:
+  - id: rpi5
+    runs-on: [self-hosted, rpi5]
+    execution-providers: [cpu]
+release:
+  channel: stable
+  targets: { rpi5: int8 }
+  rollout:
+    stages: [ { percent: 5, soak: 24h }, { percent: 100 } ]
+`;
+
+const WORDING = { verdict: "--verdict", force: "--force" };
+const dir = () => mkdtempSync(join(tmpdir(), "from-manifest-"));
+const releaseWith = (outcome: "pass" | "fail" | "inconclusive"): Release =>
+  ({ targets: [{ deviceClass: "rpi5", verdict: { outcome, figures: {} } }] }) as unknown as Release;
+
+describe("from-manifest", () => {
+  it("reads a gate verdict's pairs and refuses a file that is not one, naming it as given", async () => {
+    const d = dir();
+    writeFileSync(join(d, "v.json"), JSON.stringify({ verdict: { pairs: [{ device: "rpi5", variant: "story-lm/int8", outcome: "pass", metrics: { "decode-latency-p90": 31, note: "x" } }] } }));
+    writeFileSync(join(d, "bad.json"), "{ not json");
+    writeFileSync(join(d, "other.json"), JSON.stringify({ verdict: {} }));
+    const pairs = await readGateVerdict(join(d, "v.json"), "v.json");
+    expect(verdictFor(pairs, "rpi5", "story-lm", "int8")).toEqual({ outcome: "pass", figures: { "decode-latency-p90": 31 } });
+    expect(verdictFor(pairs, "nuc", "story-lm", "int8")).toEqual({ outcome: "inconclusive", figures: {} });
+    await expect(readGateVerdict(join(d, "bad.json"), "bad.json")).rejects.toThrow(/bad\.json is not JSON/);
+    await expect(readGateVerdict(join(d, "other.json"), "other.json")).rejects.toThrow(/other\.json is not a gate verdict/);
+  });
+
+  it("refuses a release whose gate did not pass unless forced, in the caller's words", () => {
+    expect(() => refuseUnlessPassed([releaseWith("pass")], { force: false, verdictGiven: true, wording: WORDING })).not.toThrow();
+    expect(() => refuseUnlessPassed([releaseWith("fail")], { force: true, verdictGiven: true, wording: WORDING })).not.toThrow();
+    expect(() => refuseUnlessPassed([releaseWith("fail")], { force: false, verdictGiven: true, wording: WORDING })).toThrow(ConfigurationError);
+    expect(() => refuseUnlessPassed([releaseWith("inconclusive")], { force: false, verdictGiven: false, wording: { verdict: "input `verdict`", force: "input `force`" } })).toThrow(
+      /rpi5 \(inconclusive\) — no input `verdict` was given; .* or input `force` to publish anyway/,
+    );
+  });
+
+  it("names the variant that is not built yet", async () => {
+    const d = dir();
+    writeFileSync(join(d, "slmops.yaml"), MANIFEST);
+    const loaded = await loadManifestOrThrow(join(d, "slmops.yaml"), { checkFiles: false, root: d, displayPath: "slmops.yaml" });
+    await expect(
+      releasesFromManifest({ manifest: loaded.manifest, manifestFile: join(d, "slmops.yaml"), manifestDisplay: "slmops.yaml", variantsDir: join(d, "variants"), verdict: undefined, sourceCommit: "a".repeat(40) }),
+    ).rejects.toThrow(/variant story-lm\/int8 \(for rpi5\) is not built/);
+  });
+});
