@@ -8,12 +8,13 @@ export { manifestSchema } from "./schema.js";
 export { LIMITS } from "./limits.js";
 export { BENCH_COUNT_BOUNDS, type BenchCountSetting, type CountBounds } from "./bench-bounds.js";
 export { METRICS } from "./metrics.js";
-export { DEFAULTS } from "./normalize.js";
+export { DEFAULTS, EXPIRY_ROLES } from "./normalize.js";
 export type {
   BenchSettings,
   ConvertPass,
   Device,
   ExecutionProvider,
+  ExpiryRole,
   Gate,
   GraphOptimizationLevel,
   GraphOptimizePass,

@@ -98,6 +98,7 @@ describe("the example manifest", () => {
         ],
         abort: { failureRate: 0.02, minDevices: 20 },
       },
+      expiryMs: { root: 365 * 86_400_000, targets: 90 * 86_400_000, snapshot: 7 * 86_400_000, timestamp: 86_400_000, rollout: 7 * 86_400_000 },
     });
   });
 

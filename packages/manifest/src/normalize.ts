@@ -7,6 +7,7 @@ import type {
   BenchSettings,
   Device,
   ExecutionProvider,
+  ExpiryRole,
   Gate,
   GraphOptimizationLevel,
   Manifest,
@@ -22,7 +23,12 @@ import type {
 } from "./types.js";
 import { readValue, type ValueKind } from "./values.js";
 
+/** The release roles whose metadata expiry the manifest may set. */
+export const EXPIRY_ROLES: readonly ExpiryRole[] = ["root", "targets", "snapshot", "timestamp", "rollout"];
+
 /** Defaults the schema documents, applied here. */
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export const DEFAULTS = Object.freeze({
   kind: "generic" as ModelKind,
   executionProviders: Object.freeze(["cpu"]) as readonly ExecutionProvider[],
@@ -35,6 +41,8 @@ export const DEFAULTS = Object.freeze({
   confidence: 0.95,
   channel: "stable",
   minDevices: 10,
+  /** Metadata expiry per release role, in milliseconds (the schema's defaults: 365d, 90d, 7d, 1d, 7d). */
+  expiryMs: Object.freeze({ root: 365 * DAY_MS, targets: 90 * DAY_MS, snapshot: 7 * DAY_MS, timestamp: 1 * DAY_MS, rollout: 7 * DAY_MS }),
 });
 
 /**
@@ -227,8 +235,16 @@ function normalizeRelease(release: RawObject, models: readonly Model[]): Release
   const stages = rollout && Array.isArray(rollout.stages) ? (rollout.stages as RawObject[]) : [{ percent: 100 }];
   const abort = objectAt(rollout, "abort");
   const failureRate = abort ? readValue("fraction", abort["failure-rate"]) : undefined;
+  const expiry = objectAt(release, "expiry");
+  const expiryMs = Object.fromEntries(
+    EXPIRY_ROLES.map((role) => {
+      const written = expiry ? readValue("duration", expiry[role]) : undefined;
+      return [role, typeof written === "number" ? written : DEFAULTS.expiryMs[role]];
+    }),
+  ) as Record<ExpiryRole, number>;
   return {
     channel: stringAt(release, "channel") ?? DEFAULTS.channel,
+    expiryMs,
     targets,
     rollout: {
       stages: stages.map((stage) => {

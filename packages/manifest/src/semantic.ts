@@ -1,15 +1,16 @@
 import { isAbsolute } from "node:path";
 import { posix, win32 } from "node:path";
-import { formatPercentage, UnitError } from "@slmops/units";
+import { formatDuration, formatPercentage, UnitError } from "@slmops/units";
 import { limitRangeProblem } from "./limit-range.js";
 import { METRICS, isMetricName } from "./metrics.js";
+import { DEFAULTS, EXPIRY_ROLES } from "./normalize.js";
 import { checkPathOnDisk, checkPathText, type PathCheck } from "./paths.js";
 import { error, type Problem, warning } from "./problem.js";
 import { has, isObject, listAt, objectAt, type RawObject, stringAt } from "./raw.js";
 import { closest } from "./suggest.js";
 import { pointerSegment } from "./tree.js";
 import { describeValue } from "./where.js";
-import type { MetricName } from "./types.js";
+import type { ExpiryRole, MetricName } from "./types.js";
 import { readValue, type ValueKind } from "./values.js";
 
 /** The schema's id and reference patterns; values that fail them are reported by the schema alone. */
@@ -177,6 +178,8 @@ function checkUnits(data: RawObject, problems: Problem[]): void {
   const rollout = objectAt(objectAt(data, "release"), "rollout");
   listAt(rollout, "stages").forEach((stage, s) => check("duration", stage, "soak", `/release/rollout/stages/${s}/soak`));
   check("fraction", objectAt(rollout, "abort"), "failure-rate", "/release/rollout/abort/failure-rate");
+  const expiry = objectAt(objectAt(data, "release"), "expiry");
+  for (const role of EXPIRY_ROLES) check("duration", expiry, role, `/release/expiry/${role}`);
 }
 
 const WELL_FORMED: Partial<Record<ValueKind, RegExp>> = {
@@ -316,6 +319,7 @@ function checkRelease(data: RawObject, catalog: Catalog, problems: Problem[]): v
       }
     }
   }
+  checkExpiry(release, problems);
   const rollout = objectAt(release, "rollout");
   const stages = listAt(rollout, "stages");
   let previous = 0;
@@ -335,6 +339,56 @@ function checkRelease(data: RawObject, catalog: Catalog, problems: Problem[]): v
   if (abort) {
     const rate = readValue("fraction", abort["failure-rate"]);
     if (typeof abort["failure-rate"] === "string" && typeof rate === "number" && rate > 1) problems.push(error("value/out-of-range", "/release/rollout/abort/failure-rate", "`failure-rate` is a share of devices; it cannot exceed 100%", "e.g. `failure-rate: 2%`"));
+  }
+}
+
+/**
+ * Each role's metadata expiry: not zero, none beyond root's (a role cannot
+ * outlive the keys that trust it), and timestamp's not beyond snapshot's
+ * (the timestamp names the snapshot; outliving it only lets a freeze last).
+ * A default that breaks a rule because of a written value is reported at the
+ * written one.
+ */
+function checkExpiry(release: RawObject, problems: Problem[]): void {
+  const expiry = objectAt(release, "expiry");
+  if (!expiry) return;
+  const written = new Map<ExpiryRole, number>();
+  for (const role of EXPIRY_ROLES) {
+    const value = readValue("duration", expiry[role]);
+    if (typeof value === "number") written.set(role, value);
+  }
+  const pointer = (role: ExpiryRole): string => `/release/expiry/${role}`;
+  const effective = (role: ExpiryRole): number => written.get(role) ?? DEFAULTS.expiryMs[role];
+  const shown = (role: ExpiryRole): string => (written.has(role) ? `\`${formatDuration(effective(role))}\`` : `the default \`${formatDuration(effective(role))}\``);
+  for (const [role, value] of written) {
+    if (value <= 0) problems.push(error("release/zero-expiry", pointer(role), `the ${role} role's metadata would expire as soon as it is signed`, "write a positive duration, e.g. `1d`"));
+  }
+  const root = effective("root");
+  for (const role of EXPIRY_ROLES) {
+    if (role === "root" || effective(role) <= root || effective(role) <= 0 || root <= 0) continue;
+    if (!written.has(role) && !written.has("root")) continue;
+    const at = written.has(role) ? role : "root";
+    problems.push(
+      error(
+        "release/expiry-beyond-root",
+        pointer(at),
+        `the ${role} role's expiry (${shown(role)}) is longer than the root role's (${shown("root")}), which trusts its keys`,
+        at === role ? `at most \`${formatDuration(root)}\`, or lengthen \`root\`` : `set \`${role}\` to at most \`${formatDuration(root)}\` too, or lengthen \`root\``,
+      ),
+    );
+  }
+  const timestamp = effective("timestamp");
+  const snapshot = effective("snapshot");
+  if (timestamp > snapshot && timestamp > 0 && snapshot > 0 && (written.has("timestamp") || written.has("snapshot"))) {
+    const at = written.has("timestamp") ? "timestamp" : "snapshot";
+    problems.push(
+      error(
+        "release/timestamp-beyond-snapshot",
+        pointer(at),
+        `the timestamp role's expiry (${shown("timestamp")}) is longer than the snapshot role's (${shown("snapshot")}), the metadata it names`,
+        at === "timestamp" ? `at most \`${formatDuration(snapshot)}\`, or lengthen \`snapshot\`` : `set \`timestamp\` to at most \`${formatDuration(snapshot)}\` too, or lengthen \`snapshot\``,
+      ),
+    );
   }
 }
 

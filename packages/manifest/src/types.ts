@@ -228,6 +228,9 @@ export interface RolloutStage {
   readonly soakMs: number;
 }
 
+/** The release repository's signing roles, each with its own metadata expiry. */
+export type ExpiryRole = "root" | "targets" | "snapshot" | "timestamp" | "rollout";
+
 export interface Release {
   readonly channel: string;
   readonly targets: readonly ReleaseTarget[];
@@ -235,6 +238,8 @@ export interface Release {
     readonly stages: readonly RolloutStage[];
     readonly abort?: { readonly failureRate: number; readonly minDevices: number };
   };
+  /** How long each role's signed metadata stays valid, in milliseconds; defaults applied (`DEFAULTS.expiryMs`). */
+  readonly expiryMs: Readonly<Record<ExpiryRole, number>>;
 }
 
 /**
