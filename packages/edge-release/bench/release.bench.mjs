@@ -6,6 +6,8 @@
 //   publish   publishRelease into a fresh repository, copying the targets
 //   device    tuf-js's Updater over loopback HTTP: refresh, then download and
 //             verify every target file of the release
+//   download  (reference for device) the same target files over the same
+//             loopback server with a plain fetch to disk, verifying nothing
 //
 // Each phase runs in its own child process (so its peak RSS is its own);
 // the median of RUNS runs is reported. Prints a Markdown table.
@@ -13,12 +15,14 @@
 //   npx turbo run bench --filter=@slmops/edge-release
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 
 const MB = 1000 * 1000;
@@ -27,7 +31,7 @@ const FILES = [
   { name: "model.onnx.data", bytes: 98 * MB },
 ];
 const RUNS = Number(process.env.RUNS ?? 5);
-const PHASES = ["sha256", "describe", "publish", "device"];
+const PHASES = ["sha256", "describe", "publish", "device", "download"];
 
 async function sha256File(file) {
   const handle = await open(file, "r");
@@ -53,7 +57,7 @@ function serve(root) {
       (stats) => {
         if (!stats.isFile()) return void response.writeHead(404).end();
         response.writeHead(200, { "content-length": stats.size, "content-type": "application/octet-stream" });
-        createReadStream(file).pipe(response);
+        createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(response);
       },
       () => response.writeHead(404).end(),
     );
@@ -95,6 +99,25 @@ async function child(phase, work, variantDir) {
     const start = performance.now();
     await release.publishRelease(repo, makeRelease(), { signers });
     ms = performance.now() - start;
+  } else if (phase === "download") {
+    await release.initRepository(repo, { roles, signers });
+    const { paths } = await release.publishRelease(repo, makeRelease(), { signers });
+    const server = await serve(repo);
+    const url = `http://127.0.0.1:${server.address().port}`;
+    const device = path.join(work, `device-${process.pid}`);
+    mkdirSync(device, { recursive: true });
+    const start = performance.now();
+    for (const [i, target] of paths.entries()) {
+      const file = identity.files[i];
+      const stored = path.relative(repo, release.storedTargetPath(repo, target, file.sha256)).split(path.sep).join("/");
+      const response = await fetch(`${url}/${stored}`);
+      if (!response.ok || !response.body) throw new Error(`GET ${stored}: ${response.status}`);
+      await pipeline(Readable.fromWeb(response.body), createWriteStream(path.join(device, String(i))));
+      if (statSync(path.join(device, String(i))).size !== file.bytes) throw new Error(`short download of ${stored}`);
+    }
+    ms = performance.now() - start;
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(device, { recursive: true, force: true });
   } else {
     await release.initRepository(repo, { roles, signers });
     const { paths } = await release.publishRelease(repo, makeRelease(), { signers });
