@@ -6,6 +6,8 @@
 //   publish   publishRelease into a fresh repository, copying the targets
 //   device    tuf-js's Updater over loopback HTTP: refresh, then download and
 //             verify every target file of the release
+//   copy      (reference for publish) copyFile of the same files and an fsync
+//             of each copy: the least a durable copy costs
 //   download  (reference for device) the same target files over the same
 //             loopback server with a plain fetch to disk, verifying nothing
 //
@@ -16,7 +18,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { copyFile, open, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -31,7 +33,7 @@ const FILES = [
   { name: "model.onnx.data", bytes: 98 * MB },
 ];
 const RUNS = Number(process.env.RUNS ?? 5);
-const PHASES = ["sha256", "describe", "publish", "device", "download"];
+const PHASES = ["sha256", "describe", "publish", "copy", "device", "download"];
 
 async function sha256File(file) {
   const handle = await open(file, "r");
@@ -98,6 +100,17 @@ async function child(phase, work, variantDir) {
     await release.initRepository(repo, { roles, signers });
     const start = performance.now();
     await release.publishRelease(repo, makeRelease(), { signers });
+    ms = performance.now() - start;
+  } else if (phase === "copy") {
+    mkdirSync(repo, { recursive: true });
+    const start = performance.now();
+    for (const file of FILES) {
+      const destination = path.join(repo, file.name);
+      await copyFile(path.join(variantDir, file.name), destination);
+      const handle = await open(destination, "r+");
+      await handle.sync();
+      await handle.close();
+    }
     ms = performance.now() - start;
   } else if (phase === "download") {
     await release.initRepository(repo, { roles, signers });
@@ -184,13 +197,16 @@ async function main() {
     const base = median(results.sha256.ms);
     const total = FILES.reduce((sum, f) => sum + f.bytes, 0);
     console.log(`variant: ${FILES.map((f) => `${f.name} ${f.bytes / MB} MB`).join(" + ")} = ${total / MB} MB; ${RUNS} runs per phase, median\n`);
-    console.log("| phase | median ms | ratio to sha256 | peak RSS (MiB) |");
+    console.log("| phase | median ms (min–max) | ratio to sha256 | peak RSS (MiB) |");
     console.log("| --- | ---: | ---: | ---: |");
     for (const phase of PHASES) {
       const ms = median(results[phase].ms);
       const rss = Math.max(...results[phase].rss) / (1024 * 1024);
-      console.log(`| ${phase} | ${ms.toFixed(0)} | ${(ms / base).toFixed(2)}× | ${rss.toFixed(0)} |`);
+      const range = `${Math.min(...results[phase].ms).toFixed(0)}–${Math.max(...results[phase].ms).toFixed(0)}`;
+      console.log(`| ${phase} | ${ms.toFixed(0)} (${range}) | ${(ms / base).toFixed(2)}× | ${rss.toFixed(0)} |`);
     }
+    const ratio = (a, b) => (median(results[a].ms) / median(results[b].ms)).toFixed(2);
+    console.log(`\npublish / copy: ${ratio("publish", "copy")}×; device / download: ${ratio("device", "download")}×`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
