@@ -17,7 +17,7 @@ import type { Manifest } from "@slmops/manifest";
 import { describeVariant, variantModelPath } from "@slmops/variant-identity";
 import { RELEASE_ROLES, roleKeyVariable } from "./key-variables.js";
 import { signingKeyFromEnvironment, type SigningKey } from "./keys.js";
-import type { RoleName, Signers } from "./policy.js";
+import type { Expiry, RoleName, Signers } from "./policy.js";
 import { checkRelease, type JsonValue, type Release, type ReleaseTarget, type ReleaseVerdict } from "./release.js";
 import { initRepository, metadataDirectory, publishRelease, type PublishResult } from "./repository.js";
 
@@ -172,14 +172,18 @@ export interface PublishedReleases {
  * when it does not exist (that needs every role's key). Keys are read from
  * `env` only after the releases are checked and the gate enforced by the caller.
  */
-export async function publishReleases(dir: string, releases: readonly Release[], options: { readonly env: NodeJS.ProcessEnv; readonly force: boolean }): Promise<PublishedReleases> {
+export async function publishReleases(
+  dir: string,
+  releases: readonly Release[],
+  options: { readonly env: NodeJS.ProcessEnv; readonly force: boolean; /** The manifest's `release.expiry`, per role in milliseconds. */ readonly expiry?: Expiry },
+): Promise<PublishedReleases> {
   const created = !(await hasRepository(dir));
   const signers: Signers = signersFromEnvironment(options.env, publishKeyRoles(created));
   if (created) {
     const roles = Object.fromEntries(RELEASE_ROLES.map((role) => [role, { keys: signers[role] ?? [] }])) as Record<RoleName, { keys: SigningKey[] }>;
-    await initRepository(dir, { roles, signers });
+    await initRepository(dir, { roles, signers, ...(options.expiry ? { expiry: options.expiry } : {}) });
   }
   const results = [];
-  for (const release of releases) results.push({ release, result: await publishRelease(dir, release, { signers, force: options.force }) });
+  for (const release of releases) results.push({ release, result: await publishRelease(dir, release, { signers, force: options.force, ...(options.expiry ? { expiry: options.expiry } : {}) }) });
   return { created, results };
 }

@@ -114,7 +114,7 @@ async function build(context: CommandContext, repo: string): Promise<number> {
   const force = values.force === true;
   edge.refuseUnlessPassed(releases, { force, verdictGiven: verdictGiven !== undefined, wording: { verdict: "--verdict", force: "--force" } });
   const forced = edge.gateFailures(releases).length > 0;
-  const published = await edge.publishReleases(repo, releases, { env: io.env, force });
+  const published = await edge.publishReleases(repo, releases, { env: io.env, force, ...(loaded.manifest.release ? { expiry: loaded.manifest.release.expiryMs } : {}) });
   if (published.created) io.stdout.write(`Created the release repository; its trust anchor for devices: ${join(repo, "metadata", "1.root.json").split(sep).join("/")}\n`);
   for (const { release: r, result } of published.results) {
     const what = `${r.model} ${r.version} on ${r.channel}`;
