@@ -15,7 +15,7 @@ function project(): string {
   expect(runCli(["init"], { cwd: dir }).status).toBe(0);
   appendFileSync(
     join(dir, "slmops.yaml"),
-    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  rollout:\n    stages:\n      - { percent: 5 }\n      - { percent: 50, soak: 24h }\n      - { percent: 100 }\n",
+    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  expiry: { timestamp: 2h, targets: 30d }\n  rollout:\n    stages:\n      - { percent: 5 }\n      - { percent: 50, soak: 24h }\n      - { percent: 100 }\n",
   );
   execFileSync("git", ["add", "-A"], { cwd: dir });
   execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "project"], { cwd: dir });
@@ -71,6 +71,12 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
     expect(built.status, built.stderr).toBe(0);
     expect(built.stdout).toContain("Published story-lm 1.0.0 on beta");
     expect(existsSync(join(dir, "repo", "metadata", "1.root.json"))).toBe(true);
+    // The manifest's release.expiry is what the signed metadata says (2h and 30d, not the 1d and 90d defaults).
+    const expiresIn = (file: string) => Date.parse((JSON.parse(readFileSync(join(dir, "repo", "metadata", file), "utf8")) as { signed: { expires: string } }).signed.expires) - Date.now();
+    expect(expiresIn("timestamp.json")).toBeGreaterThan(1.5 * 3600_000);
+    expect(expiresIn("timestamp.json")).toBeLessThan(2.5 * 3600_000);
+    expect(expiresIn("2.targets.json")).toBeGreaterThan(29 * 86_400_000);
+    expect(expiresIn("2.targets.json")).toBeLessThan(31 * 86_400_000);
     // The same release again writes nothing; later builds need no root key.
     const same = run(["release", "build", "--repo", "repo", "--version", "1.0.0", "--verdict", verdict], { ...keys, SLMOPS_ROOT_KEY: "" });
     expect(same.status, same.stderr).toBe(0);
