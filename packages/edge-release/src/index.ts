@@ -23,7 +23,6 @@ export {
   initRepository,
   loadRepository,
   metadataDirectory,
-  newRolloutSalt,
   provenancePath,
   publishRelease,
   refreshRepository,

@@ -16,7 +16,7 @@
  * timestamp last, each atomically; until the timestamp is replaced, the
  * repository is the previous one, whole.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { access, mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
@@ -483,14 +483,9 @@ export interface RolloutState {
   readonly version: string;
   /** Index into the release's rollout plan's stages. */
   readonly stage: number;
-  /** Hex; mixed with a device id to place it in a cohort. */
+  /** Hex; mixed with a device id to place it in a cohort (`@slmops/rollout-cohort`'s `newCohortSalt` makes one). */
   readonly salt: string;
   readonly halted: boolean;
-}
-
-/** A new random cohort salt (128 bits, hex). */
-export function newRolloutSalt(): string {
-  return randomBytes(16).toString("hex");
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
-import type { RepositoryState, RoleName, SigningKey } from "@slmops/edge-release";
+import type { RepositoryState, RoleName, RolloutState, SigningKey } from "@slmops/edge-release";
 import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 import type { Command, CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
@@ -242,17 +242,8 @@ function releasesOf(state: RepositoryState): ReleaseEntry[] {
   return [...map.values()].sort((a, b) => a.channel.localeCompare(b.channel) || a.model.localeCompare(b.model) || compareVersions(a.version, b.version));
 }
 
-interface Rollout {
-  readonly channel: string;
-  readonly model: string;
-  readonly version: string;
-  readonly stage: number;
-  readonly salt: string;
-  readonly halted: boolean;
-}
-
-function rolloutsOf(state: RepositoryState): Rollout[] {
-  return Object.values(state.rollout.signed.targets).map((t) => (t.custom as { rollout: Rollout }).rollout);
+function rolloutsOf(state: RepositoryState): RolloutState[] {
+  return Object.values(state.rollout.signed.targets).map((t) => (t.custom as { rollout: RolloutState }).rollout);
 }
 
 /** Semantic version precedence (semver 2.0.0 §11). */
@@ -322,14 +313,14 @@ async function stageStarts(repo: string, state: RepositoryState): Promise<Map<st
     const key = `${current.channel}/${current.model}`;
     let start = signedAt(state.rollout.signed.expires);
     for (let version = state.rollout.signed.version - 1; version >= 1; version -= 1) {
-      let older: Rollout | undefined;
+      let older: RolloutState | undefined;
       let expires: string;
       try {
         const text = await readFile(join(metadataDirectory(repo), `${version}.rollout.json`), "utf8");
         const metadata = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(text) as Parameters<typeof Metadata.fromJSON>[1]);
         state.targets.verifyDelegate("rollout", metadata);
         older = Object.values(metadata.signed.targets)
-          .map((t) => (t.custom as { rollout: Rollout }).rollout)
+          .map((t) => (t.custom as { rollout: RolloutState }).rollout)
           .find((r) => r.channel === current.channel && r.model === current.model);
         expires = metadata.signed.expires;
       } catch {
@@ -368,7 +359,7 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
   if (!release) throw new ConfigurationError(`${model}${versionGiven === undefined ? "" : ` ${versionGiven}`} is not published on channel ${channel}`);
   const current = rolloutsOf(state).find((r) => r.channel === channel && r.model === model);
   const same = current !== undefined && current.version === release.version;
-  let next: Rollout;
+  let next: RolloutState;
   let said: string;
   if (action === "halt") {
     if (!same) throw new ConfigurationError(`${model} ${release.version} on ${channel} is not being rolled out; nothing to halt`);
