@@ -9,7 +9,9 @@
 export { generateSigningKey, keyIdOf, publicKeyObjectOf, SigningKey, signingKeyFromEnvironment, signingKeyFromSecret } from "./keys.js";
 export { DEFAULT_EXPIRY, ROLE_NAMES, type Expiry, type RoleKeys, type RoleName, type Signers, type TopLevelRole } from "./policy.js";
 export {
+  checkChannel,
   checkRelease,
+  checkVersion,
   ROLLOUT_PREFIX,
   signableJson,
   type JsonValue,
