@@ -65,9 +65,9 @@ describe("the reusable workflow slmops.yml", () => {
   const workflow = load(".github", "workflows", "slmops.yml");
   const j = jobs(workflow);
 
-  it("is called with workflow_call and runs validate → plan → optimize → bench (device matrix) → gate", () => {
-    expect(Object.keys((workflow.on as Obj).workflow_call as Obj)).toEqual(["inputs", "outputs"]);
-    expect(Object.keys(j)).toEqual(["validate", "plan", "optimize", "bench", "gate"]);
+  it("is called with workflow_call and runs validate → plan → optimize → bench (device matrix) → gate → publish", () => {
+    expect(Object.keys((workflow.on as Obj).workflow_call as Obj)).toEqual(["inputs", "secrets", "outputs"]);
+    expect(Object.keys(j)).toEqual(["validate", "plan", "optimize", "bench", "gate", "publish"]);
     expect(j.plan?.needs).toBe("validate");
     expect(j.optimize?.needs).toBe("plan");
     expect(j.bench?.needs).toEqual(["plan", "optimize"]);
@@ -78,10 +78,29 @@ describe("the reusable workflow slmops.yml", () => {
     expect(j.gate?.if).toMatch(/^always\(\) && /);
   });
 
-  it("gives each job the least permissions: only the gate writes, and only to pull requests and checks", () => {
+  it("gives each job the least permissions: the gate writes to pull requests and checks, and only the publish job writes contents", () => {
     checkPermissions("slmops.yml", workflow);
     for (const name of ["validate", "plan", "optimize", "bench"]) expect(j[name]?.permissions, name).toEqual({ contents: "read" });
     expect(j.gate?.permissions).toEqual({ contents: "read", actions: "read", "pull-requests": "write", checks: "write" });
+    expect(j.publish?.permissions).toEqual({ contents: "write", "id-token": "write", attestations: "write" });
+  });
+
+  it("publishes only what merged and passed: a push to the default branch, after a passing gate, one run at a time, keys from secrets only", () => {
+    const publish = j.publish as Job & { concurrency?: Obj };
+    expect(publish.needs).toEqual(["gate"]);
+    expect(publish.if).toBe("inputs.publish && github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch) && needs.gate.outputs.verdict == 'pass'");
+    expect(publish.concurrency).toMatchObject({ "cancel-in-progress": false });
+    const step = publish.steps?.find((s) => s.id === "publish");
+    expect(step?.uses).toBe("slmops/slmops/actions/publish-edge-release@v1");
+    expect(step?.with).toMatchObject({ verdict: "slmops-gate/slmops-verdict.json", "variants-dir": "build/variants", "repository-dir": "edge-release" });
+    for (const role of ["targets", "snapshot", "timestamp"]) expect((step?.with as Obj)[`${role}-key`]).toBe(`\${{ secrets.SLMOPS_${role.toUpperCase()}_KEY }}`);
+    // Neither the root key nor the rollout key reaches this job.
+    expect(JSON.stringify(publish)).not.toMatch(/ROOT_KEY|ROLLOUT_KEY/);
+    // The verdict it publishes on is the gate's of the same run.
+    const verdictUpload = (j.gate?.steps ?? []).find((s) => (s.with as Obj | undefined)?.name === "slmops-gate");
+    expect(verdictUpload?.if).toBe("inputs.publish && github.event_name == 'push' && steps.gate.outputs.verdict == 'pass'");
+    // Scripts see untrusted values only through env.
+    for (const s of publish.steps ?? []) if (typeof s.run === "string") expect(s.run).not.toContain("${{");
   });
 
   it("checks out without persisting credentials, pins third-party actions, and passes only inputs the actions declare", () => {
@@ -96,7 +115,7 @@ describe("the reusable workflow slmops.yml", () => {
     expect(gate?.uses).toBe("slmops/slmops/actions/gate-model-change@v1");
     expect(gate?.with).toMatchObject({ plan: "${{ needs.plan.outputs.matrix }}", refused: "${{ needs.plan.outputs.refused }}", "reports-dir": "bench-reports", "output-dir": "slmops-gate" });
     const uploads = (j.gate?.steps ?? []).filter((s) => typeof s.uses === "string" && s.uses.startsWith("actions/upload-artifact@"));
-    expect(uploads.map((s) => (s.with as Obj).name)).toEqual(["slmops-reports", "slmops-verdict"]);
+    expect(uploads.map((s) => (s.with as Obj).name)).toEqual(["slmops-reports", "slmops-verdict", "slmops-gate"]);
     expect(uploads[1]?.if).toBe("always() && steps.gate.outputs.published == 'artifact'");
     expect((uploads[1]?.with as Obj).path).toBe("slmops-gate");
     const reports = (j.bench?.steps ?? []).find((s) => typeof s.uses === "string" && s.uses.startsWith("actions/upload-artifact@"));
@@ -141,8 +160,10 @@ describe("the example caller workflows", () => {
     expect(job?.uses).toBe("slmops/slmops/.github/workflows/slmops.yml@v1");
     const declared = Object.keys(((load(".github", "workflows", "slmops.yml").on as Obj).workflow_call as Obj).inputs as Obj);
     expect(Object.keys(job?.with ?? {}).filter((k) => !declared.includes(k))).toEqual([]);
-    expect(job?.permissions).toEqual({ contents: "read", actions: "read", "pull-requests": "write", checks: "write" });
+    expect(job?.permissions).toEqual({ contents: "write", actions: "read", "pull-requests": "write", checks: "write", "id-token": "write", attestations: "write" });
     expect(models.permissions).toEqual({});
+    const secrets = Object.keys(((load(".github", "workflows", "slmops.yml").on as Obj).workflow_call as Obj).secrets as Obj);
+    expect(Object.keys((job as Job & { secrets?: Obj })?.secrets ?? {})).toEqual(secrets);
   });
 
   it("models-report.yml follows models.yml by name on completion and calls the follow-up", () => {

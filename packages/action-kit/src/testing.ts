@@ -3,7 +3,7 @@
  * action as a GitHub runner does, under the Node the runner uses. For tests
  * only; no action's source imports it, so it is in no bundle.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -78,15 +78,20 @@ export interface RunActionOptions {
   readonly timeout?: number;
   /** Point RUNNER_TOOL_CACHE at a fresh directory in the runner temp (before `env`). Default false. */
   readonly toolCache?: boolean;
+  /** The event that triggered the run: its name (GITHUB_EVENT_NAME) and payload (written to GITHUB_EVENT_PATH). */
+  readonly event?: { readonly name: string; readonly payload: unknown };
 }
 
-/**
- * Runs a bundled action as the runner does: `node <bundle>` under the
- * runner's Node in the workspace, inputs as `INPUT_<NAME>` variables, with
- * fresh output and summary files and a runner temp directory; the test's own
- * INPUT_, GITHUB_ and RUNNER_ variables are not passed on.
- */
-export function runAction(bundle: string, workspace: string, inputs: Record<string, string>, options: RunActionOptions = {}): ActionRun {
+interface PreparedRun {
+  readonly node: string;
+  readonly env: Record<string, string>;
+  readonly outputFile: string;
+  readonly summaryFile: string;
+  readonly runnerTemp: string;
+}
+
+/** The runner's files and variables for one run; the test's own INPUT_, GITHUB_ and RUNNER_ variables are not passed on. */
+function prepareRun(bundle: string, workspace: string, inputs: Record<string, string>, options: RunActionOptions): PreparedRun {
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing; build the action first (pnpm build).`);
   const node = runnerNode();
   if (node.note) console.warn(node.note);
@@ -100,25 +105,70 @@ export function runAction(bundle: string, workspace: string, inputs: Record<stri
     if (value !== undefined && !key.startsWith("INPUT_") && !key.startsWith("GITHUB_") && !key.startsWith("RUNNER_")) env[key] = value;
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  let event: Record<string, string> = {};
+  if (options.event) {
+    const eventFile = join(files, "event.json");
+    writeFileSync(eventFile, JSON.stringify(options.event.payload));
+    event = { GITHUB_EVENT_PATH: eventFile, GITHUB_EVENT_NAME: options.event.name };
+  }
   Object.assign(env, {
     GITHUB_ACTIONS: "true",
     GITHUB_WORKSPACE: workspace,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     RUNNER_TEMP: files,
+    ...event,
     ...(options.toolCache === true ? { RUNNER_TOOL_CACHE: join(files, "tool-cache") } : {}),
     ...options.env,
   });
-  const result = spawnSync(node.path, [bundle], { cwd: workspace, env, encoding: "utf8", timeout: options.timeout ?? 60_000 });
-  const outputText = readFileSync(outputFile, "utf8");
+  return { node: node.path, env, outputFile, summaryFile, runnerTemp: files };
+}
+
+function finished(run: PreparedRun, status: number | null, stdout: string, stderr: string): ActionRun {
+  const outputText = readFileSync(run.outputFile, "utf8");
   return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
+    status,
+    stdout,
+    stderr,
     outputs: parseOutputFile(outputText),
     outputFile: outputText,
-    summary: readFileSync(summaryFile, "utf8"),
-    node: node.path,
-    runnerTemp: files,
+    summary: readFileSync(run.summaryFile, "utf8"),
+    node: run.node,
+    runnerTemp: run.runnerTemp,
   };
+}
+
+/**
+ * Runs a bundled action as the runner does: `node <bundle>` under the
+ * runner's Node in the workspace, inputs as `INPUT_<NAME>` variables, with
+ * fresh output and summary files and a runner temp directory; the test's own
+ * INPUT_, GITHUB_ and RUNNER_ variables are not passed on.
+ */
+export function runAction(bundle: string, workspace: string, inputs: Record<string, string>, options: RunActionOptions = {}): ActionRun {
+  const run = prepareRun(bundle, workspace, inputs, options);
+  const result = spawnSync(run.node, [bundle], { cwd: workspace, env: run.env, encoding: "utf8", timeout: options.timeout ?? 60_000 });
+  return finished(run, result.status, result.stdout, result.stderr);
+}
+
+/**
+ * {@link runAction} without blocking this process, so that a server the test
+ * runs in it (the GitHub API, a release host) keeps answering the action.
+ */
+export async function runActionAsync(bundle: string, workspace: string, inputs: Record<string, string>, options: RunActionOptions = {}): Promise<ActionRun> {
+  const run = prepareRun(bundle, workspace, inputs, options);
+  const child = spawn(run.node, [bundle], { cwd: workspace, env: run.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? 60_000);
+  try {
+    const status = await new Promise<number | null>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (code) => resolve(code));
+    });
+    return finished(run, status, stdout, stderr);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,0 +1,170 @@
+import { readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot, runActionAsync, type ActionRun } from "@slmops/action-kit/testing";
+import { startGitHubTestServer, type GitHubTestServer } from "@slmops/github-test-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TargetOutput } from "./main.js";
+import { cli, freshKeys, keyInputs, makeProject, writeVerdict, type Project } from "./test-support/project.js";
+
+const bundle = join(import.meta.dirname, "..", "dist", "index.js");
+const TOKEN = "ghs_publishtesttoken000000000000000000";
+const OWNER = "octo";
+const REPO = "models";
+/** The onnxruntime-node the workspace installed, standing in for one preinstalled on the runner. */
+const installedRuntime = realpathSync(join(repoRoot, "packages", "runtime", "node_modules", "onnxruntime-node"));
+const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
+const errors = (r: ActionRun) => r.stdout.split("\n").filter((l) => l.startsWith("::error"));
+
+/** Every file under `dir`, as text (binary files too: a key would show in either). */
+function filesUnder(dir: string): { path: string; text: string }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => ({ path: join(e.parentPath, e.name), text: readFileSync(join(e.parentPath, e.name), "latin1") }));
+}
+
+let server: GitHubTestServer;
+let project: Project;
+
+beforeAll(async () => {
+  server = await startGitHubTestServer({ token: TOKEN });
+  project = makeProject();
+}, 240_000);
+afterAll(async () => {
+  await server.close();
+});
+
+function publish(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+  return runActionAsync(
+    bundle,
+    project.dir,
+    { manifest: "slmops.yaml", token: TOKEN, "onnxruntime-path": installedRuntime, ...inputs },
+    {
+      timeout: 180_000,
+      event: { name: "push", payload: { ref: "refs/heads/main", after: project.commit, repository: { name: REPO, owner: { login: OWNER } } } },
+      env: { GITHUB_API_URL: server.url, GITHUB_REPOSITORY: `${OWNER}/${REPO}`, GITHUB_SHA: project.commit, GITHUB_REF: "refs/heads/main", GITHUB_SERVER_URL: "https://github.com", ...env },
+    },
+  );
+}
+
+describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checking GitHub server)", { timeout: 300_000 }, () => {
+  it("signs the release, keeps every key out of every output, attaches it to a GitHub Release, and a second run publishes nothing", async () => {
+    const keys = freshKeys();
+    writeVerdict(project.dir, "pass");
+    const first = await publish({ ...keyInputs(keys), version: "1.2.0", "repository-dir": "site/edge" });
+    expect(first.stderr).toBe("");
+    expect(errors(first)).toEqual([]);
+    expect(first.status, first.stdout).toBe(0);
+    expect(server.violations, server.describeViolations()).toEqual([]);
+
+    // Outputs.
+    expect(first.outputs.version).toBe("1.2.0");
+    expect(first.outputs.channel).toBe("beta");
+    expect(first.outputs.published).toBe("true");
+    expect(first.outputs["repository-path"]).toBe("site/edge");
+    expect(first.outputs["root-path"]).toBe("site/edge/metadata/1.root.json");
+    expect(first.outputs["release-tag"]).toBe("slmops-beta-v1.2.0");
+    const targets = JSON.parse(first.outputs.targets ?? "") as TargetOutput[];
+    expect(targets.map((t) => [t.model, t["device-class"], t.variant, t.verdict])).toEqual([["story-lm", "local", "int8", "pass"]]);
+    expect(targets[0]?.paths).toEqual(["beta/story-lm/1.2.0/local/model.onnx"]);
+    expect(first.outputs["attestation-url"]).toBe("");
+    expect(first.summary).toContain("Edge release 1.2.0 (beta)");
+    expect(first.summary).toContain("Attestation: not made (the job has no `id-token: write` permission)");
+
+    // A device verifies the repository end to end with tuf-js's client.
+    const verified = cli(["release", "verify", "--repo", "site/edge", "--root", "site/edge/metadata/1.root.json"], project.dir);
+    expect(verified.stderr).toBe("");
+    expect(verified.stdout).toContain("the repository verifies as a device sees it");
+
+    // The GitHub Release: tagged at the commit, every asset's bytes those of the repository's files.
+    const [release] = server.state.releases(OWNER, REPO);
+    expect(release?.tagName).toBe("slmops-beta-v1.2.0");
+    expect(release?.targetCommitish).toBe(project.commit);
+    expect(release?.prerelease).toBe(true); // channel beta
+    expect(first.outputs["release-url"]).toBe(release?.htmlUrl);
+    const names = (release?.assets ?? []).map((a) => a.name).sort();
+    expect(names).toEqual(["1.root.json", "2.rollout.json", "2.snapshot.json", "2.targets.json", "story-lm-1.2.0.provenance.intoto.json", "story-lm-local-model.onnx", "timestamp.json"].sort());
+    const targetFile = filesUnder(join(project.dir, "site/edge/targets")).find((f) => f.path.endsWith(".model.onnx"));
+    expect(Buffer.from(release?.assets.find((a) => a.name === "story-lm-local-model.onnx")?.bytes ?? []).equals(readFileSync(targetFile?.path ?? ""))).toBe(true);
+    expect(Buffer.from(release?.assets.find((a) => a.name === "timestamp.json")?.bytes ?? []).equals(readFileSync(join(project.dir, "site/edge/metadata/timestamp.json")))).toBe(true);
+
+    // No key in any output, log, summary, file the action wrote, asset or request — only in the runner's mask commands.
+    const masks = first.stdout.split("\n").filter((l) => l.startsWith("::add-mask::"));
+    for (const key of Object.values(keys)) expect(masks).toContain(`::add-mask::${key}`);
+    const shown = [first.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n"), first.stderr, first.summary, first.outputFile, JSON.stringify(server.requests)];
+    const written = [...filesUnder(join(project.dir, "site")), ...filesUnder(first.runnerTemp)].map((f) => f.text);
+    const assets = (release?.assets ?? []).map((a) => Buffer.from(a.bytes).toString("latin1"));
+    for (const key of Object.values(keys)) {
+      const raw = Buffer.from(key, "base64").toString("latin1");
+      for (const text of [...shown, ...written, ...assets]) {
+        expect(text.includes(key)).toBe(false);
+        expect(text.includes(raw)).toBe(false);
+      }
+    }
+
+    // Again: nothing signed, the release kept as it was; no root key needed now.
+    const requestsBefore = server.requests.length;
+    const { root: _root, rollout: _rollout, ...publishKeys } = keys;
+    const second = await publish({ ...keyInputs(publishKeys), version: "1.2.0", "repository-dir": "site/edge" });
+    expect(second.status, second.stdout).toBe(0);
+    expect(second.outputs.published).toBe("false");
+    expect(second.stdout).toContain("story-lm 1.2.0 on beta is already published; nothing written");
+    expect(second.summary).toContain("assets 0 uploaded, 0 replaced, 7 unchanged");
+    const uploads = server.requests.slice(requestsBefore).filter((r) => r.operationId === "repos/upload-release-asset");
+    expect(uploads).toEqual([]);
+    expect(server.violations, server.describeViolations()).toEqual([]);
+  });
+
+  it("refuses a gate that did not pass, unless forced — and the force is in the signed metadata", async () => {
+    const keys = freshKeys();
+    writeVerdict(project.dir, "fail", "gate/failed.json");
+    const refused = await publish({ ...keyInputs(keys), version: "2.0.0", verdict: "gate/failed.json", "repository-dir": "forced", "github-release": "false" });
+    expect(refused.status).toBe(1);
+    expect(errors(refused)).toEqual(["::error::the gate did not pass on local (fail); the release is refused. Pass the gate's verdict with the `verdict` input, or set `force: true` to publish anyway (recorded in the signed metadata)"]);
+    expect(hasStack(refused.stdout + refused.stderr)).toBe(false);
+    expect(() => statSync(join(project.dir, "forced", "metadata"))).toThrow();
+
+    const forced = await publish({ ...keyInputs(keys), version: "2.0.0", verdict: "gate/failed.json", "repository-dir": "forced", "github-release": "false", force: "true" });
+    expect(forced.status, forced.stdout).toBe(0);
+    expect(forced.stdout).toContain("::warning::Publishing although the gate did not pass on local (fail)");
+    expect(forced.outputs["release-url"]).toBe("");
+    const signed = JSON.parse(readFileSync(join(project.dir, "forced", "metadata", "2.targets.json"), "utf8")) as { signed: { targets: Record<string, { custom: { forced?: unknown; verdict: { outcome: string } } }> } };
+    const custom = signed.signed.targets["beta/story-lm/2.0.0/local/model.onnx"]?.custom;
+    expect(custom?.forced).toEqual({ deviceClasses: ["local"] });
+    expect(custom?.verdict.outcome).toBe("fail");
+  });
+
+  it("says what to do when the repository was not restored, a key is malformed, or a version is reused", async () => {
+    const keys = freshKeys();
+    writeVerdict(project.dir, "pass");
+    const { root: _root, ...withoutRoot } = keys;
+    const fresh = await publish({ ...keyInputs(withoutRoot), version: "3.0.0", "repository-dir": "not-restored", "github-release": "false" });
+    expect(fresh.status).toBe(1);
+    expect(errors(fresh)[0]).toContain("`not-restored` holds no release repository, and creating one needs the root key. Restore the repository the static host serves");
+
+    // A malformed key: the refusal names the variable, never the value.
+    const canary = Buffer.from("canary-secret-value-0123456789abcdef").toString("base64");
+    const bad = await publish({ ...keyInputs({ ...keys, targets: canary }), version: "3.0.0", "repository-dir": "bad-key", "github-release": "false" });
+    expect(bad.status).toBe(1);
+    expect(errors(bad)[0]).toContain("SLMOPS_TARGETS_KEY is not a PKCS#8 private key");
+    const visible = bad.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n") + bad.stderr + bad.summary + bad.outputFile;
+    expect(visible).not.toContain(canary);
+    expect(bad.stdout).toContain(`::add-mask::${canary}`);
+
+    // The same version with other content is refused.
+    const ok = await publish({ ...keyInputs(keys), version: "3.0.0", "repository-dir": "reuse", "github-release": "false" });
+    expect(ok.status, ok.stdout).toBe(0);
+    const onnx = join(project.dir, ".slmops", "variants", "story-lm", "int8", "model.onnx");
+    const original = readFileSync(onnx);
+    try {
+      rmSync(onnx);
+      writeFileSync(onnx, Buffer.concat([original, Buffer.from([0])]));
+      const reused = await publish({ ...keyInputs(keys), version: "3.0.0", "repository-dir": "reuse", "github-release": "false" });
+      expect(reused.status).toBe(1);
+      expect(errors(reused).join("\n")).toContain("version 3.0.0 of story-lm is already published on channel beta with other content; a version is never reused");
+      expect(hasStack(reused.stdout + reused.stderr)).toBe(false);
+    } finally {
+      rmSync(onnx);
+      writeFileSync(onnx, original);
+    }
+  });
+});
