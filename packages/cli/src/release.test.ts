@@ -2,8 +2,11 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readRolloutState, setRolloutState, signingKeyFromSecret, type RolloutState } from "@slmops/edge-release";
 import { describe, expect, it } from "vitest";
 import { hasStackTrace, runCli, type CliRun } from "./test-support/run-cli.js";
+
+const HOUR = 3600_000;
 
 const ROLES = ["ROOT", "TARGETS", "ROLLOUT", "SNAPSHOT", "TIMESTAMP"];
 
@@ -15,7 +18,7 @@ function project(): string {
   expect(runCli(["init"], { cwd: dir }).status).toBe(0);
   appendFileSync(
     join(dir, "slmops.yaml"),
-    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  expiry: { timestamp: 2h, targets: 30d }\n  rollout:\n    stages:\n      - { percent: 5 }\n      - { percent: 50, soak: 24h }\n      - { percent: 100 }\n",
+    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  expiry: { timestamp: 2h, targets: 30d, rollout: 3d }\n  rollout:\n    stages:\n      - { percent: 5 }\n      - { percent: 50, soak: 24h }\n      - { percent: 100 }\n",
   );
   execFileSync("git", ["add", "-A"], { cwd: dir });
   execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "project"], { cwd: dir });
@@ -33,8 +36,25 @@ function keysFrom(file: string): Record<string, string> {
   );
 }
 
+/** The signed rollout state of story-lm on beta, as the repository's current rollout metadata holds it. */
+function signedRollout(dir: string): RolloutState {
+  const file = join(dir, "repo", "metadata", `${latestVersion(dir, "rollout")}.rollout.json`);
+  const targets = (JSON.parse(readFileSync(file, "utf8")) as { signed: { targets: Record<string, { custom: { rollout: unknown } }> } }).signed.targets;
+  const target = targets["rollout/beta/story-lm.json"];
+  expect(target).toBeDefined();
+  return readRolloutState(target?.custom.rollout, file);
+}
+
+/** The version of a role's metadata the current snapshot names. */
+function latestVersion(dir: string, role: string): number {
+  const timestamp = JSON.parse(readFileSync(join(dir, "repo", "metadata", "timestamp.json"), "utf8")) as { signed: { meta: Record<string, { version: number }> } };
+  const snapshotVersion = timestamp.signed.meta["snapshot.json"]?.version;
+  const snapshot = JSON.parse(readFileSync(join(dir, "repo", "metadata", `${snapshotVersion}.snapshot.json`), "utf8")) as { signed: { meta: Record<string, { version: number }> } };
+  return snapshot.signed.meta[`${role}.json`]?.version as number;
+}
+
 describe("slmops keys and release (real CLI, real files, tuf-js over loopback HTTP)", { timeout: 300_000 }, () => {
-  it("keys init → build → verify → status → promote (soak enforced) → halt, and no private key in any output", () => {
+  it("keys init → build → verify → status → promote (soak enforced) → halt, and no private key in any output", async () => {
     const dir = project();
     const runs: CliRun[] = [];
     const run = (args: string[], env: Record<string, string> = {}): CliRun => {
@@ -97,22 +117,39 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
     expect(started.status, started.stderr).toBe(0);
     expect(started.stdout).toContain("Started story-lm 1.0.0 on beta: stage 1 of 3 (5%)");
     // Stage 1 has no soak: promoted at once.
+    const beforePromote = Date.now();
     const promoted = run(["release", "promote", "--repo", "repo"], rolloutKeys);
     expect(promoted.status, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain("to stage 2 of 3 (50%)");
-    // Stage 2 soaks 24h: refused now.
+    // The stage's start is signed with the state, by the promoting job's clock.
+    const signed = signedRollout(dir);
+    expect(signed).toMatchObject({ version: "1.0.0", stage: 1, halted: false });
+    expect(Date.parse(signed.stageStartedAt)).toBeGreaterThanOrEqual(Math.floor(beforePromote / 1000) * 1000);
+    expect(Date.parse(signed.stageStartedAt)).toBeLessThanOrEqual(Date.now());
+    // Promote signs with the manifest's release.expiry too (rollout 3d, timestamp 2h; not the 7d and 1d defaults),
+    // which the soak no longer depends on.
+    const rolloutExpiresIn = expiresIn(`${latestVersion(dir, "rollout")}.rollout.json`);
+    expect(rolloutExpiresIn).toBeGreaterThan(2.9 * 24 * HOUR);
+    expect(rolloutExpiresIn).toBeLessThan(3.1 * 24 * HOUR);
+    expect(expiresIn("timestamp.json")).toBeLessThan(2.5 * HOUR);
+    // Stage 2 soaks 24h: refused now, with the time left.
     const early = run(["release", "promote", "--repo", "repo"], rolloutKeys);
     expect(early.status).toBe(1);
-    expect(early.stderr).toMatch(/soaks for 24h 0m; .* left before it can be promoted/);
+    expect(early.stderr).toContain(`stage 2 of story-lm 1.0.0 on beta began ${signed.stageStartedAt} and soaks for 24h 0m; `);
+    expect(early.stderr).toMatch(/; 2[34]h \d+m left before it can be promoted \(from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
+    expect(signedRollout(dir)).toEqual(signed);
 
     const halted = run(["release", "halt", "--repo", "repo"], rolloutKeys);
     expect(halted.status, halted.stderr).toBe(0);
     expect(halted.stdout).toContain("Halted story-lm 1.0.0 on beta at stage 2 of 3");
     const shown = run(["release", "status", "--repo", "repo", "--json"]);
     expect(shown.status, shown.stderr).toBe(0);
-    const json = JSON.parse(shown.stdout) as { rollouts: { version: string; stage: number; halted: boolean }[] };
-    expect(json.rollouts).toMatchObject([{ version: "1.0.0", stage: 1, halted: true }]);
-    expect(run(["release", "status", "--repo", "repo"]).stdout).toContain("stage 2 of 3 (50%), halted");
+    const json = JSON.parse(shown.stdout) as { rollouts: RolloutState[] };
+    // The halt keeps the stage's start and records its own.
+    expect(json.rollouts).toMatchObject([{ version: "1.0.0", stage: 1, halted: true, stageStartedAt: signed.stageStartedAt }]);
+    expect(json.rollouts[0]?.haltedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(json.rollouts[0]).toEqual(signedRollout(dir));
+    expect(run(["release", "status", "--repo", "repo"]).stdout).toContain(`stage 2 of 3 (50%) since ${signed.stageStartedAt}, halted since ${json.rollouts[0]?.haltedAt}`);
     const afterHalt = run(["release", "promote", "--repo", "repo"], rolloutKeys);
     expect(afterHalt.status).toBe(1);
     expect(afterHalt.stderr).toContain("is halted");
@@ -120,6 +157,25 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
     // Still verifies as a device after the rollout changes (the rollout target included).
     const reverified = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json"]);
     expect(reverified.status, reverified.stderr).toBe(0);
+
+    // A stage whose signed start is more than its soak ago is promoted. The
+    // state is signed as the promote job would have signed it 25 hours ago
+    // (edge-release's clock option; the rollout key from keys.env).
+    expect(run(["release", "build", "--repo", "repo", "--version", "1.0.1", "--verdict", verdict], keys).status).toBe(0);
+    const rolloutKey = { rollout: [signingKeyFromSecret(keys["SLMOPS_ROLLOUT_KEY"] as string, "SLMOPS_ROLLOUT_KEY")], snapshot: [signingKeyFromSecret(keys["SLMOPS_SNAPSHOT_KEY"] as string, "SLMOPS_SNAPSHOT_KEY")], timestamp: [signingKeyFromSecret(keys["SLMOPS_TIMESTAMP_KEY"] as string, "SLMOPS_TIMESTAMP_KEY")] };
+    const state101 = { channel: "beta", model: "story-lm", version: "1.0.1", stage: 1, salt: signed.salt, halted: false };
+    await setRolloutState(join(dir, "repo"), state101, { signers: rolloutKey, now: new Date(Date.now() - 25 * HOUR) });
+    const soaked = run(["release", "promote", "--repo", "repo", "--version", "1.0.1"], rolloutKeys);
+    expect(soaked.status, soaked.stderr).toBe(0);
+    expect(soaked.stdout).toContain("Promoted story-lm 1.0.1 on beta to stage 3 of 3 (100%)");
+    expect(signedRollout(dir)).toMatchObject({ version: "1.0.1", stage: 2 });
+    expect(Date.now() - Date.parse(signedRollout(dir).stageStartedAt)).toBeLessThan(HOUR);
+    // A start later than this machine's clock (a signer whose clock ran ahead) is not counted from.
+    await setRolloutState(join(dir, "repo"), state101, { signers: rolloutKey, now: new Date(Date.now() + 2 * HOUR) });
+    const future = run(["release", "promote", "--repo", "repo", "--version", "1.0.1"], rolloutKeys);
+    expect(future.status).toBe(1);
+    expect(future.stderr).toMatch(/stage 2 of story-lm 1\.0\.1 on beta began at \S+ by its signed state, later than this machine's clock \(\S+\); its soak is not counted from the future/);
+    expect(signedRollout(dir)).toMatchObject({ version: "1.0.1", stage: 1 });
 
     // A failed verdict is refused without --force, and published with it.
     writeFileSync(verdict, JSON.stringify({ outcome: "fail", verdict: { pairs: [{ device: "local", variant: "story-lm/int8", outcome: "fail", metrics: {} }] } }));

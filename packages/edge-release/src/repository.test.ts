@@ -12,12 +12,17 @@ import {
   loadRepository,
   metadataDirectory,
   publishRelease,
+  readRolloutState,
   refreshRepository,
+  rolloutStates,
   rolloutTargetPath,
   rotateRoot,
   setRolloutState,
+  signedTime,
+  stageSoak,
   storedTargetPath,
   type Release,
+  type RolloutChange,
   type RoleName,
   type Signers,
   type SigningKey,
@@ -151,10 +156,12 @@ describe("a device verifying releases with tuf-js", () => {
     await publishRelease(repo, release("1.0.0"), { signers });
     const result = await setRolloutState(repo, { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 1, salt: "5a".repeat(16), halted: false }, {
       signers: { rollout: [keys.rollout], snapshot: [keys.snapshot], timestamp: [keys.timestamp] },
+      now: new Date("2030-05-06T07:08:09.750Z"),
     });
     expect(result.changed).toBe(true);
     const info = await updater(device("a")).getTargetInfo(rolloutTargetPath("stable", "tiny-llm"));
-    expect(info?.custom["rollout"]).toEqual({ channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 1, salt: "5a".repeat(16), halted: false });
+    expect(info?.custom["rollout"]).toEqual({ channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 1, salt: "5a".repeat(16), halted: false, stageStartedAt: "2030-05-06T07:08:09Z" });
+    expect(readRolloutState(info?.custom["rollout"], "the device's rollout target")).toEqual(info?.custom["rollout"]);
     await expect(
       setRolloutState(repo, { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 3, salt: "5a".repeat(16), halted: false }, { signers }),
     ).rejects.toThrow(ConfigurationError);
@@ -343,5 +350,104 @@ describe("version rules", () => {
 
   it("refuses to publish without the targets key", async () => {
     await expect(publishRelease(repo, release("1.0.0"), { signers: { ...signers, targets: [keys.rollout] } })).rejects.toThrow(/needs 1 of its 1 trusted key/);
+  });
+});
+
+describe("the rollout state's signed times", () => {
+  const HOUR = 60 * 60 * 1000;
+  const t0 = new Date("2030-01-01T00:00:00.400Z");
+  const at = (hours: number): Date => new Date(t0.getTime() + hours * HOUR);
+  const base: RolloutChange = { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 0, salt: "5a".repeat(16), halted: false };
+  const set = async (change: Partial<RolloutChange>, now: Date, expiry?: { rollout: number }) =>
+    setRolloutState(repo, { ...base, ...change }, { signers: { rollout: [keys.rollout], snapshot: [keys.snapshot], timestamp: [keys.timestamp] }, now, ...(expiry ? { expiry } : {}) });
+  const current = async () => {
+    const states = rolloutStates(await loadRepository(repo));
+    expect(states).toHaveLength(1);
+    return states[0]!;
+  };
+
+  it("stageStartedAt is set when the version or the stage changes, kept when only halted changes or nothing does; haltedAt marks the halt", async () => {
+    await publishRelease(repo, release("1.0.0"), { signers });
+    await publishRelease(repo, release("1.1.0"), { signers });
+
+    expect((await set({}, at(0))).changed).toBe(true);
+    expect(await current()).toMatchObject({ stage: 0, halted: false, stageStartedAt: "2030-01-01T00:00:00Z" });
+    expect((await current()).haltedAt).toBeUndefined();
+    // The same state later: nothing written, the start kept.
+    expect((await set({}, at(5))).changed).toBe(false);
+    expect((await current()).stageStartedAt).toBe("2030-01-01T00:00:00Z");
+    // A caller's own times are not taken: the writer's clock sets them.
+    expect((await set({ ...({ stageStartedAt: "2020-01-01T00:00:00Z" } as object) }, at(5))).changed).toBe(false);
+
+    await set({ stage: 1 }, at(30));
+    expect((await current()).stageStartedAt).toBe("2030-01-02T06:00:00Z");
+    // A halt alone does not restart the soak; it is dated.
+    await set({ stage: 1, halted: true }, at(31));
+    expect(await current()).toMatchObject({ stage: 1, halted: true, stageStartedAt: "2030-01-02T06:00:00Z", haltedAt: "2030-01-02T07:00:00Z" });
+    expect((await set({ stage: 1, halted: true }, at(40))).changed).toBe(false);
+    expect((await current()).haltedAt).toBe("2030-01-02T07:00:00Z");
+    // Lifted: no haltedAt; the stage's start still kept.
+    await set({ stage: 1 }, at(41));
+    expect(await current()).toMatchObject({ halted: false, stageStartedAt: "2030-01-02T06:00:00Z" });
+    expect((await current()).haltedAt).toBeUndefined();
+    // Another version starts its own stage, with a rollout expiry that is not the default.
+    await set({ version: "1.1.0" }, at(50), { rollout: 2 * DAY });
+    const state = await loadRepository(repo);
+    expect(state.rollout.signed.expires).toBe("2030-01-05T02:00:00Z");
+    expect((await current()).stageStartedAt).toBe("2030-01-03T02:00:00Z");
+
+    // A device reads the same signed times through the delegation.
+    const info = await updater(device("a")).getTargetInfo(rolloutTargetPath("stable", "tiny-llm"));
+    expect(readRolloutState(info?.custom["rollout"], "device")).toEqual(await current());
+  });
+
+  it("a stage's soak counts from its signed start: time left before it is over, none after, refused from the future", async () => {
+    await publishRelease(repo, release("1.0.0"), { signers });
+    await set({ stage: 1 }, at(0));
+    const rollout = await current();
+    const soak = 24 * HOUR;
+    const early = stageSoak(rollout, soak, at(23.5));
+    expect(early.startedAt.toISOString()).toBe("2030-01-01T00:00:00.000Z");
+    expect(early.endsAt.toISOString()).toBe("2030-01-02T00:00:00.000Z");
+    // t0 had 0.4 s that the signed time drops: the soak counts from the whole second before.
+    expect(early.remainingMs).toBe(0.5 * HOUR - 400);
+    expect(stageSoak(rollout, soak, at(24)).remainingMs).toBe(0);
+    expect(stageSoak(rollout, soak, at(100)).remainingMs).toBe(0);
+    expect(stageSoak(rollout, 0, at(0)).remainingMs).toBe(0);
+    expect(rollout.stageStartedAt).toBe(signedTime(t0));
+    // A start later than the clock: not counted, whatever the soak.
+    expect(() => stageSoak(rollout, 0, new Date(t0.getTime() - 1000))).toThrow(ConfigurationError);
+    expect(() => stageSoak(rollout, 0, new Date(t0.getTime() - 1000))).toThrow(/began at 2030-01-01T00:00:00Z .* later than this machine's clock \(2029-12-31T23:59:59Z\); its soak is not counted from the future/);
+  });
+
+  it("a malformed or incomplete signed state is refused whole", () => {
+    const good = { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 1, salt: "5a".repeat(16), halted: false, stageStartedAt: "2030-01-01T00:00:00Z" };
+    expect(readRolloutState({ ...good, later: "a field of a newer writer" }, "x")).toEqual(good);
+    expect(readRolloutState({ ...good, halted: true, haltedAt: "2030-01-01T01:00:00Z" }, "x")).toEqual({ ...good, halted: true, haltedAt: "2030-01-01T01:00:00Z" });
+    const { stageStartedAt: _dropped, ...withoutStart } = good;
+    const bad: [unknown, RegExp][] = [
+      [withoutStart, /stageStartedAt is not an ISO 8601 UTC time/],
+      [{ ...good, stageStartedAt: "2030-02-30T00:00:00Z" }, /stageStartedAt/],
+      [{ ...good, stageStartedAt: "2030-01-01T00:00:00.000Z" }, /stageStartedAt/],
+      [{ ...good, stageStartedAt: "2030-01-01T01:00:00+01:00" }, /stageStartedAt/],
+      [{ ...good, stageStartedAt: "2030-01-01 00:00:00Z" }, /stageStartedAt/],
+      [{ ...good, stageStartedAt: 1893456000 }, /stageStartedAt/],
+      [{ ...good, halted: true }, /halted but no haltedAt/],
+      [{ ...good, haltedAt: "2030-01-01T01:00:00Z" }, /haltedAt but not halted/],
+      [{ ...good, halted: true, haltedAt: "yesterday" }, /haltedAt is not/],
+      [{ ...good, stage: -1 }, /stage/],
+      [{ ...good, stage: 1.5 }, /stage/],
+      [{ ...good, salt: "5A".repeat(16) }, /salt/],
+      [{ ...good, halted: "false" }, /halted is not true or false/],
+      [{ ...good, channel: "rollout" }, /channel/],
+      [{ ...good, version: "v1" }, /version/],
+      [[good], /not an object/],
+      [null, /not an object/],
+    ];
+    for (const [value, reason] of bad) {
+      expect(() => readRolloutState(value, "rollout target rollout/stable/tiny-llm.json"), JSON.stringify(value)).toThrow(ConfigurationError);
+      expect(() => readRolloutState(value, "rollout target rollout/stable/tiny-llm.json"), JSON.stringify(value)).toThrow(reason);
+    }
+    expect(() => readRolloutState(withoutStart, "rollout target rollout/stable/tiny-llm.json")).toThrow(/^rollout target rollout\/stable\/tiny-llm\.json: the signed rollout state is malformed/);
   });
 });

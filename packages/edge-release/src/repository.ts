@@ -475,7 +475,7 @@ export async function publishRelease(dir: string, release: Release, options: Pub
 
 // ---------------------------------------------------------------- rollout
 
-/** Where a release stands in its rollout. */
+/** Where a release stands in its rollout: the signed `custom.rollout` of its rollout target. */
 export interface RolloutState {
   readonly channel: string;
   readonly model: string;
@@ -486,7 +486,19 @@ export interface RolloutState {
   /** Hex; mixed with a device id to place it in a cohort (`@slmops/rollout-cohort`'s `newCohortSalt` makes one). */
   readonly salt: string;
   readonly halted: boolean;
+  /**
+   * When the current stage began, as the writer's clock said: ISO 8601 UTC to
+   * the second (`2025-01-31T12:00:00Z`). {@link setRolloutState} sets it when
+   * the version or the stage changes and keeps it otherwise; a stage's soak
+   * counts from it ({@link stageSoak}).
+   */
+  readonly stageStartedAt: string;
+  /** When the rollout was halted, in the same form; present exactly when `halted`. */
+  readonly haltedAt?: string;
 }
+
+/** What a caller asks {@link setRolloutState} for: the times are the writer's to set, from its clock. */
+export type RolloutChange = Omit<RolloutState, "stageStartedAt" | "haltedAt">;
 
 /**
  * The target path of a channel's model's rollout state. A device reads the
@@ -495,6 +507,107 @@ export interface RolloutState {
  */
 export function rolloutTargetPath(channel: string, model: string): string {
   return `${ROLLOUT_PREFIX}/${channel}/${model}.json`;
+}
+
+const SALT = /^[0-9a-f]{32,128}$/;
+const SIGNED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** A time as the rollout state signs it: ISO 8601 UTC, whole seconds (rounded down). */
+export function signedTime(time: Date): string {
+  return expiresAt(time, 0);
+}
+
+/** The time a signed time string names, or undefined unless it is exactly in {@link signedTime}'s form and a real date. */
+function parseSignedTime(text: unknown): Date | undefined {
+  if (typeof text !== "string" || !SIGNED_TIME.test(text)) return undefined;
+  const time = new Date(text);
+  return Number.isNaN(time.getTime()) || signedTime(time) !== text ? undefined : time;
+}
+
+/**
+ * Reads and checks a signed rollout state (a rollout target's
+ * `custom.rollout`); `origin` says where it came from in the refusal. Every
+ * field must be present and well formed — channel, model and version as a
+ * release names them, the stage a whole number, the salt 32 to 128 lowercase
+ * hex digits, `stageStartedAt` (and `haltedAt`, present exactly when halted)
+ * ISO 8601 UTC to the second and a real date — else the whole state is
+ * refused with a {@link ConfigurationError}: nothing in it is trusted.
+ * Fields it does not know are left out. Whether a time lies in the future is
+ * not judged here (a reader's clock may be wrong): {@link stageSoak} refuses
+ * to count a soak from the future.
+ */
+export function readRolloutState(value: unknown, origin: string): RolloutState {
+  const refuse = (what: string): never => {
+    throw new ConfigurationError(`${origin}: the signed rollout state is malformed (${what}); nothing in it is trusted: a device does not act on it, and it is neither promoted nor halted`);
+  };
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return refuse("not an object");
+  const v = value as Record<string, unknown>;
+  const text = (name: string, check: (s: string) => unknown): string => {
+    const field = v[name];
+    if (typeof field !== "string") return refuse(`${name} is not a string`);
+    try {
+      check(field);
+    } catch (error) {
+      return refuse(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return field;
+  };
+  const channel = text("channel", checkChannel);
+  const model = text("model", (s) => checkSegment("model id", s));
+  const version = text("version", checkVersion);
+  const stage = v["stage"];
+  if (typeof stage !== "number" || !Number.isSafeInteger(stage) || stage < 0) return refuse("stage is not a whole number of at least 0");
+  const salt = text("salt", (s) => {
+    if (!SALT.test(s)) throw new Error("not 32 to 128 lowercase hex digits");
+  });
+  const halted = v["halted"];
+  if (typeof halted !== "boolean") return refuse("halted is not true or false");
+  const time = (name: string): string => {
+    const field = v[name];
+    if (parseSignedTime(field) === undefined) return refuse(`${name} is not an ISO 8601 UTC time to the second, like 2025-01-31T12:00:00Z`);
+    return field as string;
+  };
+  const stageStartedAt = time("stageStartedAt");
+  if (halted !== ("haltedAt" in v)) return refuse(halted ? "halted but no haltedAt" : "haltedAt but not halted");
+  return { channel, model, version, stage: stage as number, salt, halted, stageStartedAt, ...(halted ? { haltedAt: time("haltedAt") } : {}) };
+}
+
+/** Where the current stage's soak stands at a given time. */
+export interface StageSoak {
+  /** When the stage began ({@link RolloutState.stageStartedAt}). */
+  readonly startedAt: Date;
+  /** When its soak is over. */
+  readonly endsAt: Date;
+  /** Milliseconds of soak left; 0 once it is over. */
+  readonly remainingMs: number;
+}
+
+/**
+ * How far the current stage of `rollout` has soaked at `now` (default: this
+ * machine's clock), for a stage whose soak is `soakMs`. A signed start later
+ * than `now` is refused with a {@link ConfigurationError}: a soak is not
+ * counted from the future — either this clock or the signer's is wrong, and
+ * the stage cannot have soaked for any time yet.
+ */
+export function stageSoak(rollout: RolloutState, soakMs: number, now: Date = new Date()): StageSoak {
+  if (!Number.isFinite(soakMs) || soakMs < 0) throw new ConfigurationError(`a stage's soak must be a duration of 0 or more; got ${soakMs} ms`);
+  const startedAt = parseSignedTime(rollout.stageStartedAt);
+  if (startedAt === undefined) {
+    throw new ConfigurationError(`the rollout of ${rollout.model} ${rollout.version} on ${rollout.channel} has no well-formed stageStartedAt; its soak cannot be counted`);
+  }
+  if (startedAt.getTime() > now.getTime()) {
+    throw new ConfigurationError(
+      `stage ${rollout.stage + 1} of ${rollout.model} ${rollout.version} on ${rollout.channel} began at ${rollout.stageStartedAt} by its signed state, later than this machine's clock (${signedTime(now)}); ` +
+        "its soak is not counted from the future. Check this machine's clock and that of the job that signed the state; once that time has passed, the soak counts from it",
+    );
+  }
+  const endsAt = new Date(startedAt.getTime() + soakMs);
+  return { startedAt, endsAt, remainingMs: Math.max(0, endsAt.getTime() - now.getTime()) };
+}
+
+/** The rollout state of every channel's model the repository signs, each checked ({@link readRolloutState}). */
+export function rolloutStates(state: RepositoryState): RolloutState[] {
+  return Object.values(state.rollout.signed.targets).map((target) => readRolloutState(target.custom["rollout"], `rollout target ${target.path}`));
 }
 
 function stagesOf(custom: Record<string, unknown>): number | undefined {
@@ -506,16 +619,32 @@ function stagesOf(custom: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
+/** The state signed before, when it is well formed; a malformed one is replaced as if there were none. */
+function previousRollout(entry: TargetFile | undefined): RolloutState | undefined {
+  if (!entry) return undefined;
+  try {
+    return readRolloutState(entry.custom["rollout"], `rollout target ${entry.path}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Signs a release's rollout state with the rollout role (and a new snapshot
  * and timestamp). Needs the rollout, snapshot and timestamp keys only; the
- * same state again changes nothing.
+ * same state again changes nothing. The times come from `options.now`
+ * (default: this machine's clock), and any the caller passes are ignored:
+ * `stageStartedAt` is now when the version or the stage changes and is kept
+ * otherwise (a halt alone does not restart a soak); `haltedAt` is now when
+ * the rollout becomes halted, kept while it stays halted on the same
+ * version, and absent when it is not halted.
  */
-export async function setRolloutState(dir: string, rollout: RolloutState, options: CommonOptions): Promise<{ changed: boolean; state: RepositoryState }> {
+export async function setRolloutState(dir: string, rollout: RolloutChange, options: CommonOptions): Promise<{ changed: boolean; state: RepositoryState }> {
   checkChannel(rollout.channel);
   checkSegment("model id", rollout.model);
   checkVersion(rollout.version);
-  if (!/^[0-9a-f]{32,128}$/.test(rollout.salt)) throw new ConfigurationError("the rollout salt must be 32 to 128 lowercase hex digits");
+  if (!SALT.test(rollout.salt)) throw new ConfigurationError("the rollout salt must be 32 to 128 lowercase hex digits");
+  if (typeof rollout.halted !== "boolean") throw new ConfigurationError("the rollout's halted must be true or false");
   const state = await loadRepository(dir);
   const prefix = releasePrefix(rollout.channel, rollout.model, rollout.version);
   const release = Object.values(state.targets.signed.targets).find((entry) => entry.path.startsWith(prefix));
@@ -526,17 +655,30 @@ export async function setRolloutState(dir: string, rollout: RolloutState, option
   if (!Number.isInteger(rollout.stage) || rollout.stage < 0 || (stages !== undefined && rollout.stage >= stages)) {
     throw new ConfigurationError(`rollout stage ${rollout.stage} does not exist: the release's plan has ${stages ?? "no"} stages, numbered from 0`);
   }
-  const value = { channel: rollout.channel, model: rollout.model, version: rollout.version, stage: rollout.stage, salt: rollout.salt, halted: rollout.halted };
+  const now = options.now ?? new Date();
+  const targetPath = rolloutTargetPath(rollout.channel, rollout.model);
+  const old = state.rollout.signed.targets[targetPath];
+  const previous = previousRollout(old);
+  const sameVersion = previous !== undefined && previous.version === rollout.version;
+  const stageStartedAt = sameVersion && previous.stage === rollout.stage ? previous.stageStartedAt : signedTime(now);
+  const haltedAt = rollout.halted ? (sameVersion && previous.haltedAt !== undefined ? previous.haltedAt : signedTime(now)) : undefined;
+  const value: RolloutState = {
+    channel: rollout.channel,
+    model: rollout.model,
+    version: rollout.version,
+    stage: rollout.stage,
+    salt: rollout.salt,
+    halted: rollout.halted,
+    stageStartedAt,
+    ...(haltedAt === undefined ? {} : { haltedAt }),
+  };
   const bytes = Buffer.from(canonicalize(value), "utf8");
   const hash = sha256(bytes);
-  const targetPath = rolloutTargetPath(rollout.channel, rollout.model);
-  const entry = new TargetFile({ path: targetPath, length: bytes.length, hashes: { sha256: hash }, unrecognizedFields: { custom: { rollout: value } } });
-  const old = state.rollout.signed.targets[targetPath];
+  const entry = new TargetFile({ path: targetPath, length: bytes.length, hashes: { sha256: hash }, unrecognizedFields: { custom: { rollout: value as unknown as JsonObject } } });
   if (old && canonicalize(old.toJSON()) === canonicalize(entry.toJSON())) return { changed: false, state };
   const destination = storedTargetPath(dir, targetPath, hash);
   await mkdir(path.dirname(destination), { recursive: true });
   await writeFileAtomic(destination, bytes);
-  const now = options.now ?? new Date();
   const targetsJson = { ...(state.rollout.signed.toJSON()["targets"] as JsonObject), [targetPath]: entry.toJSON() as JsonObject };
   const signed = new Metadata(Targets.fromJSON(nextSigned(state.rollout.signed, now, expiryOf("rollout", options.expiry), { targets: targetsJson })));
   signWith(signed, "rollout", options.signers, [rolloutAuthority(state.targets.signed)]);

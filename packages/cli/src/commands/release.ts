@@ -5,14 +5,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
-import type { RepositoryState, RoleName, RolloutState, SigningKey } from "@slmops/edge-release";
+import type { Expiry, RepositoryState, RoleName, RolloutChange, RolloutState, SigningKey } from "@slmops/edge-release";
 import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
 import type { Command, CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { styleFor } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
-import { manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
+import { findManifestUpwards, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { stringOption } from "../options.js";
 
 const ACTIONS = ["build", "verify", "status", "promote", "halt"] as const;
@@ -30,12 +30,15 @@ export const releaseCommand: Command = {
     "  verify   check the repository as a device does (tuf-js) from --root: every target of the channel\n" +
     "  status   the releases of each channel and their rollout state\n" +
     "  promote  start the newest release's rollout, or move it to the next stage once the stage's soak\n" +
-    "           time has passed (rollout, snapshot and timestamp keys)\n" +
-    "  halt     stop the rollout (rollout, snapshot and timestamp keys)",
+    "           has passed since the stage began (stageStartedAt, signed with the rollout state; a start\n" +
+    "           later than this machine's clock is refused) (rollout, snapshot and timestamp keys)\n" +
+    "  halt     stop the rollout (rollout, snapshot and timestamp keys)\n" +
+    "promote and halt sign with the manifest's release.expiry (--manifest, or the nearest slmops.yaml;\n" +
+    "without one, the default expiry).",
   positionals: [{ name: "action", description: ACTIONS.join(" | ") }],
   options: {
     repo: { type: "string", valueName: "dir", description: "the release repository (verify: also an http(s) URL)" },
-    manifest: { type: "string", valueName: "path", description: "the manifest (default: the nearest slmops.yaml here or above)" },
+    manifest: { type: "string", valueName: "path", description: "the manifest (default: the nearest slmops.yaml here or above); promote/halt: its release.expiry and channel" },
     channel: { type: "string", valueName: "name", description: "the channel (default: the manifest's release.channel)" },
     version: { type: "string", valueName: "semver", description: "build: the release's version (default 0.0.0-g<commit>); promote/halt: the release (default: the newest)" },
     model: { type: "string", valueName: "id", description: "promote/halt: the model (default: the only one the channel has)" },
@@ -242,8 +245,20 @@ function releasesOf(state: RepositoryState): ReleaseEntry[] {
   return [...map.values()].sort((a, b) => a.channel.localeCompare(b.channel) || a.model.localeCompare(b.model) || compareVersions(a.version, b.version));
 }
 
-function rolloutsOf(state: RepositoryState): RolloutState[] {
-  return Object.values(state.rollout.signed.targets).map((t) => (t.custom as { rollout: RolloutState }).rollout);
+/** The signed rollout states, each checked; a malformed one is set apart with the reason it is not trusted. */
+async function rolloutsOf(state: RepositoryState): Promise<{ rollouts: RolloutState[]; untrusted: { target: string; reason: string }[] }> {
+  const { readRolloutState } = await import("@slmops/edge-release");
+  const rollouts: RolloutState[] = [];
+  const untrusted: { target: string; reason: string }[] = [];
+  for (const target of Object.values(state.rollout.signed.targets)) {
+    try {
+      rollouts.push(readRolloutState(target.custom["rollout"], `rollout target ${target.path}`));
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      untrusted.push({ target: target.path, reason: error.message });
+    }
+  }
+  return { rollouts, untrusted };
 }
 
 /** Semantic version precedence (semver 2.0.0 §11). */
@@ -274,10 +289,9 @@ async function status(context: CommandContext, repo: string): Promise<number> {
   const { loadRepository } = await import("@slmops/edge-release");
   const state = await loadRepository(repo);
   const releases = releasesOf(state);
-  const rollouts = rolloutsOf(state);
-  const startedAt = await stageStarts(repo, state);
+  const { rollouts, untrusted } = await rolloutsOf(state);
   if (context.values.json === true) {
-    io.stdout.write(`${JSON.stringify({ releases, rollouts: rollouts.map((r) => ({ ...r, stageStartedAt: startedAt.get(`${r.channel}/${r.model}`)?.toISOString() })) }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ releases, rollouts, untrusted }, null, 2)}\n`);
     return ExitCode.ok;
   }
   const channels = [...new Set(releases.map((r) => r.channel))];
@@ -288,64 +302,58 @@ async function status(context: CommandContext, repo: string): Promise<number> {
       const rollout = rollouts.find((o) => o.channel === channel && o.model === r.model && o.version === r.version);
       const stage = rollout && r.stages[rollout.stage];
       const state = rollout
-        ? `stage ${rollout.stage + 1} of ${r.stages.length}${stage ? ` (${stage.percent}%)` : ""}${rollout.halted ? ", halted" : ""}`
+        ? `stage ${rollout.stage + 1} of ${r.stages.length}${stage ? ` (${stage.percent}%)` : ""} since ${rollout.stageStartedAt}${rollout.halted ? `, halted${rollout.haltedAt ? ` since ${rollout.haltedAt}` : ""}` : ""}`
         : "not rolled out";
       io.stdout.write(`  ${r.model} ${r.version}  ${r.deviceClasses.join(", ")}${r.forced ? "  forced" : ""}  ${state}\n`);
     }
   }
+  for (const { reason } of untrusted) io.stdout.write(`${terminalText(reason)}\n`);
   return ExitCode.ok;
 }
 
 // ---------------------------------------------------------------- promote and halt
 
-/**
- * When each channel's model's current rollout stage began: the signing time
- * of the earliest rollout metadata, walking back from the current one, that
- * already held the same version and stage. The rollout metadata is signed
- * with the default lifetime, so it was signed at `expires − lifetime`.
- */
-async function stageStarts(repo: string, state: RepositoryState): Promise<Map<string, Date>> {
-  const { DEFAULT_EXPIRY, metadataDirectory } = await import("@slmops/edge-release");
-  const { Metadata, MetadataKind } = await import("@tufjs/models");
-  const starts = new Map<string, Date>();
-  const signedAt = (expires: string) => new Date(Date.parse(expires) - DEFAULT_EXPIRY.rollout);
-  for (const current of rolloutsOf(state)) {
-    const key = `${current.channel}/${current.model}`;
-    let start = signedAt(state.rollout.signed.expires);
-    for (let version = state.rollout.signed.version - 1; version >= 1; version -= 1) {
-      let older: RolloutState | undefined;
-      let expires: string;
-      try {
-        const text = await readFile(join(metadataDirectory(repo), `${version}.rollout.json`), "utf8");
-        const metadata = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(text) as Parameters<typeof Metadata.fromJSON>[1]);
-        state.targets.verifyDelegate("rollout", metadata);
-        older = Object.values(metadata.signed.targets)
-          .map((t) => (t.custom as { rollout: RolloutState }).rollout)
-          .find((r) => r.channel === current.channel && r.model === current.model);
-        expires = metadata.signed.expires;
-      } catch {
-        break;
-      }
-      if (!older || older.version !== current.version || older.stage !== current.stage) break;
-      start = signedAt(expires);
-    }
-    starts.set(key, start);
-  }
-  return starts;
+/** `12h 5m`: whole minutes, rounded up (so a wait is never under-stated). */
+function formatDuration(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours}h ${minutes % 60}m` : `${minutes}m`;
 }
 
-function formatDuration(ms: number): string {
-  const hours = Math.floor(ms / 3_600_000);
-  const minutes = Math.ceil((ms % 3_600_000) / 60_000);
-  return hours > 0 ? `${hours}h ${minutes}m` : `${minutes}m`;
+/** What a command that signs without building takes from the manifest. */
+interface ReleaseSettings {
+  /** The manifest's `release.expiry`, per role in milliseconds; undefined: the defaults. */
+  readonly expiry: Expiry | undefined;
+  readonly channel: string | undefined;
+}
+
+/**
+ * The manifest's release settings for promote, halt and refresh: from
+ * `--manifest`, else the nearest slmops.yaml here or above; with none, the
+ * default expiry (said on stderr). Undefined when the manifest is invalid
+ * (its problems are printed).
+ */
+async function releaseSettings(context: CommandContext): Promise<ReleaseSettings | undefined> {
+  const { io } = context;
+  const given = stringOption(context, "manifest", "release");
+  if (given === undefined && (await findManifestUpwards(io.cwd)) === undefined) {
+    io.stderr.write("note: no slmops.yaml here or above (and no --manifest): signing with the default expiry of each role\n");
+    return { expiry: undefined, channel: undefined };
+  }
+  const file = await resolveManifestPath(given, io.cwd, manifestOptionWording("release"));
+  const loaded = await loadValidManifest(file, io, styleFor(io.stderrIsTTY, io.env));
+  if (!loaded) return undefined;
+  return { expiry: loaded.manifest.release?.expiryMs, channel: loaded.manifest.release?.channel };
 }
 
 async function moveRollout(context: CommandContext, repo: string, action: "promote" | "halt"): Promise<number> {
   const { io } = context;
   const edge = await import("@slmops/edge-release");
   const state = await edge.loadRepository(repo);
+  const settings = await releaseSettings(context);
+  if (!settings) return ExitCode.failure;
   const releases = releasesOf(state);
-  const channel = stringOption(context, "channel", "release") ?? (await defaultChannel(context, releases));
+  const channel = stringOption(context, "channel", "release") ?? defaultChannel(releases, settings);
   const onChannel = releases.filter((r) => r.channel === channel);
   const modelGiven = stringOption(context, "model", "release");
   const models = [...new Set(onChannel.map((r) => r.model))];
@@ -357,9 +365,11 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
   const versionGiven = stringOption(context, "version", "release");
   const release = versionGiven === undefined ? ofModel.at(-1) : ofModel.find((r) => r.version === versionGiven);
   if (!release) throw new ConfigurationError(`${model}${versionGiven === undefined ? "" : ` ${versionGiven}`} is not published on channel ${channel}`);
-  const current = rolloutsOf(state).find((r) => r.channel === channel && r.model === model);
+  const target = state.rollout.signed.targets[edge.rolloutTargetPath(channel, model)];
+  // A malformed state is refused here, whatever the action: it is not trusted.
+  const current = target ? edge.readRolloutState(target.custom["rollout"], `rollout target ${target.path}`) : undefined;
   const same = current !== undefined && current.version === release.version;
-  let next: RolloutState;
+  let next: RolloutChange;
   let said: string;
   if (action === "halt") {
     if (!same) throw new ConfigurationError(`${model} ${release.version} on ${channel} is not being rolled out; nothing to halt`);
@@ -373,27 +383,27 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
     if (current.halted) throw new ConfigurationError(`the rollout of ${model} ${release.version} on ${channel} is halted; it is not promoted (publish a new version to start over)`);
     if (current.stage + 1 >= release.stages.length) throw new ConfigurationError(`${model} ${release.version} on ${channel} is at its last stage already`);
     const soakMs = release.stages[current.stage]?.soakMs ?? 0;
-    const began = (await stageStarts(repo, state)).get(`${channel}/${model}`) ?? new Date();
-    const left = began.getTime() + soakMs - Date.now();
-    if (left > 0) {
-      throw new ConfigurationError(`stage ${current.stage + 1} of ${model} ${release.version} on ${channel} began ${began.toISOString()} and soaks for ${formatDuration(soakMs)}; ${formatDuration(left)} left before it can be promoted`);
+    // The soak counts from the stage's signed start; one in the future is refused.
+    const soak = edge.stageSoak(current, Number.isFinite(soakMs) ? soakMs : 0);
+    if (soak.remainingMs > 0) {
+      throw new ConfigurationError(
+        `stage ${current.stage + 1} of ${model} ${release.version} on ${channel} began ${current.stageStartedAt} and soaks for ${formatDuration(soakMs)}; ` +
+          `${formatDuration(soak.remainingMs)} left before it can be promoted (from ${edge.signedTime(soak.endsAt)}). Run \`slmops release promote\` again then`,
+      );
     }
     next = { ...current, stage: current.stage + 1 };
     const stage = release.stages[next.stage];
     said = `Promoted ${model} ${release.version} on ${channel} to stage ${next.stage + 1} of ${release.stages.length}${stage ? ` (${stage.percent}%)` : ""}`;
   }
   const signers = await signersFrom(io.env, ["rollout", "snapshot", "timestamp"]);
-  const result = await edge.setRolloutState(repo, next, { signers });
+  const result = await edge.setRolloutState(repo, next, { signers, ...(settings.expiry ? { expiry: settings.expiry } : {}) });
   io.stdout.write(`${result.changed ? said : `${said} (already so; nothing written)`}\n`);
   return ExitCode.ok;
 }
 
-async function defaultChannel(context: CommandContext, releases: readonly ReleaseEntry[]): Promise<string> {
+function defaultChannel(releases: readonly ReleaseEntry[], settings: ReleaseSettings): string {
   const channels = [...new Set(releases.map((r) => r.channel))];
   if (channels.length === 1) return channels[0] as string;
-  const file = await resolveManifestPath(stringOption(context, "manifest", "release"), context.io.cwd, manifestOptionWording("release"));
-  const loaded = await loadValidManifest(file, context.io, styleFor(context.io.stderrIsTTY, context.io.env));
-  const channel = loaded?.manifest.release?.channel;
-  if (channel === undefined) throw new ConfigurationError("pass --channel: the repository has several channels and the manifest names none");
-  return channel;
+  if (settings.channel === undefined) throw new ConfigurationError("pass --channel: the repository has several channels and no manifest names one (release.channel)");
+  return settings.channel;
 }
