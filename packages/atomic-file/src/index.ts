@@ -15,3 +15,4 @@ export {
 } from "./write-file-atomic.js";
 export { AtomicWriteStream, createAtomicWriteStream } from "./atomic-write-stream.js";
 export { removeStaleTempFiles } from "./stale-temp-files.js";
+export { syncDirectory } from "./sync-directory.js";
