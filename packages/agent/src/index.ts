@@ -1,0 +1,11 @@
+/**
+ * @slmops/agent — the device side of a release: `slmops agent` pulls signed
+ * releases through TUF, downloads resumably, verifies, installs atomically,
+ * health-checks and rolls back; the application asks which model is active.
+ */
+export { Agent, CheckFailure, type AgentDependencies, type CheckOutcome, type DownloadFunction, type HealthCheckFunction, type RolloutState } from "./agent.js";
+export { DEFAULT_AGENT_CONFIG, loadAgentConfig, type AgentConfig } from "./config.js";
+export { AGENT_EVENTS, agentEvent, EVENT_FIELDS, jsonLinesSink, type AgentEvent, type AgentEventName, type EventSink, type IdleOutcome } from "./events.js";
+export { readActive, readReleaseRecord, type ReleaseRecord } from "./install.js";
+export { EMPTY_JOURNAL, readJournal, UPDATE_STEPS, type InstalledVersion, type Journal, type PendingUpdate, type UpdateStep } from "./journal.js";
+export { agentLayout, RELEASE_RECORD, versionDirName, type AgentLayout } from "./layout.js";
