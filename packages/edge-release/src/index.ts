@@ -33,6 +33,7 @@ export {
   rolloutTargetPath,
   ROLLOUT_PATHS,
   ROLLOUT_ROLE,
+  rotateRolloutKeys,
   rotateRoot,
   setRolloutState,
   signedTime,
@@ -46,6 +47,7 @@ export {
   type RepositoryState,
   type RolloutChange,
   type RolloutState,
+  type RotateRolloutOptions,
   type RotateRootOptions,
   type StageSoak,
 } from "./repository.js";

@@ -16,6 +16,7 @@ import {
   refreshRepository,
   rolloutStates,
   rolloutTargetPath,
+  rotateRolloutKeys,
   rotateRoot,
   setRolloutState,
   signedTime,
@@ -348,6 +349,23 @@ describe("version rules", () => {
     expect(readdirSync(metadataDirectory(repo)).sort()).toEqual(before);
   });
 
+  it("a key that is missing or not trusted changes no metadata: everything is signed before anything is written, so the same change with the right key then succeeds", async () => {
+    await publishRelease(repo, release("1.0.0"), { signers });
+    const listing = () => readdirSync(metadataDirectory(repo)).sort();
+    const before = listing();
+    const timestamp = readFileSync(join(metadataDirectory(repo), "timestamp.json"));
+    const rollout = { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 0, salt: "5a".repeat(16), halted: false };
+    // The rollout and snapshot sign, the timestamp does not.
+    await expect(setRolloutState(repo, rollout, { signers: { ...signers, timestamp: [keys.snapshot] } })).rejects.toThrow(/signing the timestamp metadata/);
+    await expect(refreshRepository(repo, { signers: { snapshot: [keys.snapshot] } })).rejects.toThrow(/signing the timestamp metadata/);
+    await expect(rotateRoot(repo, { roles: { snapshot: { keys: [generateSigningKey()] } }, signers })).rejects.toThrow(/signing the snapshot metadata/);
+    const newRollout = generateSigningKey();
+    await expect(rotateRolloutKeys(repo, { rollout: { keys: [newRollout] }, signers: { ...signers, rollout: [newRollout], snapshot: [] } })).rejects.toThrow(/signing the snapshot metadata/);
+    expect(listing()).toEqual(before);
+    expect(readFileSync(join(metadataDirectory(repo), "timestamp.json"))).toEqual(timestamp);
+    expect((await setRolloutState(repo, rollout, { signers })).changed).toBe(true);
+  });
+
   it("refuses to publish without the targets key", async () => {
     await expect(publishRelease(repo, release("1.0.0"), { signers: { ...signers, targets: [keys.rollout] } })).rejects.toThrow(/needs 1 of its 1 trusted key/);
   });
@@ -449,5 +467,58 @@ describe("the rollout state's signed times", () => {
       expect(() => readRolloutState(value, "rollout target rollout/stable/tiny-llm.json"), JSON.stringify(value)).toThrow(reason);
     }
     expect(() => readRolloutState(withoutStart, "rollout target rollout/stable/tiny-llm.json")).toThrow(/^rollout target rollout\/stable\/tiny-llm\.json: the signed rollout state is malformed/);
+  });
+});
+
+describe("rotating the rollout role's key", () => {
+  it("a device follows the new delegation; rollout metadata signed by the old key alone is refused", async () => {
+    await publishRelease(repo, release("1.0.0"), { signers });
+    await setRolloutState(repo, { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 1, salt: "5a".repeat(16), halted: false }, { signers });
+    const dev = device("a");
+    const path = rolloutTargetPath("stable", "tiny-llm");
+    const before = (await updater(dev).getTargetInfo(path))?.custom["rollout"];
+    expect(before).toMatchObject({ stage: 1 });
+
+    const newRollout = generateSigningKey();
+    const rotated = await rotateRolloutKeys(repo, { rollout: { keys: [newRollout] }, signers: { targets: [keys.targets], rollout: [newRollout], snapshot: [keys.snapshot], timestamp: [keys.timestamp] } });
+    // The delegation names the new key only; root is unchanged.
+    expect(rotated.targets.signed.delegations?.roles?.["rollout"]?.keyIDs).toEqual([newRollout.keyId]);
+    expect(Object.keys(rotated.targets.signed.delegations?.keys ?? {})).toEqual([newRollout.keyId]);
+    expect(rotated.root.signed.version).toBe(1);
+    expect(Object.keys(rotated.rollout.signatures)).toEqual([newRollout.keyId]);
+    // The device follows: the state, unchanged, now verified under the new key.
+    expect((await updater(dev).getTargetInfo(path))?.custom["rollout"]).toEqual(before);
+    expect(JSON.parse(readFileSync(join(dev.metadataDir, "rollout.json"), "utf8")).signed.version).toBe(rotated.rollout.signed.version);
+
+    // The old key cannot sign the rollout state any more, through edge-release …
+    await expect(setRolloutState(repo, { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 2, salt: "5a".repeat(16), halted: false }, { signers })).rejects.toThrow(ConfigurationError);
+    // … nor by hand: a device refuses rollout metadata signed with it alone,
+    // behind a validly signed snapshot and timestamp.
+    const forged = new Metadata(
+      Targets.fromJSON({ ...rotated.rollout.signed.toJSON(), version: rotated.rollout.signed.version + 1 }),
+    );
+    forged.sign(keys.rollout.signer);
+    writeFileSync(join(metadataDirectory(repo), `${forged.signed.version}.rollout.json`), JSON.stringify(forged.toJSON()));
+    const snapshot = new Metadata(
+      Snapshot.fromJSON({ ...rotated.snapshot.signed.toJSON(), version: rotated.snapshot.signed.version + 1, meta: { ...(rotated.snapshot.signed.toJSON()["meta"] as object), "rollout.json": { version: forged.signed.version } } }),
+    );
+    snapshot.sign(keys.snapshot.signer);
+    writeFileSync(join(metadataDirectory(repo), `${snapshot.signed.version}.snapshot.json`), JSON.stringify(snapshot.toJSON()));
+    const timestamp = new Metadata(
+      Timestamp.fromJSON({ ...rotated.timestamp.signed.toJSON(), version: rotated.timestamp.signed.version + 1, meta: { "snapshot.json": { version: snapshot.signed.version } } }),
+    );
+    timestamp.sign(keys.timestamp.signer);
+    writeFileSync(join(metadataDirectory(repo), "timestamp.json"), JSON.stringify(timestamp.toJSON()));
+    const trustedRollout = readFileSync(join(dev.metadataDir, "rollout.json"), "utf8");
+    await expect(updater(dev).getTargetInfo(path)).rejects.toThrow(/rollout/);
+    expect(readFileSync(join(dev.metadataDir, "rollout.json"), "utf8")).toBe(trustedRollout);
+    // A device that trusted only root v1 refuses it too.
+    await expect(updater(device("b")).getTargetInfo(path)).rejects.toThrow(/rollout/);
+  });
+
+  it("needs the targets key: the rollout key cannot re-delegate to itself", async () => {
+    const newRollout = generateSigningKey();
+    await expect(rotateRolloutKeys(repo, { rollout: { keys: [newRollout] }, signers: { ...signers, targets: [keys.rollout] } })).rejects.toThrow(/signing the targets metadata needs 1 of its 1 trusted key/);
+    expect((await loadRepository(repo)).targets.signed.delegations?.roles?.["rollout"]?.keyIDs).toEqual([keys.rollout.keyId]);
   });
 });

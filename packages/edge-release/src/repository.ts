@@ -207,29 +207,36 @@ function nextSigned(previous: { toJSON(): object; version: number }, now: Date, 
 type PreviousState = Omit<RepositoryState, "snapshot" | "timestamp"> & Partial<Pick<RepositoryState, "snapshot" | "timestamp">>;
 
 interface Change {
+  /** A new root version (signed already), written first. */
+  readonly root?: Metadata<Root>;
   readonly targets?: Metadata<Targets>;
   readonly rollout?: Metadata<Targets>;
 }
 
 /**
- * Writes the changed targets metadata, then a new snapshot, then a new
- * timestamp. The new state's files are on disk before the timestamp names them.
+ * Writes the new root version, the changed targets and rollout metadata, then
+ * a new snapshot, then a new timestamp. Everything is signed before anything
+ * is written, so a key that is missing or not trusted leaves the repository
+ * as it was; the new state's files are on disk before the timestamp names them.
  */
 async function commit(dir: string, state: PreviousState, change: Change, options: CommonOptions): Promise<RepositoryState> {
   const now = options.now ?? new Date();
+  const root = change.root ?? state.root;
+  const writes: { file: string; bytes: Buffer }[] = [];
+  if (change.root) writes.push({ file: `${change.root.signed.version}.root.json`, bytes: metadataBytes(change.root) });
   const meta: JsonObject = { ...((state.snapshot?.signed.toJSON()["meta"] ?? {}) as JsonObject) };
   let targets = state.targets;
   let rollout = state.rollout;
   if (change.rollout) {
     rollout = change.rollout;
     const bytes = metadataBytes(rollout);
-    await writeMetadata(dir, `${rollout.signed.version}.${ROLLOUT_ROLE}.json`, bytes);
+    writes.push({ file: `${rollout.signed.version}.${ROLLOUT_ROLE}.json`, bytes });
     meta[`${ROLLOUT_ROLE}.json`] = { version: rollout.signed.version, length: bytes.length, hashes: { sha256: sha256(bytes) } };
   }
   if (change.targets) {
     targets = change.targets;
     const bytes = metadataBytes(targets);
-    await writeMetadata(dir, `${targets.signed.version}.targets.json`, bytes);
+    writes.push({ file: `${targets.signed.version}.targets.json`, bytes });
     meta["targets.json"] = { version: targets.signed.version, length: bytes.length, hashes: { sha256: sha256(bytes) } };
   }
   const snapshot = new Metadata(
@@ -241,9 +248,9 @@ async function commit(dir: string, state: PreviousState, change: Change, options
       meta,
     }),
   );
-  signWith(snapshot, "snapshot", options.signers, [rootAuthority(state.root.signed, "snapshot")]);
+  signWith(snapshot, "snapshot", options.signers, [rootAuthority(root.signed, "snapshot")]);
   const snapshotBytes = metadataBytes(snapshot);
-  await writeMetadata(dir, `${snapshot.signed.version}.snapshot.json`, snapshotBytes);
+  writes.push({ file: `${snapshot.signed.version}.snapshot.json`, bytes: snapshotBytes });
   const timestamp = new Metadata(
     Timestamp.fromJSON({
       _type: "timestamp",
@@ -253,9 +260,10 @@ async function commit(dir: string, state: PreviousState, change: Change, options
       meta: { "snapshot.json": { version: snapshot.signed.version, length: snapshotBytes.length, hashes: { sha256: sha256(snapshotBytes) } } },
     }),
   );
-  signWith(timestamp, "timestamp", options.signers, [rootAuthority(state.root.signed, "timestamp")]);
-  await writeMetadata(dir, "timestamp.json", metadataBytes(timestamp));
-  return { root: state.root, timestamp, snapshot, targets, rollout };
+  signWith(timestamp, "timestamp", options.signers, [rootAuthority(root.signed, "timestamp")]);
+  writes.push({ file: "timestamp.json", bytes: metadataBytes(timestamp) });
+  for (const { file, bytes } of writes) await writeMetadata(dir, file, bytes);
+  return { root, timestamp, snapshot, targets, rollout };
 }
 
 // ---------------------------------------------------------------- init
@@ -329,8 +337,7 @@ export async function initRepository(dir: string, options: InitOptions): Promise
     Targets.fromJSON({ _type: "targets", spec_version: SPEC_VERSION, version: 1, expires: expiresAt(now, expiryOf("rollout", options.expiry)), targets: {} }),
   );
   signWith(rollout, "rollout", options.signers, [rolloutAuthority(targets.signed)]);
-  await writeMetadata(dir, "1.root.json", metadataBytes(root));
-  return commit(dir, { root, targets, rollout }, { targets, rollout }, options);
+  return commit(dir, { root, targets, rollout }, { root, targets, rollout }, options);
 }
 
 // ---------------------------------------------------------------- releases
@@ -713,14 +720,56 @@ export async function rotateRoot(dir: string, options: RotateRootOptions): Promi
   }
   const root = new Metadata(Root.fromJSON(nextSigned(old, now, expiryOf("root", options.expiry), { keys, roles })));
   signWith(root, "root", options.signers, [rootAuthority(old, "root"), rootAuthority(root.signed, "root")]);
-  await writeMetadata(dir, `${root.signed.version}.root.json`, metadataBytes(root));
-  const rotated: RepositoryState = { ...state, root };
   let targets: Metadata<Targets> | undefined;
   if (options.roles.targets) {
     targets = new Metadata(Targets.fromJSON(nextSigned(state.targets.signed, now, expiryOf("targets", options.expiry))));
     signWith(targets, "targets", options.signers, [rootAuthority(root.signed, "targets")]);
   }
-  return commit(dir, rotated, targets ? { targets } : {}, options);
+  return commit(dir, state, targets ? { root, targets } : { root }, options);
+}
+
+export interface RotateRolloutOptions extends CommonOptions {
+  /** The keys the rollout role trusts from now on, and its threshold. */
+  readonly rollout: RoleKeys;
+}
+
+interface DelegatedRoleJson {
+  readonly name: string;
+  readonly keyids: readonly string[];
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Replaces the keys of the delegated rollout role. The delegation is in the
+ * targets metadata, so root does not change: a new targets metadata names the
+ * new keys (signed by the targets keys root trusts), the rollout metadata is
+ * signed again by the new keys with its state unchanged, and a new snapshot
+ * and timestamp commit both. `signers` holds the targets key, the new rollout
+ * key(s), and the snapshot and timestamp keys; the old rollout key is not
+ * needed, and once the timestamp names the new targets metadata, rollout
+ * metadata signed by it alone is refused by a device.
+ */
+export async function rotateRolloutKeys(dir: string, options: RotateRolloutOptions): Promise<RepositoryState> {
+  const state = await loadRepository(dir);
+  const now = options.now ?? new Date();
+  const current = state.targets.signed.toJSON() as { delegations?: { keys?: JsonObject; roles?: DelegatedRoleJson[] } };
+  const delegations = current.delegations;
+  const roles = delegations?.roles ?? [];
+  if (!roles.some((role) => role.name === ROLLOUT_ROLE)) throw new Error("the targets metadata delegates no rollout role");
+  const rollout = roleJson("rollout", options.rollout);
+  const kept = new Set(roles.filter((role) => role.name !== ROLLOUT_ROLE).flatMap((role) => role.keyids));
+  const keys: JsonObject = {};
+  for (const [id, key] of Object.entries(delegations?.keys ?? {})) if (kept.has(id)) keys[id] = key;
+  for (const key of options.rollout.keys) {
+    const publicKey = publicKeyOf(key);
+    keys[publicKey.keyID] = publicKey.toJSON() as JsonObject;
+  }
+  const delegation = { ...delegations, keys, roles: roles.map((role) => (role.name === ROLLOUT_ROLE ? { ...role, ...rollout } : role)) };
+  const targets = new Metadata(Targets.fromJSON(nextSigned(state.targets.signed, now, expiryOf("targets", options.expiry), { delegations: delegation as unknown as JsonObject })));
+  signWith(targets, "targets", options.signers, [rootAuthority(state.root.signed, "targets")]);
+  const signed = new Metadata(Targets.fromJSON(nextSigned(state.rollout.signed, now, expiryOf("rollout", options.expiry))));
+  signWith(signed, "rollout", options.signers, [rolloutAuthority(targets.signed)]);
+  return commit(dir, state, { targets, rollout: signed }, options);
 }
 
 /** A new snapshot and timestamp (the daily job that keeps devices from seeing the repository as frozen). */

@@ -321,26 +321,26 @@ function formatDuration(ms: number): string {
 }
 
 /** What a command that signs without building takes from the manifest. */
-interface ReleaseSettings {
+export interface ReleaseSettings {
   /** The manifest's `release.expiry`, per role in milliseconds; undefined: the defaults. */
   readonly expiry: Expiry | undefined;
   readonly channel: string | undefined;
 }
 
 /**
- * The manifest's release settings for promote, halt and refresh: from
- * `--manifest`, else the nearest slmops.yaml here or above; with none, the
- * default expiry (said on stderr). Undefined when the manifest is invalid
- * (its problems are printed).
+ * The manifest's release settings for a command that signs without building
+ * (promote, halt, refresh, keys rotate): from `--manifest`, else the nearest
+ * slmops.yaml here or above; with none, the default expiry (said on stderr).
+ * Undefined when the manifest is invalid (its problems are printed).
  */
-async function releaseSettings(context: CommandContext): Promise<ReleaseSettings | undefined> {
+export async function releaseSettings(context: CommandContext, command: string): Promise<ReleaseSettings | undefined> {
   const { io } = context;
-  const given = stringOption(context, "manifest", "release");
+  const given = stringOption(context, "manifest", command);
   if (given === undefined && (await findManifestUpwards(io.cwd)) === undefined) {
     io.stderr.write("note: no slmops.yaml here or above (and no --manifest): signing with the default expiry of each role\n");
     return { expiry: undefined, channel: undefined };
   }
-  const file = await resolveManifestPath(given, io.cwd, manifestOptionWording("release"));
+  const file = await resolveManifestPath(given, io.cwd, manifestOptionWording(command));
   const loaded = await loadValidManifest(file, io, styleFor(io.stderrIsTTY, io.env));
   if (!loaded) return undefined;
   return { expiry: loaded.manifest.release?.expiryMs, channel: loaded.manifest.release?.channel };
@@ -350,7 +350,7 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
   const { io } = context;
   const edge = await import("@slmops/edge-release");
   const state = await edge.loadRepository(repo);
-  const settings = await releaseSettings(context);
+  const settings = await releaseSettings(context, "release");
   if (!settings) return ExitCode.failure;
   const releases = releasesOf(state);
   const channel = stringOption(context, "channel", "release") ?? defaultChannel(releases, settings);
