@@ -154,6 +154,17 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
     expect(afterHalt.status).toBe(1);
     expect(afterHalt.stderr).toContain("is halted");
 
+    // The scheduled refresh: snapshot and timestamp keys only, the manifest's timestamp expiry (2h).
+    const timestampVersion = (JSON.parse(readFileSync(join(dir, "repo", "metadata", "timestamp.json"), "utf8")) as { signed: { version: number } }).signed.version;
+    const refreshed = run(["release", "refresh", "--repo", "repo"], { ...rolloutKeys, SLMOPS_ROLLOUT_KEY: "" });
+    expect(refreshed.status, refreshed.stderr).toBe(0);
+    expect(refreshed.stdout).toContain(`timestamp version ${timestampVersion + 1}.`);
+    expect(refreshed.stdout).toMatch(/timestamp expires \S+ \(in (1h 59m|2h 0m)\)/);
+    expect(expiresIn("timestamp.json")).toBeGreaterThan(1.5 * HOUR);
+    expect(expiresIn("timestamp.json")).toBeLessThan(2.5 * HOUR);
+    // The rollout metadata (3d) expires before the refresh after next (2 × 2h)? No: no warning.
+    expect(refreshed.stderr).toBe("");
+
     // Still verifies as a device after the rollout changes (the rollout target included).
     const reverified = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json"]);
     expect(reverified.status, reverified.stderr).toBe(0);

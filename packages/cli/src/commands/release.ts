@@ -15,12 +15,12 @@ import { loadValidManifest } from "../load-manifest.js";
 import { findManifestUpwards, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
 import { stringOption } from "../options.js";
 
-const ACTIONS = ["build", "verify", "status", "promote", "halt"] as const;
+const ACTIONS = ["build", "verify", "status", "promote", "halt", "refresh"] as const;
 type Action = (typeof ACTIONS)[number];
 
 export const releaseCommand: Command = {
   name: "release",
-  summary: "signed model releases for the fleet: build, verify, status, promote, halt",
+  summary: "signed model releases for the fleet: build, verify, status, promote, halt, refresh",
   description:
     "A TUF repository of the manifest's release (see `slmops keys init` for the keys, read from\n" +
     "SLMOPS_<ROLE>_KEY environment variables).\n" +
@@ -33,12 +33,15 @@ export const releaseCommand: Command = {
     "           has passed since the stage began (stageStartedAt, signed with the rollout state; a start\n" +
     "           later than this machine's clock is refused) (rollout, snapshot and timestamp keys)\n" +
     "  halt     stop the rollout (rollout, snapshot and timestamp keys)\n" +
-    "promote and halt sign with the manifest's release.expiry (--manifest, or the nearest slmops.yaml;\n" +
-    "without one, the default expiry).",
+    "  refresh  sign a new snapshot and timestamp, nothing else changed (snapshot and timestamp keys): the\n" +
+    "           scheduled job that keeps devices from seeing the repository as frozen — run it more often\n" +
+    "           than the timestamp expires (1 day by default)\n" +
+    "promote, halt and refresh sign with the manifest's release.expiry (--manifest, or the nearest\n" +
+    "slmops.yaml; without one, the default expiry).",
   positionals: [{ name: "action", description: ACTIONS.join(" | ") }],
   options: {
     repo: { type: "string", valueName: "dir", description: "the release repository (verify: also an http(s) URL)" },
-    manifest: { type: "string", valueName: "path", description: "the manifest (default: the nearest slmops.yaml here or above); promote/halt: its release.expiry and channel" },
+    manifest: { type: "string", valueName: "path", description: "the manifest (default: the nearest slmops.yaml here or above); promote/halt/refresh: its release.expiry (and channel)" },
     channel: { type: "string", valueName: "name", description: "the channel (default: the manifest's release.channel)" },
     version: { type: "string", valueName: "semver", description: "build: the release's version (default 0.0.0-g<commit>); promote/halt: the release (default: the newest)" },
     model: { type: "string", valueName: "id", description: "promote/halt: the model (default: the only one the channel has)" },
@@ -53,6 +56,7 @@ export const releaseCommand: Command = {
     "slmops release verify --repo release --root release/metadata/1.root.json",
     "slmops release status --repo release",
     "slmops release promote --repo release",
+    "slmops release refresh --repo release",
   ],
   run: runRelease,
 };
@@ -74,6 +78,8 @@ async function runRelease(context: CommandContext): Promise<number> {
     case "promote":
     case "halt":
       return moveRollout(context, resolve(context.io.cwd, repoGiven), action as "promote" | "halt");
+    case "refresh":
+      return refresh(context, resolve(context.io.cwd, repoGiven), repoGiven);
   }
 }
 
@@ -313,9 +319,13 @@ async function status(context: CommandContext, repo: string): Promise<number> {
 
 // ---------------------------------------------------------------- promote and halt
 
-/** `12h 5m`: whole minutes, rounded up (so a wait is never under-stated). */
+/** `12h 5m`, or from two days on `3d 4h`: rounded up, so a wait is never under-stated. */
 function formatDuration(ms: number): string {
   const minutes = Math.ceil(ms / 60_000);
+  if (minutes >= 48 * 60) {
+    const hours = Math.ceil(minutes / 60);
+    return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+  }
   const hours = Math.floor(minutes / 60);
   return hours > 0 ? `${hours}h ${minutes % 60}m` : `${minutes}m`;
 }
@@ -406,4 +416,47 @@ function defaultChannel(releases: readonly ReleaseEntry[], settings: ReleaseSett
   if (channels.length === 1) return channels[0] as string;
   if (settings.channel === undefined) throw new ConfigurationError("pass --channel: the repository has several channels and no manifest names one (release.channel)");
   return settings.channel;
+}
+
+// ---------------------------------------------------------------- refresh
+
+/** `2030-01-01T00:00:00Z (in 23h 59m)`, or `… (expired)`. */
+function expiryText(expires: string, now: number): string {
+  const left = Date.parse(expires) - now;
+  return `${expires} (${left > 0 ? `in ${formatDuration(left)}` : "expired"})`;
+}
+
+/**
+ * A new snapshot and timestamp over the repository as it is: the scheduled
+ * job that keeps devices from seeing it as frozen. Needs the snapshot and
+ * timestamp keys only. Says when each role's metadata expires, and warns of
+ * the ones this cannot sign again that expire before the next refresh is due.
+ */
+async function refresh(context: CommandContext, repo: string, repoGiven: string): Promise<number> {
+  const { io } = context;
+  const edge = await import("@slmops/edge-release");
+  await edge.loadRepository(repo);
+  const settings = await releaseSettings(context, "release");
+  if (!settings) return ExitCode.failure;
+  const signers = await signersFrom(io.env, ["snapshot", "timestamp"]);
+  const state = await edge.refreshRepository(repo, { signers, ...(settings.expiry ? { expiry: settings.expiry } : {}) });
+  const now = Date.now();
+  const timestampLife = settings.expiry?.timestamp ?? edge.DEFAULT_EXPIRY.timestamp;
+  io.stdout.write(
+    `Refreshed ${repoGiven}: snapshot version ${state.snapshot.signed.version}, timestamp version ${state.timestamp.signed.version}.\n` +
+      `  timestamp expires ${expiryText(state.timestamp.signed.expires, now)}: refresh again before then, or devices see the repository as frozen\n` +
+      `  snapshot  expires ${expiryText(state.snapshot.signed.expires, now)}\n`,
+  );
+  const others: [string, string, string][] = [
+    ["targets", state.targets.signed.expires, "publishing a release (slmops release build) signs it again"],
+    ["rollout", state.rollout.signed.expires, "promoting or halting (slmops release promote, halt) signs it again"],
+    ["root", state.root.signed.expires, "a new root version (slmops keys rotate --role root) replaces it"],
+  ];
+  for (const [role, expires] of others) io.stdout.write(`  ${role.padEnd(9)} expires ${expiryText(expires, now)}\n`);
+  for (const [role, expires, remedy] of others) {
+    if (Date.parse(expires) - now < 2 * timestampLife) {
+      io.stderr.write(`warning: the ${role} metadata ${Date.parse(expires) <= now ? "has expired" : `expires ${expires}`}, before the refresh after next is due; devices refuse it once it has expired, and refresh does not sign it — ${remedy}\n`);
+    }
+  }
+  return ExitCode.ok;
 }
