@@ -1,11 +1,14 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
+import { parseHealthCheck, runHealthCheck } from "@slmops/health-check";
 import { loadManifestOrThrow } from "@slmops/manifest";
+import { PRESETS, makeModel } from "@slmops/model-maker";
+import { DataType, encodeModel, makeGraph, makeModel as makeOnnxModel, makeNode, makeValueInfo } from "@slmops/onnx";
 import { describe, expect, it } from "vitest";
 import { readGateVerdict, refuseUnlessPassed, releasesFromManifest, verdictFor } from "./from-manifest.js";
-import type { Release } from "./release.js";
+import { signableJson, type Release } from "./release.js";
 
 const MANIFEST = `version: 1
 models:
@@ -60,5 +63,40 @@ describe("from-manifest", () => {
     await expect(
       releasesFromManifest({ manifest: loaded.manifest, manifestFile: join(d, "slmops.yaml"), manifestDisplay: "slmops.yaml", variantsDir: join(d, "variants"), verdict: undefined, sourceCommit: "a".repeat(40) }),
     ).rejects.toThrow(/variant story-lm\/int8 \(for rpi5\) is not built/);
+  });
+
+  it("gives each target its variant's health-check fixture, made once per variant, the same after signing", async () => {
+    const d = dir();
+    writeFileSync(join(d, "slmops.yaml"), MANIFEST.replace("targets: { rpi5: int8 }", "targets: { rpi5: int8, nuc: int8 }").replace("devices:\n", "devices:\n  - id: nuc\n    runs-on: [self-hosted, nuc]\n    execution-providers: [cpu]\n"));
+    const built = join(d, "variants", "story-lm", "int8");
+    mkdirSync(built, { recursive: true });
+    writeFileSync(join(built, "model.onnx"), encodeModel(makeModel({ ...PRESETS.nano, seed: 5 })));
+    const loaded = await loadManifestOrThrow(join(d, "slmops.yaml"), { checkFiles: false, root: d, displayPath: "slmops.yaml" });
+    const [release] = await releasesFromManifest({ manifest: loaded.manifest, manifestFile: join(d, "slmops.yaml"), manifestDisplay: "slmops.yaml", variantsDir: join(d, "variants"), verdict: undefined, sourceCommit: "a".repeat(40) });
+    const targets = release!.targets;
+    expect(targets.map((t) => t.deviceClass).sort()).toEqual(["nuc", "rpi5"]);
+    const fixture = parseHealthCheck(targets[0]!.healthCheck);
+    expect(fixture).toMatchObject({ version: 1, kind: "decoder", expected: { vocab: PRESETS.nano.vocab } });
+    expect(targets[1]!.healthCheck).toBe(targets[0]!.healthCheck);
+    // TUF signs canonical JSON: the fixture has no floats to rewrite, and what a device reads back runs.
+    expect(signableJson(targets[0]!.healthCheck, "health check")).toEqual(targets[0]!.healthCheck);
+    const result = await runHealthCheck(join(built, "model.onnx"), JSON.parse(JSON.stringify(signableJson(targets[0]!.healthCheck, "health check"))));
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
+  });
+
+  it("names the variant whose health check cannot be made", async () => {
+    const d = dir();
+    writeFileSync(join(d, "slmops.yaml"), MANIFEST);
+    mkdirSync(join(d, "variants", "story-lm", "int8"), { recursive: true });
+    // A valid model, but not the decoder the manifest declares.
+    const identity = makeOnnxModel({
+      graph: makeGraph([makeNode("Identity", ["x"], ["y"])], "identity", [makeValueInfo("x", DataType.FLOAT, [1, 4])], [makeValueInfo("y", DataType.FLOAT, [1, 4])]),
+    });
+    writeFileSync(join(d, "variants", "story-lm", "int8", "model.onnx"), encodeModel(identity));
+    const loaded = await loadManifestOrThrow(join(d, "slmops.yaml"), { checkFiles: false, root: d, displayPath: "slmops.yaml" });
+    await expect(
+      releasesFromManifest({ manifest: loaded.manifest, manifestFile: join(d, "slmops.yaml"), manifestDisplay: "slmops.yaml", variantsDir: join(d, "variants"), verdict: undefined, sourceCommit: "a".repeat(40) }),
+    ).rejects.toThrow(/^the health check of variant story-lm\/int8 \(for rpi5\) cannot be made: .*model\.onnx is declared a decoder but does not follow the decoder convention/);
   });
 });

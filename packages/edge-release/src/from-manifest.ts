@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import { modelFiles } from "@slmops/bench/model-files";
 import { readRegularFile } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
+import { makeHealthCheck } from "@slmops/health-check";
 import type { Manifest } from "@slmops/manifest";
 import { describeVariant, variantModelPath } from "@slmops/variant-identity";
 import { RELEASE_ROLES, roleKeyVariable } from "./key-variables.js";
@@ -98,7 +99,9 @@ export interface ManifestReleaseInput {
 
 /**
  * One release per model of the manifest's `release.targets`, each checked
- * ({@link checkRelease}) — nothing is signed or written here.
+ * ({@link checkRelease}) — nothing is signed or written here. Each target
+ * carries its variant's health-check fixture ({@link makeHealthCheck}): the
+ * variant run in ONNX Runtime on a fixed input, made once per variant.
  */
 export async function releasesFromManifest(input: ManifestReleaseInput): Promise<Release[]> {
   const release = input.manifest.release;
@@ -107,6 +110,7 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
   const channel = input.channel ?? release.channel;
   const manifestDigest = createHash("sha256").update(await readFile(input.manifestFile)).digest("hex");
   const byModel = new Map<string, ReleaseTarget[]>();
+  const fixtures = new Map<string, JsonValue>();
   for (const target of release.targets) {
     const modelPath = variantModelPath(input.variantsDir, target.model, target.variant);
     const files = await modelFiles(modelPath).catch((error: unknown) => {
@@ -114,8 +118,18 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
     });
     const directory = dirname(modelPath);
     const identity = await describeVariant(directory, files.files.map((f) => f.name), { what: "model file" });
+    const key = `${target.model}/${target.variant}`;
+    let healthCheck = fixtures.get(key);
+    if (healthCheck === undefined) {
+      const kind = input.manifest.models.find((m) => m.id === target.model)?.kind;
+      healthCheck = await makeHealthCheck(modelPath, kind === undefined ? {} : { kind }).catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new ConfigurationError(`the health check of variant ${key} (for ${target.device}) cannot be made: ${reason}`, { cause: error });
+      });
+      fixtures.set(key, healthCheck);
+    }
     const list = byModel.get(target.model) ?? [];
-    list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(input.verdict, target.device, target.model, target.variant), healthCheck: null });
+    list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(input.verdict, target.device, target.model, target.variant), healthCheck });
     byModel.set(target.model, list);
   }
   const releases = [...byModel].map(([model, targets]) => ({ channel, model, version, sourceCommit: input.sourceCommit, manifestDigest, rolloutPlan: rolloutPlanOf(input.manifest), targets }));
