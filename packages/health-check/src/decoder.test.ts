@@ -91,8 +91,9 @@ describe("a decoder's fixture", () => {
     for (const [path, f] of [[fp32, int4Fixture], [int8, int4Fixture], [int4, fixture], [int8, fixture]] as const) {
       const result = await runHealthCheck(path, f);
       expect(result.ok).toBe(true);
-      expect(result.deviation!.rms).toBeLessThan(0.25);
-      expect(result.deviation!.max).toBeLessThan(0.6);
+      // Measured here 0.08–0.16 and 0.24–0.51; the slack is for other CPUs' kernels running these tests.
+      expect(result.deviation!.rms).toBeLessThan(0.3);
+      expect(result.deviation!.max).toBeLessThan(0.8);
     }
     const other = await runHealthCheck(otherSeed, fixture);
     expect(other.deviation!.rms).toBeGreaterThan(1);
