@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeHealthCheck, runHealthCheck, type GenericHealthCheck, type HealthCheck } from "./index.js";
-import { encoderModel, makerDecoder } from "./test-support/models.js";
+import { encoderModel, makerDecoder, matmulModel } from "./test-support/models.js";
 
 let dir: string;
 let encoder: string;
@@ -73,5 +73,23 @@ describe("a generic model's fixture", () => {
     const slow = await runHealthCheck(encoder, fixture, { budgetMs: 0.000001, timedRuns: 5 });
     expect(slow.ok).toBe(false);
     expect(slow.problems).toEqual([expect.stringMatching(/^the health check took .* ms \(median of 5 runs\), over the device's budget of 0\.000001 ms$/)]);
+  });
+
+  it("writes float inputs as decimals that feed the very same float32 values", async () => {
+    const model = await matmulModel(join(dir, "matmul"));
+    const f = asGeneric(await makeHealthCheck(model));
+    expect(f.inputs).toHaveLength(1);
+    expect(f.inputs[0]).toMatchObject({ name: "A", type: "float32", dims: [1, 8] });
+    for (const v of f.inputs[0]!.values) {
+      expect(typeof v).toBe("string");
+      expect(Math.fround(Number(v))).toBe(Number(v));
+    }
+    expect(f.expected[0]).toMatchObject({ name: "Y", dims: [1, 4], indices: [0, 1, 2, 3] });
+    const same = await runHealthCheck(model, f);
+    expect(same.ok).toBe(true);
+    expect(same.deviation!.max).toBeLessThan(1e-6);
+    const other = await runHealthCheck(await matmulModel(join(dir, "matmul-other"), 2), f);
+    expect(other.ok).toBe(false);
+    expect(other.problems[0]).toMatch(/^output "Y" differs from the fixture's by/);
   });
 });

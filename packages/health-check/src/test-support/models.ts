@@ -91,3 +91,21 @@ export async function corruptLargestWeight(path: string, out: string, dataType: 
   await writeFile(out, bytes);
   return out;
 }
+
+/** Y = A · W, A float32 [M, 8] with M symbolic, W [8, 4] from `seed`. */
+export async function matmulModel(dir: string, seed = 1): Promise<string> {
+  const model = makeOnnxModel({
+    graph: makeGraph(
+      [makeNode("MatMul", ["A", "W"], ["Y"])],
+      "matmul",
+      [makeValueInfo("A", DataType.FLOAT, ["M", 8])],
+      [makeValueInfo("Y", DataType.FLOAT, ["M", 4])],
+      [makeTensor("W", DataType.FLOAT, [8, 4], seededFloats(seed, 32, 1))],
+    ),
+    opsetImports: [{ domain: "", version: 17 }],
+  });
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, "model.onnx");
+  await writeFile(path, encodeModel(model));
+  return path;
+}
