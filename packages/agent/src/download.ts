@@ -1,0 +1,829 @@
+/**
+ * The download of a release's model files, beside tuf-js (which fetches only
+ * the metadata). A file is fetched from a static host into a partial file
+ * next to its destination, resumed with HTTP `Range` after an interruption,
+ * hashed as it streams, checked against the signed length and sha256, and
+ * only then flushed and renamed into place: after a crash or power cut the
+ * destination is either absent or the complete verified file.
+ *
+ * The server is not trusted: it may ignore `Range`, answer a range that
+ * starts elsewhere, send more than the signed length, stall mid-body or close
+ * early. Each of these either restarts cleanly or fails with a
+ * {@link DownloadError} that says whether trying again can help.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { constants } from "node:fs";
+import { open, rename, rm, statfs as nodeStatfs, type FileHandle } from "node:fs/promises";
+import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import https from "node:https";
+import { dirname } from "node:path";
+import { syncDirectory } from "@slmops/atomic-file";
+import { ConfigurationError, EnvironmentError, SlmopsError, systemErrorCode } from "@slmops/diagnostics";
+import { formatDuration, formatSize } from "@slmops/units";
+
+/** The per-read timeout when none is given: the longest wait for the next bytes. */
+export const DEFAULT_READ_TIMEOUT_MS = 30_000;
+
+/** Free space kept beyond the bytes still to download, when no margin is given. */
+export const DEFAULT_FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
+
+/** Redirects followed per request (a CDN in front of object storage). */
+export const MAX_REDIRECTS = 5;
+
+/** Requests per download (range continuations and one restart); past it the server is misbehaving. */
+const MAX_REQUESTS = 32;
+
+/** Chunk size for hashing an existing partial file. */
+const HASH_CHUNK_BYTES = 1024 * 1024;
+
+/** Progress is reported at most once per this many bytes (and at the start and end). */
+const PROGRESS_STEP_BYTES = 1024 * 1024;
+
+/** The signed length and sha256 (lowercase hex) of the file. */
+export interface ExpectedFile {
+  readonly length: number;
+  readonly sha256: string;
+}
+
+/** Bytes of the file on disk so far, out of its signed length. */
+export interface DownloadProgress {
+  readonly bytes: number;
+  readonly total: number;
+}
+
+/** What `fs.statfs` tells about free space; the fields {@link downloadFile} reads. */
+export interface FreeSpace {
+  /** Blocks available to this (unprivileged) user. */
+  readonly bavail: number | bigint;
+  /** Block size in bytes. */
+  readonly bsize: number | bigint;
+}
+
+export interface DownloadOptions {
+  /**
+   * The longest wait, in milliseconds, for the server's answer and then for
+   * each next piece of the body (default {@link DEFAULT_READ_TIMEOUT_MS}). It
+   * bounds a stall, not the download: a slow but steady server is fine.
+   */
+  readonly readTimeoutMs?: number;
+  /** Stops the download; the partial file is kept for a later resume. */
+  readonly signal?: AbortSignal;
+  /**
+   * Called with the bytes on disk: at the start (what a resume begins from),
+   * about every MiB, and at the end. Bytes go back to 0 when the server makes
+   * the download restart. It must not throw (what it throws fails the download).
+   */
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  /** Free space required beyond the bytes still to download (default {@link DEFAULT_FREE_SPACE_MARGIN_BYTES}). */
+  readonly freeSpaceMarginBytes?: number;
+  /** How free space is read (default `fs.promises.statfs`); for tests, or a platform without it. */
+  readonly statfs?: (directory: string) => Promise<FreeSpace>;
+}
+
+/** What a finished download did. */
+export interface DownloadResult {
+  /** The destination, now the complete verified file. */
+  readonly path: string;
+  readonly bytes: number;
+  /** Bytes taken from an earlier attempt's partial file (0 for a fresh download). */
+  readonly resumedFrom: number;
+  /** HTTP requests made (redirect hops not counted); 0 when the partial file was already complete. */
+  readonly requests: number;
+}
+
+/**
+ * Why a download failed:
+ * - `network`: the host could not be reached or the connection failed before an answer (retryable, except a TLS certificate refusal);
+ * - `timeout`: no answer, or no next bytes, within the read timeout (retryable);
+ * - `http-status`: an error status: 5xx, 408 and 429 retryable; 404, 403 and the other 4xx permanent;
+ * - `truncated`: the body ended before its end (retryable; the partial file is kept);
+ * - `protocol`: an answer that makes no sense (a range elsewhere twice, a redirect loop, an encoded body);
+ * - `too-long`: the body went past the signed length (permanent; nothing past it is written);
+ * - `length-mismatch`: the server declares another length than the signed one (permanent);
+ * - `hash-mismatch`: the complete file is not the signed file (permanent, or retryable when part of it came from an earlier attempt);
+ * - `disk-space`: not enough free space, checked before the download or met while writing (permanent);
+ * - `file-system`: the partial file or the destination could not be written (permanent);
+ * - `aborted`: the caller's signal (retryable: the partial file is kept).
+ */
+export type DownloadFailure =
+  | "network"
+  | "timeout"
+  | "http-status"
+  | "truncated"
+  | "protocol"
+  | "too-long"
+  | "length-mismatch"
+  | "hash-mismatch"
+  | "disk-space"
+  | "file-system"
+  | "aborted";
+
+export interface DownloadErrorInit {
+  readonly kind: DownloadFailure;
+  readonly retryable: boolean;
+  /** The URL, shown without its query ({@link redactUrl}). */
+  readonly url: string;
+  /** What happened and where, one line. */
+  readonly what: string;
+  /** What to do. */
+  readonly hint: string;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  readonly cause?: unknown;
+}
+
+/**
+ * A download that failed. The message says what happened and where (the URL
+ * without its query), and on a second line what to do; `retryable` says
+ * whether trying again, unchanged, can succeed (a later attempt resumes from
+ * the partial file where one was kept). The underlying error is the `cause`.
+ */
+export class DownloadError extends SlmopsError {
+  readonly kind: DownloadFailure;
+  readonly retryable: boolean;
+  /** The URL without its query string. */
+  readonly url: string;
+  readonly hint: string;
+  /** The HTTP status, for `http-status`. */
+  readonly status: number | undefined;
+  /** The server's `Retry-After`, in milliseconds, when it sent one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(init: DownloadErrorInit) {
+    super(`${init.what}\n  hint: ${init.hint}`, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.retryable = init.retryable;
+    this.url = init.url;
+    this.hint = init.hint;
+    this.status = init.status;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+/**
+ * Free space in the destination's directory is short of what the download
+ * still needs plus the margin; found before any byte of the body is read.
+ * Permanent (retrying will not free space); the cause is an ENOSPC
+ * {@link EnvironmentError} for the directory.
+ */
+export class InsufficientSpaceError extends DownloadError {
+  readonly directory: string;
+  /** Bytes still to download plus the margin. */
+  readonly neededBytes: number;
+  readonly availableBytes: number;
+
+  constructor(init: { readonly url: string; readonly directory: string; readonly remaining: number; readonly margin: number; readonly available: number }) {
+    const needed = init.remaining + init.margin;
+    super({
+      kind: "disk-space",
+      retryable: false,
+      url: init.url,
+      what: `not enough free space in ${init.directory} to download ${init.url}: ${formatSize(needed)} needed (${formatSize(init.remaining)} still to download and a ${formatSize(init.margin)} margin), ${formatSize(init.available)} available`,
+      hint: `free at least ${formatSize(needed - init.available)} in ${init.directory} (old downloads, logs), or put the agent's install directory on a larger file system`,
+      cause: new EnvironmentError({ operation: "write", path: init.directory, code: "ENOSPC" }),
+    });
+    this.directory = init.directory;
+    this.neededBytes = needed;
+    this.availableBytes = init.available;
+  }
+}
+
+/** Where the bytes of `destination` collect until they are verified. */
+export function partialPathOf(destination: string): string {
+  return `${destination}.partial`;
+}
+
+/** A URL as it may be shown: no credentials, no query (signed URLs carry secrets there), no fragment. */
+export function redactUrl(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "<invalid URL>";
+  }
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search ? "?…" : ""}`;
+}
+
+/**
+ * Downloads `url` to `destination` and verifies it against `expected`.
+ *
+ * Bytes go to {@link partialPathOf}(destination). An existing partial file is
+ * hashed (in 1 MiB reads) and resumed with `Range: bytes=<size>-`; a 206 is
+ * appended only when its `Content-Range` starts exactly at that size (and
+ * its total, when given, is the signed length); a 200 restarts from zero; a
+ * range elsewhere or a 416 restarts from zero with a fresh request. A partial
+ * file that already has the signed length is verified without a request.
+ *
+ * Before anything is fetched, free space in the destination's directory must
+ * cover the bytes still needed plus a margin. The body is streamed to disk,
+ * hashed on the way, and cut off at the signed length. The complete file's
+ * length and sha256 must match; then it is fsynced, renamed over
+ * `destination` and the directory fsynced. A mismatch deletes the partial
+ * file, so that the next attempt starts over.
+ *
+ * @throws {DownloadError} on every failure of the network, the server, the
+ * disk or the verification; `retryable` tells which may pass by themselves.
+ * @throws {ConfigurationError} for a URL that is not http(s) or an `expected`
+ * that is not a length and a sha256.
+ */
+export async function downloadFile(url: string, destination: string, expected: ExpectedFile, options: DownloadOptions = {}): Promise<DownloadResult> {
+  const transfer = await startTransfer(url, destination, expected, options);
+  try {
+    const resumedFrom = await resumePartial(transfer);
+    const remaining = expected.length - transfer.offset;
+    if (remaining > 0) {
+      await ensureFreeSpace(transfer, remaining);
+      await fetchRest(transfer);
+    }
+    await verifyDigest(transfer);
+    await commitFile(transfer);
+    return { path: destination, bytes: expected.length, resumedFrom, requests: transfer.requests };
+  } finally {
+    await transfer.file.close().catch(() => undefined);
+  }
+}
+
+/** One download in progress: the partial file, its hash so far and where it ends. */
+interface Transfer {
+  readonly url: URL;
+  /** The URL for messages. */
+  readonly shown: string;
+  readonly destination: string;
+  readonly partial: string;
+  readonly directory: string;
+  readonly expected: ExpectedFile;
+  readonly readTimeoutMs: number;
+  readonly margin: number;
+  readonly statfs: (directory: string) => Promise<FreeSpace>;
+  readonly signal: AbortSignal | undefined;
+  readonly progress: Progress;
+  readonly file: FileHandle;
+  /** The sha256 of the partial file's bytes [0, offset). */
+  hash: Hash;
+  /** Bytes in the partial file; the next byte expected from the server. */
+  offset: number;
+  /** Whether the bytes from 0 came (partly) from an earlier attempt. */
+  fromEarlier: boolean;
+  requests: number;
+  /** The most bytes still to download that free space was found sufficient for. */
+  spaceCheckedFor: number;
+}
+
+async function startTransfer(url: string, destination: string, expected: ExpectedFile, options: DownloadOptions): Promise<Transfer> {
+  const parsed = parseUrl(url);
+  const checked = checkExpected(expected);
+  const readTimeoutMs = positiveNumber(options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS, "readTimeoutMs");
+  const margin = options.freeSpaceMarginBytes ?? DEFAULT_FREE_SPACE_MARGIN_BYTES;
+  if (!Number.isSafeInteger(margin) || margin < 0) throw new ConfigurationError(`freeSpaceMarginBytes must be a non-negative integer, got ${margin}`);
+  const shown = redactUrl(parsed);
+  throwIfAborted(options.signal, shown);
+  const partial = partialPathOf(destination);
+  const file = await openPartial(partial, shown);
+  return {
+    url: parsed,
+    shown,
+    destination,
+    partial,
+    directory: dirname(destination),
+    expected: checked,
+    readTimeoutMs,
+    margin,
+    statfs: options.statfs ?? nodeStatfs,
+    signal: options.signal,
+    progress: new Progress(checked.length, options.onProgress),
+    file,
+    hash: createHash("sha256"),
+    offset: 0,
+    fromEarlier: false,
+    requests: 0,
+    spaceCheckedFor: 0,
+  };
+}
+
+function parseUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new ConfigurationError(`cannot download ${redactUrl(url)}: not a URL`, { cause: error });
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConfigurationError(`cannot download ${redactUrl(parsed)}: only http and https URLs are supported`);
+  }
+  return parsed;
+}
+
+function checkExpected(expected: ExpectedFile): ExpectedFile {
+  if (!Number.isSafeInteger(expected.length) || expected.length < 0) {
+    throw new ConfigurationError(`the expected length of a download must be a non-negative integer, got ${expected.length}`);
+  }
+  const sha256 = expected.sha256.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ConfigurationError(`the expected sha256 of a download must be 64 hex digits, got ${JSON.stringify(expected.sha256)}`);
+  return { length: expected.length, sha256 };
+}
+
+function positiveNumber(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${name} must be a positive number of milliseconds, got ${value}`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// The partial file
+
+/** Opens (or creates) the partial file for reading and writing, never through a symbolic link. */
+async function openPartial(partial: string, shown: string): Promise<FileHandle> {
+  let file: FileHandle;
+  try {
+    file = await open(partial, constants.O_RDWR | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o644);
+  } catch (error) {
+    throw fileSystemError(error, partial, shown);
+  }
+  const stats = await file.stat();
+  if (!stats.isFile()) {
+    await file.close();
+    throw new DownloadError({ kind: "file-system", retryable: false, url: shown, what: `cannot download ${shown}: ${partial} is not a regular file`, hint: `remove ${partial}; the agent recreates it` });
+  }
+  return file;
+}
+
+/**
+ * Takes up what an earlier attempt left: a partial file longer than the
+ * signed length is emptied, a shorter or complete one is hashed, so the hash
+ * continues with the bytes that come next. Returns the bytes kept.
+ */
+async function resumePartial(t: Transfer): Promise<number> {
+  const size = (await t.file.stat()).size;
+  if (size > t.expected.length) {
+    await truncate(t);
+    return 0;
+  }
+  const buffer = Buffer.allocUnsafe(Math.min(HASH_CHUNK_BYTES, Math.max(size, 1)));
+  let position = 0;
+  while (position < size) {
+    throwIfAborted(t.signal, t.shown);
+    const { bytesRead } = await readAt(t, buffer, Math.min(buffer.length, size - position), position);
+    if (bytesRead === 0) break;
+    t.hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  t.offset = position;
+  t.fromEarlier = position > 0;
+  t.progress.report(position, true);
+  return position;
+}
+
+async function readAt(t: Transfer, buffer: Buffer, length: number, position: number): Promise<{ bytesRead: number }> {
+  try {
+    return await t.file.read(buffer, 0, length, position);
+  } catch (error) {
+    throw fileSystemError(error, t.partial, t.shown);
+  }
+}
+
+/** Empties the partial file: the download starts over from byte 0. */
+async function truncate(t: Transfer): Promise<void> {
+  try {
+    await t.file.truncate(0);
+  } catch (error) {
+    throw fileSystemError(error, t.partial, t.shown);
+  }
+  t.hash = createHash("sha256");
+  t.offset = 0;
+  t.fromEarlier = false;
+  t.progress.report(0, true);
+}
+
+/** Writes `chunk` at the end of the partial file and adds it to the hash. */
+async function append(t: Transfer, chunk: Buffer): Promise<void> {
+  let written = 0;
+  try {
+    while (written < chunk.length) {
+      const { bytesWritten } = await t.file.write(chunk, written, chunk.length - written, t.offset + written);
+      written += bytesWritten;
+    }
+  } catch (error) {
+    throw fileSystemError(error, t.partial, t.shown);
+  }
+  t.hash.update(chunk);
+  t.offset += chunk.length;
+  t.progress.report(t.offset);
+}
+
+/** Deletes the partial file (its content is not the signed file); best effort. */
+async function discardPartial(t: Transfer): Promise<void> {
+  await t.file.close().catch(() => undefined);
+  await rm(t.partial, { force: true }).catch(() => undefined);
+}
+
+/** Free space in the destination's directory must cover `remaining` bytes plus the margin. */
+async function ensureFreeSpace(t: Transfer, remaining: number): Promise<void> {
+  let space: FreeSpace;
+  try {
+    space = await t.statfs(t.directory);
+  } catch (error) {
+    const code = systemErrorCode(error);
+    if (code === "ENOSYS" || code === "ENOTSUP" || code === "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM") {
+      t.spaceCheckedFor = Number.POSITIVE_INFINITY; // no statfs here: a full disk shows as ENOSPC while writing
+      return;
+    }
+    throw fileSystemError(error, t.directory, t.shown);
+  }
+  const available = Number(space.bavail) * Number(space.bsize);
+  if (available < remaining + t.margin) {
+    throw new InsufficientSpaceError({ url: t.shown, directory: t.directory, remaining, margin: t.margin, available });
+  }
+  t.spaceCheckedFor = remaining;
+}
+
+/** The complete partial file must be the signed file; if not, it is deleted. */
+async function verifyDigest(t: Transfer): Promise<void> {
+  const actual = t.hash.digest("hex");
+  if (t.offset === t.expected.length && actual === t.expected.sha256) return;
+  await discardPartial(t);
+  const what = t.offset !== t.expected.length
+    ? `the file downloaded from ${t.shown} has ${t.offset} bytes, the signed length is ${t.expected.length}`
+    : `the file downloaded from ${t.shown} is not the signed file: its sha256 is ${actual}, the signed one ${t.expected.sha256}`;
+  throw new DownloadError({
+    kind: t.offset !== t.expected.length ? "length-mismatch" : "hash-mismatch",
+    retryable: t.fromEarlier,
+    url: t.shown,
+    what,
+    hint: t.fromEarlier
+      ? "part of it came from an earlier, interrupted attempt; the partial file was deleted and the next attempt downloads it whole"
+      : "the server serves other bytes under this name (a corrupted cache or upload, a proxy rewriting it); the partial file was deleted — check the file on the host against the release",
+  });
+}
+
+/** fsync, rename over the destination, fsync the directory: the destination is absent or complete. */
+async function commitFile(t: Transfer): Promise<void> {
+  try {
+    await t.file.sync();
+    await t.file.close();
+    await rename(t.partial, t.destination);
+    await syncDirectory(t.directory);
+  } catch (error) {
+    throw fileSystemError(error, t.destination, t.shown);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+/** Requests the bytes from `offset` until the partial file has the signed length. */
+async function fetchRest(t: Transfer): Promise<void> {
+  let restarted = false;
+  while (t.offset < t.expected.length) {
+    if (++t.requests > MAX_REQUESTS) throw protocolError(t, `took more than ${MAX_REQUESTS} requests without completing`, true);
+    const response = await request(t);
+    try {
+      const plan = planResponse(t, response);
+      if (plan.kind === "restart") {
+        if (restarted) throw protocolError(t, `${plan.reason}, even after starting over without a range`, true);
+        restarted = true;
+        response.destroy();
+        await truncate(t);
+        continue;
+      }
+      // A 200 to a range request: the server ignored it; start over with this body.
+      if (plan.kind === "whole" && t.offset > 0) await truncate(t);
+      if (t.expected.length - t.offset > t.spaceCheckedFor) await ensureFreeSpace(t, t.expected.length - t.offset);
+      await streamBody(t, response, plan.end);
+    } finally {
+      // Harmless on a body read to its end; closes the connection of one dropped or cut off.
+      response.destroy();
+    }
+  }
+}
+
+type Plan =
+  /** A 200: the whole file; `end` is the signed length. */
+  | { readonly kind: "whole"; readonly end: number }
+  /** A 206 that continues the partial file up to `end` (exclusive). */
+  | { readonly kind: "range"; readonly end: number }
+  /** An answer to drop: start over from 0 with a request without a range. */
+  | { readonly kind: "restart"; readonly reason: string };
+
+/** What to do with a 200, 206 or 416 answer to a request from `t.offset`. */
+function planResponse(t: Transfer, response: IncomingMessage): Plan {
+  const encoding = response.headers["content-encoding"];
+  if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
+    response.destroy();
+    throw protocolError(t, `answered with a ${encoding}-encoded body although the request asked for the bytes as they are`, false);
+  }
+  const status = response.statusCode ?? 0;
+  if (status === 200) {
+    const declared = contentLength(response.headers);
+    if (declared !== undefined && declared !== t.expected.length) {
+      response.destroy();
+      throw new DownloadError({
+        kind: "length-mismatch",
+        retryable: false,
+        url: t.shown,
+        what: `the server says ${t.shown} has ${declared} bytes; the signed file has ${t.expected.length}`,
+        hint: "the host serves another file under this name; check the release's files on the host (a partial upload, a wrong object)",
+      });
+    }
+    return { kind: "whole", end: t.expected.length };
+  }
+  if (status === 416) return { kind: "restart", reason: `answered 416 (range not satisfiable) to a request from byte ${t.offset}` };
+  return planRange(t, response);
+}
+
+/** A 206 is appended only when it starts exactly where the partial file ends and belongs to a file of the signed length. */
+function planRange(t: Transfer, response: IncomingMessage): Plan {
+  const header = response.headers["content-range"] ?? "";
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+  const elsewhere = { kind: "restart", reason: `answered a range (${JSON.stringify(header)}) that does not continue the ${t.offset} bytes on disk` } as const;
+  if (!match) return elsewhere;
+  const [start, last] = [Number(match[1]), Number(match[2])];
+  const total = match[3] === "*" ? undefined : Number(match[3]);
+  if (start !== t.offset || last < start || last >= t.expected.length || (total !== undefined && total !== t.expected.length)) return elsewhere;
+  const declared = contentLength(response.headers);
+  if (declared !== undefined && declared !== last - start + 1) return elsewhere;
+  return { kind: "range", end: last + 1 };
+}
+
+function contentLength(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers["content-length"];
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** GET from `t.offset`, following redirects; resolves with a 200, 206 or 416 answer, throws a {@link DownloadError} for anything else. */
+async function request(t: Transfer): Promise<IncomingMessage> {
+  let url = t.url;
+  for (let hop = 0; ; hop++) {
+    const response = await get(t, url);
+    const status = response.statusCode ?? 0;
+    if (status === 200 || status === 206 || status === 416) return response;
+    response.destroy();
+    const location = response.headers.location;
+    if (![301, 302, 303, 307, 308].includes(status) || location === undefined) throw statusError(t, status, response);
+    if (hop >= MAX_REDIRECTS) throw protocolError(t, `redirected more than ${MAX_REDIRECTS} times`, false);
+    url = redirectTarget(t, url, location);
+  }
+}
+
+function redirectTarget(t: Transfer, from: URL, location: string): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch (error) {
+    throw protocolError(t, `redirected to something that is not a URL`, false, error);
+  }
+  if (next.protocol !== "https:" && next.protocol !== "http:") throw protocolError(t, `redirected to a ${next.protocol} URL`, false);
+  if (from.protocol === "https:" && next.protocol === "http:") throw protocolError(t, `redirected from https to plain http (${redactUrl(next)})`, false);
+  return next;
+}
+
+/** One GET: the answer's headers must come within the read timeout. */
+function get(t: Transfer, url: URL): Promise<IncomingMessage> {
+  const headers: Record<string, string> = { "accept-encoding": "identity", "user-agent": "slmops-agent" };
+  if (t.offset > 0) headers["range"] = `bytes=${t.offset}-`;
+  const client = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.get(url, { headers });
+    const timer = setTimeout(() => req.destroy(new ReadTimeout()), t.readTimeoutMs);
+    const onAbort = (): void => void req.destroy(new Aborted());
+    const settle = (): void => {
+      clearTimeout(timer);
+      t.signal?.removeEventListener("abort", onAbort);
+    };
+    t.signal?.addEventListener("abort", onAbort, { once: true });
+    // Errors of the socket after the answer reach the body stream too; this listener keeps them from being unhandled.
+    req.on("error", (error) => {
+      settle();
+      reject(requestError(t, error));
+    });
+    req.on("response", (response) => {
+      settle();
+      resolve(response);
+    });
+    if (t.signal?.aborted) onAbort();
+  });
+}
+
+/** Thrown into a request or body stream that waited longer than the read timeout. */
+class ReadTimeout extends Error {}
+
+/** Thrown into a request or body stream when the caller's signal fires. */
+class Aborted extends Error {}
+
+/** What the progress callback threw, carried out of the body loop unchanged. */
+class CallbackFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Streams a 200 or 206 body to the partial file until `end`. The read
+ * timeout runs only while waiting for the server (not while writing), and a
+ * chunk that would pass `end` is not written: the response is cut off.
+ */
+async function streamBody(t: Transfer, response: IncomingMessage, end: number): Promise<void> {
+  const idle = new IdleTimer(t.readTimeoutMs, () => response.destroy(new ReadTimeout()));
+  const onAbort = (): void => void response.destroy(new Aborted());
+  t.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (t.signal?.aborted) onAbort();
+    idle.waiting();
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      idle.working();
+      if (t.offset + chunk.length > end) {
+        response.destroy();
+        await discardPartial(t);
+        throw tooLong(t, end);
+      }
+      await append(t, chunk).catch((error: unknown) => {
+        throw error instanceof DownloadError ? error : new CallbackFailure(error);
+      });
+      idle.waiting();
+    }
+  } catch (error) {
+    if (error instanceof DownloadError) throw error;
+    if (error instanceof CallbackFailure) throw error.error;
+    throw bodyError(t, error, end);
+  } finally {
+    idle.stop();
+    t.signal?.removeEventListener("abort", onAbort);
+  }
+  if (t.offset < end) throw truncated(t, end);
+}
+
+/**
+ * A timer that fires only while armed: armed while waiting for the server,
+ * disarmed while the chunk just read is written.
+ */
+class IdleTimer {
+  readonly #timer: NodeJS.Timeout;
+  #armed = false;
+
+  constructor(ms: number, onIdle: () => void) {
+    this.#timer = setTimeout(() => {
+      if (this.#armed) onIdle();
+    }, ms);
+  }
+
+  /** Starts the wait anew. */
+  waiting(): void {
+    this.#armed = true;
+    this.#timer.refresh();
+  }
+
+  working(): void {
+    this.#armed = false;
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** Reports progress about every {@link PROGRESS_STEP_BYTES}, and whenever forced. */
+class Progress {
+  #last = -1;
+
+  constructor(
+    readonly total: number,
+    readonly callback: ((progress: DownloadProgress) => void) | undefined,
+  ) {}
+
+  report(bytes: number, force = false): void {
+    if (!this.callback) return;
+    if (!force && bytes - this.#last < PROGRESS_STEP_BYTES && bytes !== this.total) return;
+    this.#last = bytes;
+    this.callback({ bytes, total: this.total });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+const PARTIAL_KEPT = "the partial file is kept and the next attempt resumes from it";
+
+function throwIfAborted(signal: AbortSignal | undefined, shown: string): void {
+  if (signal?.aborted) throw abortedError(shown, signal);
+}
+
+function abortedError(shown: string, signal: AbortSignal | undefined): DownloadError {
+  return new DownloadError({ kind: "aborted", retryable: true, url: shown, what: `the download of ${shown} was stopped`, hint: PARTIAL_KEPT, cause: signal?.reason });
+}
+
+/** A failure before the answer's headers. */
+function requestError(t: Transfer, error: unknown): DownloadError {
+  if (error instanceof Aborted) return abortedError(t.shown, t.signal);
+  if (error instanceof ReadTimeout) {
+    return new DownloadError({
+      kind: "timeout",
+      retryable: true,
+      url: t.shown,
+      what: `${t.url.host} did not answer the request for ${t.shown} within ${formatDuration(t.readTimeoutMs)}`,
+      hint: `the host or the network is slow or down; try again later, or raise the read timeout for a slow link`,
+    });
+  }
+  const code = systemErrorCode(error) ?? "";
+  const reason = error instanceof Error ? error.message : String(error);
+  const certificate = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+  return new DownloadError({
+    kind: "network",
+    retryable: !certificate,
+    url: t.shown,
+    what: `could not get ${t.shown}: ${reason}`,
+    hint: certificate
+      ? "the host's TLS certificate was refused; check the device's clock and the host's certificate chain"
+      : "check the device's network connection and that the host is up; the next attempt tries again",
+    cause: error,
+  });
+}
+
+/** A failure while reading the body: a stall, an abort or a connection that broke. */
+function bodyError(t: Transfer, error: unknown, end: number): DownloadError {
+  if (error instanceof Aborted) return abortedError(t.shown, t.signal);
+  const at = `at ${formatSize(t.offset)} of ${formatSize(t.expected.length)}`;
+  if (error instanceof ReadTimeout) {
+    return new DownloadError({
+      kind: "timeout",
+      retryable: true,
+      url: t.shown,
+      what: `the download of ${t.shown} stalled: no data for ${formatDuration(t.readTimeoutMs)} ${at}`,
+      hint: `the connection or the server is stuck; ${PARTIAL_KEPT} (raise the read timeout only for a link that pauses this long)`,
+    });
+  }
+  return truncated(t, end, error);
+}
+
+function truncated(t: Transfer, end: number, cause?: unknown): DownloadError {
+  const reason = cause instanceof Error ? ` (${cause.message})` : "";
+  return new DownloadError({
+    kind: "truncated",
+    retryable: true,
+    url: t.shown,
+    what: `the download of ${t.shown} was cut short${reason}: the connection ended at byte ${t.offset}, before byte ${end}`,
+    hint: PARTIAL_KEPT,
+    cause,
+  });
+}
+
+function tooLong(t: Transfer, end: number): DownloadError {
+  return new DownloadError({
+    kind: "too-long",
+    retryable: false,
+    url: t.shown,
+    what: `the server sent more of ${t.shown} than ${end === t.expected.length ? "the signed length" : "the range it announced"} (${end} bytes); the download was cut off there`,
+    hint: "the host does not serve the signed file under this name; the partial file was deleted — check the file on the host against the release",
+  });
+}
+
+function protocolError(t: Transfer, what: string, retryable: boolean, cause?: unknown): DownloadError {
+  return new DownloadError({
+    kind: "protocol",
+    retryable,
+    url: t.shown,
+    what: `the server of ${t.shown} ${what}`,
+    hint: retryable ? "the host or a proxy in front of it misbehaves; the next attempt starts over" : "the host or a proxy in front of it is misconfigured; fix its configuration",
+    cause,
+  });
+}
+
+/** An error status: the server's problem (retryable) or the request's (permanent). */
+function statusError(t: Transfer, status: number, response: IncomingMessage): DownloadError {
+  const answered = `the server answered ${status}${response.statusMessage ? ` ${response.statusMessage}` : ""} for ${t.shown}`;
+  const retryable = status >= 500 || status === 408 || status === 429;
+  const retryAfterMs = retryable ? retryAfter(response.headers["retry-after"]) : undefined;
+  const hint =
+    status === 404 || status === 410
+      ? "the file is not on the host: check the agent's repository URL and that every file of the release was uploaded"
+      : status === 401 || status === 403
+        ? "the host refuses access: it must serve the repository's targets without credentials (check the bucket or CDN policy)"
+        : retryable
+          ? `a problem of the host, usually temporary; ${PARTIAL_KEPT}`
+          : "the host cannot serve this request as asked; check its configuration";
+  return new DownloadError({ kind: "http-status", retryable, url: t.shown, what: answered, hint, status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
+function retryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * The file system refused (disk full, read-only, I/O error …): permanent,
+ * told as the {@link EnvironmentError} it is (its cause). A code that means a
+ * bug is rethrown as it is.
+ */
+function fileSystemError(error: unknown, path: string, shown: string): unknown {
+  if (error instanceof DownloadError) return error;
+  const environment = EnvironmentError.from(error, { path });
+  if (!environment) return error;
+  const full = environment.code === "ENOSPC" || environment.code === "EDQUOT";
+  return new DownloadError({
+    kind: full ? "disk-space" : "file-system",
+    retryable: false,
+    url: shown,
+    what: `cannot write ${path} while downloading ${shown}: ${environment.reason} (${environment.code})`,
+    hint: full ? `${environment.hint}; ${PARTIAL_KEPT}` : environment.hint,
+    cause: environment,
+  });
+}
