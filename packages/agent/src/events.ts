@@ -55,7 +55,8 @@ export function agentEvent(fields: Readonly<Record<string, unknown>>): AgentEven
     const value = fields[key];
     if (value === undefined) continue;
     if (key === "reason" && typeof value === "string") out[key] = value.length > MAX_REASON ? `${value.slice(0, MAX_REASON - 1)}…` : value;
-    else if (typeof value === "string" || (typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean") out[key] = value;
+    else if (typeof value === "number" && Number.isFinite(value)) out[key] = Number.isInteger(value) ? value : Math.round(value * 10) / 10;
+    else if (typeof value === "string" || typeof value === "boolean") out[key] = value;
   }
   if (!(AGENT_EVENTS as readonly unknown[]).includes(out.event)) throw new TypeError(`unknown agent event ${String(out.event)}`);
   return out as unknown as AgentEvent;
@@ -64,7 +65,7 @@ export function agentEvent(fields: Readonly<Record<string, unknown>>): AgentEven
 export type EventSink = (event: AgentEvent) => Promise<void> | void;
 
 /** JSON lines to standard output (`-`) or appended to a file. */
-export function jsonLinesSink(target: string, stdout: NodeJS.WritableStream = process.stdout): EventSink {
+export function jsonLinesSink(target: string, stdout: { write(text: string): unknown } = process.stdout): EventSink {
   if (target === "-") return (event) => void stdout.write(`${JSON.stringify(event)}\n`);
   return (event) => appendFile(target, `${JSON.stringify(event)}\n`);
 }

@@ -9,4 +9,5 @@ export { AGENT_EVENTS, agentEvent, EVENT_FIELDS, jsonLinesSink, type AgentEvent,
 export { readActive, readReleaseRecord, type ReleaseRecord } from "./install.js";
 export { EMPTY_JOURNAL, readJournal, UPDATE_STEPS, type InstalledVersion, type Journal, type PendingUpdate, type UpdateStep } from "./journal.js";
 export { agentLayout, RELEASE_RECORD, versionDirName, type AgentLayout } from "./layout.js";
+export { activeModel, watchActiveModel, type ActiveModel, type ActiveModelWatcher } from "./active-model.js";
 export { DEFAULT_FREE_SPACE_MARGIN_BYTES, DEFAULT_READ_TIMEOUT_MS, DownloadError, downloadFile, InsufficientSpaceError, MAX_REDIRECTS, partialPathOf, redactUrl, type DownloadErrorInit, type DownloadFailure, type DownloadOptions, type DownloadProgress, type DownloadResult, type ExpectedFile, type FreeSpace } from "./download.js";

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { agentCommand } from "./agent.js";
 import { benchCommand } from "./bench.js";
 import { doctorCommand } from "./doctor.js";
 import { gateCommand } from "./gate.js";
@@ -11,4 +12,4 @@ import { releaseCommand } from "./release.js";
 import { validateCommand } from "./validate.js";
 
 /** Every `slmops` command, in the order `slmops --help` lists them. Add new ones here. */
-export const commands: readonly Command[] = [initCommand, validateCommand, makeModelCommand, optimizeCommand, benchCommand, gateCommand, keysCommand, releaseCommand, planCommand, doctorCommand];
+export const commands: readonly Command[] = [initCommand, validateCommand, makeModelCommand, optimizeCommand, benchCommand, gateCommand, keysCommand, releaseCommand, agentCommand, planCommand, doctorCommand];
