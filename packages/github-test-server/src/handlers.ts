@@ -4,19 +4,35 @@
  * laid over it. Other valid operations answer 501 and are recorded.
  */
 import { createHash } from "node:crypto";
-import type { JsonObject, OpenApiDocument } from "./description.js";
+import type { IncomingHttpHeaders } from "node:http";
+import { isObject, type JsonObject, type OpenApiDocument } from "./description.js";
 import type { Operation } from "./operations.js";
 import { paginate } from "./pagination.js";
 import { exampleBody, exampleItem, overlay } from "./responses.js";
-import type { Actor, AnnotationRecord, ArtifactRecord, CheckRunRecord, CommentRecord, GitHubState, PullRequestRecord, RepositoryState, WorkflowRunRecord } from "./state.js";
+import {
+  githubAssetName,
+  type Actor,
+  type AnnotationRecord,
+  type ArtifactRecord,
+  type CheckRunRecord,
+  type CommentRecord,
+  type GitHubState,
+  type PullRequestRecord,
+  type ReleaseAssetRecord,
+  type ReleaseRecord,
+  type RepositoryState,
+  type WorkflowRunRecord,
+} from "./state.js";
 
 export interface HandlerContext {
   readonly doc: OpenApiDocument;
   readonly operation: Operation;
   readonly params: Readonly<Record<string, unknown>>;
+  /** The validated JSON body; for an operation whose body is not JSON, its bytes (a `Buffer`). */
   readonly body: unknown;
   /** The full request URL. */
   readonly url: URL;
+  readonly headers: IncomingHttpHeaders;
   readonly state: GitHubState;
   /** The server's origin, e.g. `http://127.0.0.1:4567`. */
   readonly baseUrl: string;
@@ -28,13 +44,20 @@ export interface HandlerResult {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** An error response with GitHub's `basic-error` shape. */
+/** An error response with GitHub's `basic-error` shape (`validation-error` with `errors`). */
 export class HttpError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  readonly errors?: readonly JsonObject[];
+  constructor(status: number, message: string, errors?: readonly JsonObject[]) {
     super(message);
     this.status = status;
+    if (errors) this.errors = errors;
   }
+}
+
+/** GitHub's 422 for a valid request it refuses, e.g. `{ resource: "Release", code: "already_exists", field: "tag_name" }`. */
+function validationFailed(resource: string, code: string, field: string): HttpError {
+  return new HttpError(422, "Validation Failed", [{ resource, code, field }]);
 }
 
 export type Handler = (ctx: HandlerContext) => HandlerResult;
@@ -431,6 +454,241 @@ const getPullRequest: Handler = (ctx) => {
   return { status: 200, body: pullRequestJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, pr) };
 };
 
+// ── releases and their assets ─────────────────────────────────────────────
+
+interface ReleaseBody {
+  tag_name?: string;
+  target_commitish?: string;
+  name?: string;
+  body?: string;
+  draft?: boolean;
+  prerelease?: boolean;
+  discussion_category_name?: string;
+  generate_release_notes?: boolean;
+  make_latest?: string;
+}
+
+/** Fields of the description's example release that the state does not model. */
+const EXAMPLE_ONLY_RELEASE_FIELDS = new Set(["discussion_url", "body_html", "body_text", "mentions_count", "reactions"]);
+
+/** Each segment URI-encoded, slashes kept (a tag may have some). */
+function encodePath(text: string): string {
+  return text.split("/").map(encodeURIComponent).join("/");
+}
+
+/** The tag in a release's URLs: its own, or while a draft (which has no tag yet) its `untagged-…` name, as on GitHub. */
+function urlTag(release: ReleaseRecord): string {
+  return release.draft ? release.untaggedName : release.tagName;
+}
+
+/** Where an asset's bytes are served, outside the API, at the path github.com has. */
+function downloadUrl(ctx: HandlerContext, repo: RepositoryState, release: ReleaseRecord, asset: ReleaseAssetRecord): string {
+  return `${repoHtml(ctx, repo)}/releases/download/${encodePath(urlTag(release))}/${encodeURIComponent(asset.name)}`;
+}
+
+const DOWNLOAD_PATH = /^\/_html\/([^/]+)\/([^/]+)\/releases\/download\/(.+)\/([^/]+)$/;
+
+/**
+ * The asset a `browser_download_url` path names: undefined when the path is
+ * not one, `{ asset: undefined }` when no asset has it.
+ */
+export function releaseDownload(state: GitHubState, pathname: string): { asset: ReleaseAssetRecord | undefined } | undefined {
+  const m = DOWNLOAD_PATH.exec(pathname);
+  if (!m) return undefined;
+  let parts: string[];
+  try {
+    parts = m.slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    return { asset: undefined };
+  }
+  const [owner = "", repo = "", tag = "", name = ""] = parts;
+  const release = state.releases(owner, repo).find((r) => urlTag(r) === tag && r.assets.some((a) => a.name === name));
+  return { asset: release?.assets.find((a) => a.name === name) };
+}
+
+function releaseAssetJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, release: ReleaseRecord, a: ReleaseAssetRecord): JsonObject {
+  return overlay(template, {
+    url: `${repoApi(ctx, repo)}/releases/assets/${a.id}`,
+    browser_download_url: downloadUrl(ctx, repo, release, a),
+    id: a.id,
+    node_id: nodeId("RA_", a.id),
+    name: a.name,
+    label: a.label,
+    state: "uploaded",
+    content_type: a.contentType,
+    size: a.data.byteLength,
+    digest: a.digest,
+    download_count: a.downloadCount,
+    created_at: a.createdAt,
+    updated_at: a.createdAt,
+    uploader: userJson(ctx, template.uploader, a.uploader),
+  });
+}
+
+function releaseJson(ctx: HandlerContext, template: JsonObject, repo: RepositoryState, r: ReleaseRecord): JsonObject {
+  const api = `${repoApi(ctx, repo)}/releases/${r.id}`;
+  const base = Object.fromEntries(Object.entries(template).filter(([key]) => !EXAMPLE_ONLY_RELEASE_FIELDS.has(key)));
+  const assetTemplate = Array.isArray(template.assets) && isObject(template.assets[0]) ? template.assets[0] : {};
+  return overlay(base, {
+    url: api,
+    html_url: `${repoHtml(ctx, repo)}/releases/tag/${encodePath(urlTag(r))}`,
+    assets_url: `${api}/assets`,
+    // Hypermedia: octokit's uploadReleaseAsset takes this as `url`, so uploads land on this server.
+    upload_url: `${api}/assets{?name,label}`,
+    tarball_url: r.draft ? null : `${repoApi(ctx, repo)}/tarball/${encodePath(r.tagName)}`,
+    zipball_url: r.draft ? null : `${repoApi(ctx, repo)}/zipball/${encodePath(r.tagName)}`,
+    id: r.id,
+    node_id: nodeId("RE_", r.id),
+    tag_name: r.tagName,
+    target_commitish: r.targetCommitish,
+    name: r.name,
+    body: r.body,
+    draft: r.draft,
+    prerelease: r.prerelease,
+    immutable: false,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    published_at: r.publishedAt,
+    author: userJson(ctx, template.author, r.author),
+    assets: r.assets.map((a) => releaseAssetJson(ctx, assetTemplate, repo, r, a)),
+  });
+}
+
+function findRelease(ctx: HandlerContext, repo: RepositoryState): ReleaseRecord {
+  const release = repo.releases.find((r) => r.id === ctx.params.release_id);
+  if (!release) throw new HttpError(404, "Not Found");
+  return release;
+}
+
+function findReleaseAsset(ctx: HandlerContext, repo: RepositoryState): { release: ReleaseRecord; asset: ReleaseAssetRecord } {
+  const found = ctx.state.releaseAsset(repo.owner, repo.repo, ctx.params.asset_id as number);
+  if (!found) throw new HttpError(404, "Not Found");
+  return found;
+}
+
+/**
+ * GitHub's rules for a release's tag and discussion: the tag must be a name;
+ * a published release owns its tag, so a second published release of one tag
+ * is refused (drafts have no tag yet and may share one); and this server has
+ * no discussion categories, so naming one is answered as an unknown category.
+ */
+function checkRelease(repo: RepositoryState, body: ReleaseBody, tag: string, draft: boolean, self?: ReleaseRecord): void {
+  if (body.discussion_category_name !== undefined) throw new HttpError(404, "Not Found");
+  if (tag.trim() === "") throw validationFailed("Release", "invalid", "tag_name");
+  if (!draft && repo.releases.some((r) => r !== self && !r.draft && r.tagName === tag)) throw validationFailed("Release", "already_exists", "tag_name");
+}
+
+const createRelease: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const body = ctx.body as ReleaseBody & { tag_name: string };
+  const draft = body.draft ?? false;
+  checkRelease(repo, body, body.tag_name, draft);
+  // Generated notes: the name defaults to the tag, and the body given comes before the notes.
+  const notes = body.generate_release_notes === true ? `**Full Changelog**: ${repoHtml(ctx, repo)}/commits/${encodePath(body.tag_name)}` : undefined;
+  const release = ctx.state.newRelease({
+    tagName: body.tag_name,
+    draft,
+    prerelease: body.prerelease ?? false,
+    name: body.name ?? (notes ? body.tag_name : null),
+    body: notes ? [body.body, notes].filter((t) => t !== undefined).join("\n\n") : (body.body ?? null),
+    ...(body.target_commitish !== undefined ? { targetCommitish: body.target_commitish } : {}),
+  });
+  repo.releases.push(release);
+  const json = releaseJson(ctx, exampleBody(ctx.doc, ctx.operation, 201) as JsonObject, repo, release);
+  return { status: 201, body: json, headers: { location: String(json.url) } };
+};
+
+const updateRelease: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const release = findRelease(ctx, repo);
+  const body = (ctx.body ?? {}) as ReleaseBody;
+  const tag = body.tag_name ?? release.tagName;
+  const draft = body.draft ?? release.draft;
+  checkRelease(repo, body, tag, draft, release);
+  const at = ctx.state.now();
+  release.tagName = tag;
+  if (body.target_commitish !== undefined) release.targetCommitish = body.target_commitish;
+  if (body.name !== undefined) release.name = body.name;
+  if (body.body !== undefined) release.body = body.body;
+  if (body.prerelease !== undefined) release.prerelease = body.prerelease;
+  if (release.draft !== draft) release.publishedAt = draft ? null : at;
+  release.draft = draft;
+  release.updatedAt = at;
+  return { status: 200, body: releaseJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, release) };
+};
+
+const getRelease: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  return { status: 200, body: releaseJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, findRelease(ctx, repo)) };
+};
+
+/** Only a published release is found by its tag: a draft has no tag yet (GitHub answers 404 for one). */
+const getReleaseByTag: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const release = ctx.state.releaseByTag(repo.owner, repo.repo, String(ctx.params.tag));
+  if (!release) throw new HttpError(404, "Not Found");
+  return { status: 200, body: releaseJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, release) };
+};
+
+/** Newest first, drafts included (the token can push). */
+const listReleases: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const page = paginate([...repo.releases].reverse(), ctx.url, ctx.params);
+  const template = exampleItem(ctx.doc, ctx.operation, 200);
+  return { status: 200, body: page.items.map((r) => releaseJson(ctx, template, repo, r)), headers: linkHeader(page.link) };
+};
+
+const deleteRelease: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const release = findRelease(ctx, repo);
+  repo.releases.splice(repo.releases.indexOf(release), 1);
+  return { status: 204 };
+};
+
+const listReleaseAssets: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const release = findRelease(ctx, repo);
+  const page = paginate(release.assets, ctx.url, ctx.params);
+  const template = exampleItem(ctx.doc, ctx.operation, 200);
+  return { status: 200, body: page.items.map((a) => releaseAssetJson(ctx, template, repo, release, a)), headers: linkHeader(page.link) };
+};
+
+/** The asset's JSON; with `accept: application/octet-stream`, a 302 to its bytes, as GitHub answers. */
+const getReleaseAsset: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const { release, asset } = findReleaseAsset(ctx, repo);
+  if (/application\/octet-stream/i.test(String(ctx.headers.accept ?? ""))) return { status: 302, headers: { location: downloadUrl(ctx, repo, release, asset) } };
+  return { status: 200, body: releaseAssetJson(ctx, exampleBody(ctx.doc, ctx.operation, 200) as JsonObject, repo, release, asset) };
+};
+
+const deleteReleaseAsset: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const { release, asset } = findReleaseAsset(ctx, repo);
+  release.assets.splice(release.assets.indexOf(asset), 1);
+  return { status: 204 };
+};
+
+/**
+ * The raw body is the asset (its media type and length were checked with the
+ * parameters). GitHub renames special characters in the name, and refuses a
+ * name the release already has an asset of.
+ */
+const uploadReleaseAsset: Handler = (ctx) => {
+  const repo = repoOf(ctx);
+  const release = findRelease(ctx, repo);
+  const name = githubAssetName(String(ctx.params.name));
+  if (name === "") throw validationFailed("ReleaseAsset", "invalid", "name");
+  if (release.assets.some((a) => a.name === name)) throw validationFailed("ReleaseAsset", "already_exists", "name");
+  const asset = ctx.state.newReleaseAsset({
+    name,
+    data: ctx.body instanceof Uint8Array ? ctx.body : new Uint8Array(),
+    contentType: String(ctx.headers["content-type"]),
+    ...(typeof ctx.params.label === "string" ? { label: ctx.params.label } : {}),
+  });
+  release.assets.push(asset);
+  return { status: 201, body: releaseAssetJson(ctx, exampleBody(ctx.doc, ctx.operation, 201) as JsonObject, repo, release, asset) };
+};
+
 export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   "issues/list-comments": listComments,
   "issues/create-comment": createComment,
@@ -448,4 +706,14 @@ export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   "actions/get-artifact": getArtifact,
   "actions/download-artifact": downloadArtifact,
   "pulls/get": getPullRequest,
+  "repos/create-release": createRelease,
+  "repos/get-release": getRelease,
+  "repos/get-release-by-tag": getReleaseByTag,
+  "repos/update-release": updateRelease,
+  "repos/list-releases": listReleases,
+  "repos/delete-release": deleteRelease,
+  "repos/list-release-assets": listReleaseAssets,
+  "repos/get-release-asset": getReleaseAsset,
+  "repos/delete-release-asset": deleteReleaseAsset,
+  "repos/upload-release-asset": uploadReleaseAsset,
 });

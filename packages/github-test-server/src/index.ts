@@ -3,11 +3,12 @@
  * against GitHub's OpenAPI description (`@octokit/openapi`), answers in the
  * description's response shapes, and records every violation. Stateful for
  * pull request comments, check runs and their annotations, workflow runs and
- * their artifacts.
+ * their artifacts, releases and their assets.
  */
 export { startGitHubTestServer, type GitHubTestServer, type GitHubTestServerOptions, type RecordedRequest, type Violation, type ViolationKind } from "./server.js";
 export {
   GitHubState,
+  githubAssetName,
   isoSeconds,
   zipFiles,
   type Actor,
@@ -16,7 +17,11 @@ export {
   type CheckRunRecord,
   type CommentRecord,
   type PullRequestRecord,
+  type ReleaseAssetRecord,
+  type ReleaseRecord,
   type SeedPullRequest,
+  type SeedRelease,
+  type SeedReleaseAsset,
   type RepositoryState,
   type SeedArtifact,
   type SeedWorkflowRun,

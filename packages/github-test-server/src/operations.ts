@@ -21,6 +21,12 @@ export interface Operation {
   readonly parameters: readonly ParameterSpec[];
   /** JSON Schema of the JSON request body, when the operation takes one. */
   readonly body?: { readonly required: boolean; readonly schema: unknown };
+  /**
+   * The media types of a request body that is not JSON (a release asset
+   * upload's raw bytes), when the operation takes one: such a body is passed
+   * to the handler as bytes, unparsed.
+   */
+  readonly rawBody?: { readonly required: boolean; readonly mediaTypes: readonly string[] };
   /** The raw OpenAPI operation, for responses and examples. */
   readonly raw: JsonObject;
 }
@@ -37,6 +43,8 @@ interface Route {
   readonly names: readonly string[];
   /** Literal segments count: more literal routes win over templated ones. */
   readonly literals: number;
+  /** Whether a parameter may span segments: such routes lose ties to those whose parameters may not. */
+  readonly greedy: boolean;
 }
 
 const METHODS = new Set(["get", "post", "put", "patch", "delete", "head", "options"]);
@@ -45,7 +53,8 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function compileTemplate(template: string): { pattern: RegExp; names: string[]; literals: number } {
+/** `multiSegment`: path parameters that may span segments (`x-multi-segment`, e.g. a tag or branch with a slash). */
+function compileTemplate(template: string, multiSegment: ReadonlySet<string>): { pattern: RegExp; names: string[]; literals: number; greedy: boolean } {
   const names: string[] = [];
   let literals = 0;
   const source = template
@@ -56,15 +65,21 @@ function compileTemplate(template: string): { pattern: RegExp; names: string[]; 
       return parts
         .map((p) => {
           if (p.startsWith("{") && p.endsWith("}")) {
-            names.push(p.slice(1, -1));
-            return "([^/]+)";
+            const name = p.slice(1, -1);
+            names.push(name);
+            return multiSegment.has(name) ? "(.+)" : "([^/]+)";
           }
           return escapeRegExp(p);
         })
         .join("");
     })
     .join("/");
-  return { pattern: new RegExp(`^${source}$`), names, literals };
+  return { pattern: new RegExp(`^${source}$`), names, literals, greedy: names.some((n) => multiSegment.has(n)) };
+}
+
+/** An operation's parameters, its path item's first, `$ref`s resolved. */
+function declaredParameters(doc: OpenApiDocument, item: JsonObject, raw: JsonObject): JsonObject[] {
+  return [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(raw.parameters) ? raw.parameters : [])].map((p) => resolveRef(doc, p));
 }
 
 /** Every operation of the description, indexed for matching. */
@@ -78,10 +93,12 @@ export class OperationIndex {
     for (const [template, item] of Object.entries(doc.paths)) {
       for (const method of Object.keys(item)) {
         if (!METHODS.has(method)) continue;
-        this.#routes.push({ method: method.toUpperCase(), template, ...compileTemplate(template) });
+        const declared = declaredParameters(doc, item, item[method] as JsonObject);
+        const multiSegment = new Set(declared.filter((p) => p.in === "path" && p["x-multi-segment"] === true).map((p) => String(p.name)));
+        this.#routes.push({ method: method.toUpperCase(), template, ...compileTemplate(template, multiSegment) });
       }
     }
-    this.#routes.sort((a, b) => b.literals - a.literals || a.template.localeCompare(b.template));
+    this.#routes.sort((a, b) => b.literals - a.literals || Number(a.greedy) - Number(b.greedy) || a.template.localeCompare(b.template));
   }
 
   /** The operation for a method and a decoded path, or undefined. */
@@ -110,22 +127,21 @@ export class OperationIndex {
     if (existing) return existing;
     const item = this.#doc.paths[route.template]!;
     const raw = item[route.method.toLowerCase()] as JsonObject;
-    const declared = [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(raw.parameters) ? raw.parameters : [])];
-    const parameters = declared.map((p) => {
-      const param = resolveRef(this.#doc, p);
-      return {
-        name: String(param.name),
-        in: param.in as ParameterSpec["in"],
-        required: param.required === true || param.in === "path",
-        schema: toJsonSchema(param.schema),
-      };
-    });
+    const parameters = declaredParameters(this.#doc, item, raw).map((param) => ({
+      name: String(param.name),
+      in: param.in as ParameterSpec["in"],
+      required: param.required === true || param.in === "path",
+      schema: toJsonSchema(param.schema),
+    }));
     let body: Operation["body"];
+    let rawBody: Operation["rawBody"];
     if (raw.requestBody !== undefined) {
       const requestBody = resolveRef(this.#doc, raw.requestBody);
       const content = isObject(requestBody.content) ? requestBody.content : {};
       const json = content["application/json"];
-      if (isObject(json)) body = { required: requestBody.required === true, schema: toJsonSchema(json.schema) };
+      const required = requestBody.required === true;
+      if (isObject(json)) body = { required, schema: toJsonSchema(json.schema) };
+      else if (Object.keys(content).length > 0) rawBody = { required, mediaTypes: Object.keys(content) };
     }
     const operation: Operation = {
       operationId: String(raw.operationId),
@@ -133,6 +149,7 @@ export class OperationIndex {
       path: route.template,
       parameters,
       ...(body ? { body } : {}),
+      ...(rawBody ? { rawBody } : {}),
       raw,
     };
     this.#operations.set(key, operation);

@@ -1,7 +1,9 @@
 /**
  * Checks one request against its operation: path and query parameters
  * (converted from text by their schema's type, then validated), no unknown
- * query parameters, and the JSON body against the request body schema.
+ * query parameters, and the JSON body against the request body schema; a
+ * body that is not JSON (a release asset's bytes) against its media types
+ * and its `content-length`.
  */
 import { isObject } from "./description.js";
 import type { Operation, ParameterSpec } from "./operations.js";
@@ -32,6 +34,35 @@ export function coerceParameter(text: string, schema: unknown): unknown {
   return text;
 }
 
+/** A request's body as the server read it. */
+export interface RequestBody {
+  readonly present: boolean;
+  /** The parsed JSON; for an operation whose body is not JSON, the bytes. */
+  readonly value: unknown;
+  /** The request's `content-type` header (checked for a body that is not JSON). */
+  readonly contentType?: string;
+  /** The request's `content-length` header (checked for a body that is not JSON). */
+  readonly contentLength?: string;
+}
+
+/**
+ * What is wrong with a body that is not JSON. `application/octet-stream`
+ * stands for any media type: GitHub takes an asset of any type and stores
+ * the type the upload names. The length must be declared (not chunked) and
+ * match the bytes received.
+ */
+function rawBodyProblems(spec: NonNullable<Operation["rawBody"]>, body: RequestBody): string[] {
+  const problems: string[] = [];
+  const size = body.value instanceof Uint8Array ? body.value.byteLength : 0;
+  if (body.contentLength === undefined) problems.push("a content-length header is required (the body was not sent with one)");
+  else if (!/^\d+$/.test(body.contentLength) || Number(body.contentLength) !== size) problems.push(`content-length ${body.contentLength} does not match the ${size} bytes of the body`);
+  const mediaType = body.contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  if (mediaType === "") problems.push(`a content-type header is required (${spec.mediaTypes.join(", ")})`);
+  else if (!spec.mediaTypes.some((m) => m === "application/octet-stream" || m === mediaType)) problems.push(`content-type ${mediaType} is not one of ${spec.mediaTypes.join(", ")}`);
+  if (spec.required && size === 0) problems.push("a request body is required");
+  return problems;
+}
+
 export interface CheckedRequest {
   /** Parameter values by name, converted to their types. */
   readonly params: Readonly<Record<string, unknown>>;
@@ -46,7 +77,7 @@ export function checkRequest(
   operation: Operation,
   pathParams: Readonly<Record<string, string>>,
   query: URLSearchParams,
-  body: { readonly present: boolean; readonly value: unknown },
+  body: RequestBody,
 ): CheckedRequest {
   const problems: string[] = [];
   const params: Record<string, unknown> = {};
@@ -76,7 +107,9 @@ export function checkRequest(
     if (!declared.has(`query:${name}`)) problems.push(`query parameter "${name}" is not a parameter of ${operation.operationId}`);
   }
 
-  if (operation.body) {
+  if (operation.rawBody) {
+    problems.push(...rawBodyProblems(operation.rawBody, body));
+  } else if (operation.body) {
     if (!body.present) {
       if (operation.body.required) problems.push("a JSON request body is required");
     } else {

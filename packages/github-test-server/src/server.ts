@@ -1,7 +1,8 @@
 /**
  * A GitHub REST API on loopback for tests. Every request is matched to an
  * operation of GitHub's OpenAPI description and validated (path and query
- * parameters, JSON body); every JSON response is validated against the
+ * parameters, JSON body, or for a release asset upload the raw bytes' media
+ * type and length); every JSON response is validated against the
  * operation's response schema. Anything that does not conform is answered
  * with a 4xx (or 5xx for an operation this server does not implement) and
  * recorded in `violations`, which a test asserts is empty.
@@ -9,9 +10,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadDescription, type OpenApiDocument } from "./description.js";
-import { BLOB_PREFIX, HANDLERS, HttpError, type HandlerResult } from "./handlers.js";
+import { BLOB_PREFIX, HANDLERS, HttpError, releaseDownload, type HandlerResult } from "./handlers.js";
 import { OperationIndex, type Operation } from "./operations.js";
-import { checkRequest } from "./request-check.js";
+import { checkRequest, type RequestBody } from "./request-check.js";
 import { declaresStatus, responseSchema } from "./responses.js";
 import { GitHubState, type Actor } from "./state.js";
 import { SchemaValidator } from "./validator.js";
@@ -35,6 +36,8 @@ export interface RecordedRequest {
   readonly status: number;
   /** The parsed JSON body, when there was one. */
   readonly body?: unknown;
+  /** For an operation whose body is not JSON (an asset upload), how many bytes it had; the bytes are not kept here. */
+  readonly bodyBytes?: number;
 }
 
 export interface GitHubTestServerOptions {
@@ -42,8 +45,10 @@ export interface GitHubTestServerOptions {
   readonly token?: string;
   /** The account the token belongs to (default `github-actions[bot]`). */
   readonly actor?: Actor;
-  /** Largest request body accepted (default 1 MiB). */
+  /** Largest JSON request body accepted (default 1 MiB). */
   readonly maxBodyBytes?: number;
+  /** Largest request body accepted for an operation whose body is not JSON, i.e. a release asset upload (default 512 MiB). */
+  readonly maxUploadBytes?: number;
 }
 
 export interface GitHubTestServer {
@@ -114,13 +119,15 @@ export async function startGitHubTestServer(options: GitHubTestServerOptions = {
   const violations: Violation[] = [];
   const requests: RecordedRequest[] = [];
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const maxUpload = options.maxUploadBytes ?? 512 * 1024 * 1024;
   let baseUrl = "";
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = (req.method ?? "GET").toUpperCase();
     const url = new URL(req.url ?? "/", baseUrl);
     const record = (status: number, operationId?: string, body?: unknown): void => {
-      requests.push({ method, url: `${url.pathname}${url.search}`, status, ...(operationId ? { operationId } : {}), ...(body !== undefined ? { body } : {}) });
+      const kept = body instanceof Uint8Array ? { bodyBytes: body.byteLength } : body !== undefined ? { body } : {};
+      requests.push({ method, url: `${url.pathname}${url.search}`, status, ...(operationId ? { operationId } : {}), ...kept });
     };
     const violate = (kind: ViolationKind, problems: string[], operation?: Operation): void => {
       violations.push({ kind, method, path: url.pathname, ...(operation ? { operationId: operation.operationId } : {}), problems });
@@ -140,20 +147,41 @@ export async function startGitHubTestServer(options: GitHubTestServerOptions = {
       return;
     }
 
+    if (method === "GET") {
+      const download = releaseDownload(state, url.pathname);
+      if (download) {
+        if (!download.asset) {
+          res.writeHead(404).end();
+          record(404);
+          return;
+        }
+        download.asset.downloadCount++;
+        res.writeHead(200, {
+          "content-type": "application/octet-stream",
+          "content-length": download.asset.data.byteLength,
+          "content-disposition": `attachment; filename=${download.asset.name}`,
+        });
+        res.end(Buffer.from(download.asset.data.buffer, download.asset.data.byteOffset, download.asset.data.byteLength));
+        record(200);
+        return;
+      }
+    }
+
+    const match = index.match(method, url.pathname);
+
     let raw: Buffer;
     try {
-      raw = await readBody(req, maxBody);
+      raw = await readBody(req, match?.operation.rawBody ? maxUpload : maxBody);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
-        violate("request-too-large", [error.message]);
+        violate("request-too-large", [error.message], match?.operation);
         sendJson(res, 413, { message: "Request body too large", documentation_url: DOCS, status: "413" });
-        record(413);
+        record(413, match?.operation.operationId);
         return;
       }
       throw error;
     }
 
-    const match = index.match(method, url.pathname);
     if (!match) {
       const others = index.methodsFor(url.pathname);
       violate("unknown-route", [others.length > 0 ? `${method} is not an operation of ${url.pathname} (it has ${others.join(", ")})` : `no operation of api.github.com has the path ${url.pathname}`]);
@@ -170,8 +198,11 @@ export async function startGitHubTestServer(options: GitHubTestServerOptions = {
       return;
     }
 
-    let body: { present: boolean; value: unknown } = { present: false, value: undefined };
-    if (raw.length > 0) {
+    let body: RequestBody = { present: false, value: undefined };
+    if (operation.rawBody) {
+      // Passed through as bytes; their media type and length are checked with the parameters.
+      body = { present: raw.length > 0, value: raw, contentType: req.headers["content-type"], contentLength: req.headers["content-length"] };
+    } else if (raw.length > 0) {
       try {
         body = { present: true, value: JSON.parse(raw.toString("utf8")) as unknown };
       } catch {
@@ -200,10 +231,10 @@ export async function startGitHubTestServer(options: GitHubTestServerOptions = {
 
     let result: HandlerResult;
     try {
-      result = handler({ doc, operation, params: checked.params, body: checked.body, url, state, baseUrl });
+      result = handler({ doc, operation, params: checked.params, body: checked.body, url, headers: req.headers, state, baseUrl });
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
-      result = { status: error.status, body: { message: error.message, documentation_url: DOCS, status: String(error.status) } };
+      result = { status: error.status, body: { message: error.message, ...(error.errors ? { errors: error.errors } : {}), documentation_url: DOCS, status: String(error.status) } };
     }
     if (result.body !== undefined && declaresStatus(operation, result.status)) {
       const schema = responseSchema(doc, operation, result.status);
@@ -223,6 +254,10 @@ export async function startGitHubTestServer(options: GitHubTestServerOptions = {
       else res.end();
     });
   });
+  // Clients run in this process: while a test blocks the event loop (hashing or comparing large
+  // assets), Node's 5 s default would let the server drop an idle connection just as the client
+  // reuses it (ECONNRESET). The client closes idle connections before this hint runs out.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());

@@ -1,8 +1,10 @@
 /**
  * What the test server remembers: per repository, pull request comments,
- * check runs with their annotations, workflow runs and their artifacts. Tests
- * seed it (workflow runs, artifacts, existing comments) and inspect it.
+ * check runs with their annotations, workflow runs and their artifacts,
+ * releases and their assets. Tests seed it (workflow runs, artifacts,
+ * existing comments, releases) and inspect it.
  */
+import { createHash } from "node:crypto";
 import { zipSync } from "fflate";
 
 export interface Actor {
@@ -95,6 +97,60 @@ export interface SeedPullRequest {
   readonly state?: "open" | "closed";
 }
 
+export interface ReleaseAssetRecord {
+  readonly id: number;
+  /** The name as GitHub stores it (see {@link githubAssetName}). */
+  readonly name: string;
+  readonly label: string | null;
+  /** The media type the upload named. */
+  readonly contentType: string;
+  /** The bytes uploaded, served on download. */
+  readonly data: Uint8Array;
+  /** `sha256:<hex>` of the bytes, as GitHub reports it. */
+  readonly digest: string;
+  readonly uploader: Actor;
+  readonly createdAt: string;
+  /** Downloads through `browser_download_url`. */
+  downloadCount: number;
+}
+
+export interface ReleaseRecord {
+  readonly id: number;
+  tagName: string;
+  targetCommitish: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  readonly author: Actor;
+  readonly createdAt: string;
+  updatedAt: string;
+  /** Null while a draft. */
+  publishedAt: string | null;
+  /** The tag a draft's URLs carry instead of its own (`untagged-…`), as on GitHub. */
+  readonly untaggedName: string;
+  /** In upload order. */
+  readonly assets: ReleaseAssetRecord[];
+}
+
+export interface SeedReleaseAsset {
+  readonly name: string;
+  /** Text is stored as UTF-8. */
+  readonly data: string | Uint8Array;
+  readonly contentType?: string;
+  readonly label?: string;
+}
+
+export interface SeedRelease {
+  readonly tagName: string;
+  readonly targetCommitish?: string;
+  readonly name?: string | null;
+  readonly body?: string | null;
+  readonly draft?: boolean;
+  readonly prerelease?: boolean;
+  readonly assets?: readonly SeedReleaseAsset[];
+}
+
 export interface RepositoryState {
   readonly owner: string;
   readonly repo: string;
@@ -104,6 +160,8 @@ export interface RepositoryState {
   readonly workflowRuns: WorkflowRunRecord[];
   readonly workflows: Map<string, number>;
   readonly pullRequests: PullRequestRecord[];
+  /** In creation order. */
+  readonly releases: ReleaseRecord[];
 }
 
 export interface SeedArtifact {
@@ -157,7 +215,7 @@ export class GitHubState {
     const key = `${owner.toLowerCase()}/${repo.toLowerCase()}`;
     let state = this.#repos.get(key);
     if (!state) {
-      state = { owner, repo, id: this.nextId(), comments: [], checkRuns: new Map(), workflowRuns: [], workflows: new Map(), pullRequests: [] };
+      state = { owner, repo, id: this.nextId(), comments: [], checkRuns: new Map(), workflowRuns: [], workflows: new Map(), pullRequests: [], releases: [] };
       this.#repos.set(key, state);
     }
     return state;
@@ -264,10 +322,99 @@ export class GitHubState {
     return undefined;
   }
 
+  /** A new release record, not yet added to a repository (the server checks GitHub's rules before adding it). */
+  newRelease(seed: SeedRelease, author: Actor = this.actor): ReleaseRecord {
+    const at = this.now();
+    const id = this.nextId();
+    const draft = seed.draft ?? false;
+    return {
+      id,
+      tagName: seed.tagName,
+      targetCommitish: seed.targetCommitish ?? "main",
+      name: seed.name ?? null,
+      body: seed.body ?? null,
+      draft,
+      prerelease: seed.prerelease ?? false,
+      author,
+      createdAt: at,
+      updatedAt: at,
+      publishedAt: draft ? null : at,
+      untaggedName: `untagged-${createHash("sha1").update(`release ${id}`).digest("hex").slice(0, 20)}`,
+      assets: [],
+    };
+  }
+
+  /** A new asset record, not yet added to a release. */
+  newReleaseAsset(seed: SeedReleaseAsset, uploader: Actor = this.actor): ReleaseAssetRecord {
+    // A copy, so that the record owns exactly its bytes.
+    const data = typeof seed.data === "string" ? new TextEncoder().encode(seed.data) : new Uint8Array(seed.data);
+    return {
+      id: this.nextId(),
+      name: githubAssetName(seed.name),
+      label: seed.label ?? null,
+      contentType: seed.contentType ?? "application/octet-stream",
+      data,
+      digest: `sha256:${createHash("sha256").update(data).digest("hex")}`,
+      uploader,
+      createdAt: this.now(),
+      downloadCount: 0,
+    };
+  }
+
+  /** Adds a release (and its assets) as if someone had published it before; GitHub's rules are not checked. */
+  addRelease(owner: string, repo: string, seed: SeedRelease): ReleaseRecord {
+    const release = this.newRelease(seed);
+    release.assets.push(...(seed.assets ?? []).map((a) => this.newReleaseAsset(a)));
+    this.repository(owner, repo).releases.push(release);
+    return release;
+  }
+
+  /** The releases of a repository, in creation order (the API lists them newest first). */
+  releases(owner: string, repo: string): ReleaseRecord[] {
+    return this.findRepository(owner, repo)?.releases ?? [];
+  }
+
+  /** A release by id, in one repository. */
+  release(owner: string, repo: string, id: number): ReleaseRecord | undefined {
+    return this.releases(owner, repo).find((r) => r.id === id);
+  }
+
+  /** The published release of a tag (drafts have no tag yet), as `repos/get-release-by-tag` finds it. */
+  releaseByTag(owner: string, repo: string, tag: string): ReleaseRecord | undefined {
+    return this.releases(owner, repo).find((r) => !r.draft && r.tagName === tag);
+  }
+
+  /** A release asset by id in one repository, with its release. */
+  releaseAsset(owner: string, repo: string, id: number): { release: ReleaseRecord; asset: ReleaseAssetRecord } | undefined {
+    for (const release of this.releases(owner, repo)) {
+      const asset = release.assets.find((a) => a.id === id);
+      if (asset) return { release, asset };
+    }
+    return undefined;
+  }
+
   /** A check run by id, in any repository. */
   checkRun(owner: string, repo: string, id: number): CheckRunRecord | undefined {
     return this.findRepository(owner, repo)?.checkRuns.get(id);
   }
+}
+
+/**
+ * The name GitHub gives an uploaded asset: it "renames asset filenames that
+ * have special characters, non-alphanumeric characters, and leading or
+ * trailing periods". As reported: every character other than ASCII letters,
+ * digits, `-`, `_`, `+` and `.` becomes `.` (accents are dropped first),
+ * runs of `.` become one, and leading or trailing `.` are removed. (A `+`
+ * sent unencoded in the query is a space, so it becomes `.` too.) GitHub
+ * transliterates some other letters (`æ` → `ae`) where this gives `.`.
+ */
+export function githubAssetName(name: string): string {
+  return name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^A-Za-z0-9._+-]/g, ".")
+    .replace(/\.{2,}/g, ".")
+    .replace(/^\.+|\.+$/g, "");
 }
 
 /** A zip archive of the given files (text as UTF-8). */
