@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot, runActionAsync, type ActionRun } from "@slmops/action-kit/testing";
 import { startGitHubTestServer, type GitHubTestServer } from "@slmops/github-test-server";
@@ -37,7 +37,8 @@ function publish(inputs: Record<string, string>, env: Record<string, string> = {
   return runActionAsync(
     bundle,
     project.dir,
-    { manifest: "slmops.yaml", token: TOKEN, "onnxruntime-path": installedRuntime, ...inputs },
+    // The runner passes every input, with action.yml's defaults for those the step leaves out.
+    { manifest: "slmops.yaml", verdict: "slmops-gate/slmops-verdict.json", "repository-dir": "edge-release", attest: "auto", "github-release": "true", force: "false", token: TOKEN, "onnxruntime-path": installedRuntime, ...inputs },
     {
       timeout: 180_000,
       event: { name: "push", payload: { ref: "refs/heads/main", after: project.commit, repository: { name: REPO, owner: { login: OWNER } } } },
@@ -51,6 +52,7 @@ describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checki
     const keys = freshKeys();
     writeVerdict(project.dir, "pass");
     const first = await publish({ ...keyInputs(keys), version: "1.2.0", "repository-dir": "site/edge" });
+    expect(first.node, "the runner's Node 24 (npm run setup unpacks it)").toMatch(/node-v24\.\d+\.\d+/);
     expect(first.stderr).toBe("");
     expect(errors(first)).toEqual([]);
     expect(first.status, first.stdout).toBe(0);
@@ -80,19 +82,19 @@ describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checki
     expect(release?.tagName).toBe("slmops-beta-v1.2.0");
     expect(release?.targetCommitish).toBe(project.commit);
     expect(release?.prerelease).toBe(true); // channel beta
-    expect(first.outputs["release-url"]).toBe(release?.htmlUrl);
+    expect(first.outputs["release-url"]).toMatch(/\/releases\/tag\/slmops-beta-v1\.2\.0$/);
     const names = (release?.assets ?? []).map((a) => a.name).sort();
-    expect(names).toEqual(["1.root.json", "2.rollout.json", "2.snapshot.json", "2.targets.json", "story-lm-1.2.0.provenance.intoto.json", "story-lm-local-model.onnx", "timestamp.json"].sort());
+    expect(names).toEqual(["1.rollout.json", "1.root.json", "2.snapshot.json", "2.targets.json", "story-lm-1.2.0.provenance.intoto.json", "story-lm-local-model.onnx", "timestamp.json"].sort());
     const targetFile = filesUnder(join(project.dir, "site/edge/targets")).find((f) => f.path.endsWith(".model.onnx"));
-    expect(Buffer.from(release?.assets.find((a) => a.name === "story-lm-local-model.onnx")?.bytes ?? []).equals(readFileSync(targetFile?.path ?? ""))).toBe(true);
-    expect(Buffer.from(release?.assets.find((a) => a.name === "timestamp.json")?.bytes ?? []).equals(readFileSync(join(project.dir, "site/edge/metadata/timestamp.json")))).toBe(true);
+    expect(Buffer.from(release?.assets.find((a) => a.name === "story-lm-local-model.onnx")?.data ?? []).equals(readFileSync(targetFile?.path ?? ""))).toBe(true);
+    expect(Buffer.from(release?.assets.find((a) => a.name === "timestamp.json")?.data ?? []).equals(readFileSync(join(project.dir, "site/edge/metadata/timestamp.json")))).toBe(true);
 
     // No key in any output, log, summary, file the action wrote, asset or request — only in the runner's mask commands.
     const masks = first.stdout.split("\n").filter((l) => l.startsWith("::add-mask::"));
     for (const key of Object.values(keys)) expect(masks).toContain(`::add-mask::${key}`);
     const shown = [first.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n"), first.stderr, first.summary, first.outputFile, JSON.stringify(server.requests)];
     const written = [...filesUnder(join(project.dir, "site")), ...filesUnder(first.runnerTemp)].map((f) => f.text);
-    const assets = (release?.assets ?? []).map((a) => Buffer.from(a.bytes).toString("latin1"));
+    const assets = (release?.assets ?? []).map((a) => Buffer.from(a.data).toString("latin1"));
     for (const key of Object.values(keys)) {
       const raw = Buffer.from(key, "base64").toString("latin1");
       for (const text of [...shown, ...written, ...assets]) {
@@ -119,7 +121,7 @@ describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checki
     writeVerdict(project.dir, "fail", "gate/failed.json");
     const refused = await publish({ ...keyInputs(keys), version: "2.0.0", verdict: "gate/failed.json", "repository-dir": "forced", "github-release": "false" });
     expect(refused.status).toBe(1);
-    expect(errors(refused)).toEqual(["::error::the gate did not pass on local (fail); the release is refused. Pass the gate's verdict with the `verdict` input, or set `force: true` to publish anyway (recorded in the signed metadata)"]);
+    expect(errors(refused)).toEqual(["::error::the gate did not pass on local (fail); the release is refused. Pass the gate's verdict with input `verdict`, or set input `force` to true to publish anyway (recorded in the signed metadata)"]);
     expect(hasStack(refused.stdout + refused.stderr)).toBe(false);
     expect(() => statSync(join(project.dir, "forced", "metadata"))).toThrow();
 
@@ -153,18 +155,17 @@ describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checki
     // The same version with other content is refused.
     const ok = await publish({ ...keyInputs(keys), version: "3.0.0", "repository-dir": "reuse", "github-release": "false" });
     expect(ok.status, ok.stdout).toBe(0);
-    const onnx = join(project.dir, ".slmops", "variants", "story-lm", "int8", "model.onnx");
-    const original = readFileSync(onnx);
+    // Other content under the same version: the manifest it is built from changed (its digest is signed).
+    const manifestFile = join(project.dir, "slmops.yaml");
+    const original = readFileSync(manifestFile);
     try {
-      rmSync(onnx);
-      writeFileSync(onnx, Buffer.concat([original, Buffer.from([0])]));
+      writeFileSync(manifestFile, Buffer.concat([original, Buffer.from("# an edit after the release\n")]));
       const reused = await publish({ ...keyInputs(keys), version: "3.0.0", "repository-dir": "reuse", "github-release": "false" });
       expect(reused.status).toBe(1);
       expect(errors(reused).join("\n")).toContain("version 3.0.0 of story-lm is already published on channel beta with other content; a version is never reused");
       expect(hasStack(reused.stdout + reused.stderr)).toBe(false);
     } finally {
-      rmSync(onnx);
-      writeFileSync(onnx, original);
+      writeFileSync(manifestFile, original);
     }
   });
 });

@@ -101,7 +101,7 @@ export async function main(): Promise<void> {
     ...(channelInput !== "" ? { channel: channelInput } : {}),
   });
   // Everything that needs no key is checked before a key is read or a file is written.
-  edge.refuseUnlessPassed(releases, { force, verdictGiven, wording: { verdict: "the `verdict` input", force: "set `force: true`" } });
+  edge.refuseUnlessPassed(releases, { force, verdictGiven, wording: { verdict: "input `verdict`", force: "set input `force` to true" } });
   const forced = edge.gateFailures(releases);
   if (forced.length > 0) core.warning(`Publishing although the gate did not pass on ${forced.join(", ")} (\`force: true\`); the signed metadata records it.`);
 
