@@ -15,9 +15,10 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigurationError, EnvironmentError } from "@slmops/diagnostics";
 import { inCohort } from "@slmops/rollout-cohort";
-import { verifyVariantFiles, type VariantFiles } from "@slmops/variant-identity";
+import { variantDigest, type VariantFiles } from "@slmops/variant-identity";
 import type { TargetFile } from "@tufjs/models";
 import type { AgentConfig } from "./config.js";
+import { InsufficientSpaceError } from "./download-errors.js";
 import { agentEvent, type AgentEvent, type EventSink, type IdleOutcome } from "./events.js";
 import { installVersion, pruneVersions, readActive, readReleaseRecord, switchActive, type ReleaseRecord } from "./install.js";
 import { readJournal, writeJournal, type InstalledVersion, type Journal, type UpdateStep } from "./journal.js";
@@ -104,6 +105,8 @@ function reasonOf(error: unknown): string {
 /** Whether an error of a download or a metadata fetch may pass by itself (network, server, disk space). */
 function retryableOf(error: unknown): boolean {
   if (error instanceof CheckFailure) return error.retryable;
+  // Room may be made on the device: try again later, with the backoff.
+  if (error instanceof InsufficientSpaceError) return true;
   const flag = (error as { retryable?: unknown }).retryable;
   if (typeof flag === "boolean") return flag;
   if (error instanceof EnvironmentError) return true;
@@ -245,13 +248,18 @@ export class Agent {
       const url = `${c.repository}/targets/${info.path.slice(0, slash + 1)}${sha256}.${info.path.slice(slash + 1)}`;
       await this.#deps.download(url, join(staging, file.name), { length: info.length, sha256 }, { readTimeoutMs: c.download.readTimeoutMs });
     }
-    // Verifying: the files together are the variant the release signed.
+    // Verifying: each file was checked against its signed length and sha256 as it arrived; together they
+    // must be the variant the release signed (its digest over every file), and nothing else may lie beside them.
     journal = await this.#step(journal, target, "verifying");
     await this.#emit({ event: "verifying", version: rollout.version, durationMs: Date.now() - began });
     await this.#removeStrays(staging, identity);
-    await verifyVariantFiles(staging, identity).catch((error: unknown) => {
-      throw new CheckFailure(`the downloaded files are not the signed variant: ${reasonOf(error)}`, true, { cause: error });
-    });
+    let digest: string;
+    try {
+      digest = variantDigest(identity.files);
+    } catch (error) {
+      throw new CheckFailure(`the release's variant files are malformed: ${reasonOf(error)}`, false, { cause: error });
+    }
+    if (digest !== identity.digest) throw new CheckFailure(`the release's files do not make up its signed variant (digest ${digest}, ${identity.digest} signed)`, false);
 
     // Installing, beside the active version.
     journal = await this.#step(journal, target, "installing");
