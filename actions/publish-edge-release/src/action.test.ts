@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, runActionAsync, type ActionRun } from "@slmops/action-kit/testing";
 import { startGitHubTestServer, type GitHubTestServer } from "@slmops/github-test-server";
+import { startNginx } from "@slmops/test-nginx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TargetOutput } from "./main.js";
 import { cli, freshKeys, keyInputs, makeProject, writeVerdict, type Project } from "./test-support/project.js";
@@ -114,6 +116,26 @@ describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checki
     const uploads = server.requests.slice(requestsBefore).filter((r) => r.operationId === "repos/upload-release-asset");
     expect(uploads).toEqual([]);
     expect(server.violations, server.describeViolations()).toEqual([]);
+
+    // A device takes the release up from Debian's nginx serving the directory the action wrote, once the promote job starts the rollout.
+    const promoted = cli(["release", "promote", "--repo", "site/edge"], project.dir, { SLMOPS_ROLLOUT_KEY: keys.rollout, SLMOPS_SNAPSHOT_KEY: keys.snapshot, SLMOPS_TIMESTAMP_KEY: keys.timestamp });
+    expect(promoted.status, promoted.stderr).toBe(0);
+    const host = await startNginx({ root: join(project.dir, "site", "edge") });
+    try {
+      const device = mkdtempSync(join(tmpdir(), "publish-device-"));
+      writeFileSync(
+        join(device, "agent.yaml"),
+        `version: 1\nrepository: ${host.url}\nchannel: beta\nmodel: story-lm\ndevice: { id: kiosk-1, class: local }\ninstall-dir: install\ntrusted-root: ${join(project.dir, "site/edge/metadata/1.root.json")}\n`,
+      );
+      const agent = cli(["agent", "once", "--config", join(device, "agent.yaml")], device);
+      expect(agent.status, agent.stderr).toBe(0);
+      const events = agent.stdout.trim().split("\n").map((line) => JSON.parse(line) as { event: string; version?: string });
+      expect(events.at(-1)).toMatchObject({ event: "active", version: "1.2.0" });
+      expect(JSON.parse(readFileSync(join(device, "install", "active", "release.json"), "utf8"))).toMatchObject({ version: "1.2.0", variant: "int8", deviceClass: "local" });
+    } finally {
+      await host.stop();
+    }
+
   });
 
   it("refuses a gate that did not pass, unless forced — and the force is in the signed metadata", async () => {
@@ -142,6 +164,11 @@ describe("publish-edge-release action (bundled, runner's Node 24, OpenAPI-checki
     const fresh = await publish({ ...keyInputs(withoutRoot), version: "3.0.0", "repository-dir": "not-restored", "github-release": "false" });
     expect(fresh.status).toBe(1);
     expect(errors(fresh)[0]).toContain("`not-restored` holds no release repository, and creating one needs the root key. Restore the repository the static host serves");
+
+    // An attestation demanded where the job may not request an OIDC token.
+    const attest = await publish({ ...keyInputs(keys), version: "3.0.0", "repository-dir": "attest", "github-release": "false", attest: "true" });
+    expect(attest.status).toBe(1);
+    expect(errors(attest)[0]).toContain("Input `attest` is `true` but the job has no `id-token: write` permission");
 
     // A malformed key: the refusal names the variable, never the value.
     const canary = Buffer.from("canary-secret-value-0123456789abcdef").toString("base64");

@@ -12,8 +12,8 @@ import { generateSigningKey, RELEASE_ROLES, type KeyRole } from "@slmops/edge-re
 
 export const cliPath = join(repoRoot, "packages", "cli", "dist", "bin.js");
 
-export function cli(args: readonly string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
+export function cli(args: readonly string[], cwd: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env }, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,7 +35,7 @@ export function makeProject(): Project {
   must(["init"], dir);
   appendFileSync(
     join(dir, "slmops.yaml"),
-    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  rollout:\n    stages:\n      - { percent: 10, soak: 1h }\n      - { percent: 100 }\n",
+    "\nrelease:\n  channel: beta\n  targets:\n    local: int8\n  rollout:\n    stages:\n      - { percent: 100 }\n",
   );
   writeFileSync(join(dir, ".gitignore"), ".slmops/\n");
   execFileSync("git", ["add", "-A"], { cwd: dir });
