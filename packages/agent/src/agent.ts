@@ -23,7 +23,11 @@ import { agentEvent, type AgentEvent, type EventSink, type IdleOutcome } from ".
 import { installVersion, pruneVersions, readActive, readReleaseRecord, switchActive, type ReleaseRecord } from "./install.js";
 import { readJournal, writeJournal, type InstalledVersion, type Journal, type UpdateStep } from "./journal.js";
 import { agentLayout, versionDirName, type AgentLayout } from "./layout.js";
+import { acquireLock } from "./lock.js";
 import { openTrustedMetadata } from "./trusted-metadata.js";
+
+/** Health checks of one release the agent may die in before the release counts as failed here. */
+export const MAX_INTERRUPTED_HEALTH_CHECKS = 2;
 
 /** A signed rollout state, as the release's rollout role publishes it. */
 export interface RolloutState {
@@ -154,7 +158,21 @@ export class Agent {
       } else {
         if (pending.dir !== linked && pending.dir !== journal.previous?.dir) await rm(join(this.layout.versions, pending.dir), { recursive: true, force: true });
         journal = { ...journal, pending: null };
-        await this.#emit({ event: "failed", version: pending.version, reason: `interrupted while ${pending.step}; the device stayed on ${journal.active?.version ?? "no model"}`, retryable: true });
+        const stayed = `the device stayed on ${journal.active?.version ?? "no model"}`;
+        if (pending.step === "health-checking") {
+          // A model that crashes the agent while it is checked would otherwise be retried after every restart.
+          const times = (journal.interrupted?.[pending.version] ?? 0) + 1;
+          if (times >= MAX_INTERRUPTED_HEALTH_CHECKS) {
+            const reason = `health check failed: it did not finish ${times} times (the agent died during it); ${stayed}`;
+            journal = { ...journal, interrupted: {}, failed: { ...journal.failed, [pending.version]: { digest: pending.digest, reason, at: this.#now().toISOString() } } };
+            await this.#emit({ event: "rolled-back", version: pending.version, ...(journal.active ? { from: journal.active.version } : {}), reason });
+          } else {
+            journal = { ...journal, interrupted: { ...journal.interrupted, [pending.version]: times } };
+            await this.#emit({ event: "failed", version: pending.version, reason: `interrupted while ${pending.step}; ${stayed}`, retryable: true });
+          }
+        } else {
+          await this.#emit({ event: "failed", version: pending.version, reason: `interrupted while ${pending.step}; ${stayed}`, retryable: true });
+        }
       }
     }
     const now = await readActive(this.layout);
@@ -167,8 +185,22 @@ export class Agent {
     return journal;
   }
 
-  /** One check: recover, refresh the metadata, decide, and update when this device is in the rollout's stage. */
+  /**
+   * One check: recover, refresh the metadata, decide, and update when this
+   * device is in the rollout's stage. One agent at a time per install
+   * directory: another one running (`agent once` beside the service) is refused.
+   */
   async checkOnce(): Promise<CheckOutcome> {
+    await mkdir(this.layout.state, { recursive: true });
+    const lock = await acquireLock(join(this.layout.state, "lock"));
+    try {
+      return await this.#checkLocked();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #checkLocked(): Promise<CheckOutcome> {
     let journal = await this.recover();
     await this.#emit({ event: "checking", ...(journal.active ? { version: journal.active.version } : {}) });
     const started = Date.now();
@@ -285,7 +317,7 @@ export class Agent {
     journal = await this.#step(journal, target, "switching");
     await switchActive(this.layout, name);
     const previous = start.active && start.active.dir !== name ? start.active : start.previous;
-    journal = { ...journal, active: target, previous, pending: null };
+    journal = { ...journal, active: target, previous, pending: null, interrupted: {} };
     await writeJournal(this.layout.journal, journal);
     await pruneVersions(this.layout, new Set([name, previous?.dir].filter((d): d is string => d !== undefined)));
     await this.#emit({ event: "active", version: rollout.version, ...(from ? { from } : {}), durationMs: Date.now() - began, ...(health.latencyMs !== undefined ? { latencyMs: health.latencyMs } : {}), ...(health.loadMs !== undefined ? { loadMs: health.loadMs } : {}) });

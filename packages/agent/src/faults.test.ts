@@ -200,6 +200,36 @@ describe("the agent killed, starved or cut off at every step ends on the old or 
     }
   });
 
+  it("a release the agent keeps dying in during its health check counts as failed after two tries, and is not taken again", async () => {
+    const { device, next } = await deviceWithUpdate();
+    expect((await device.killAt("health-checking")).killed).toBe(true);
+    expect((await device.killAt("health-checking")).killed).toBe(true);
+    const r = device.once();
+    expect(r.events[0]).toMatchObject({ event: "rolled-back", version: next, from: "1.0.0" });
+    expect(r.events[0]?.reason).toMatch(/did not finish 2 times/);
+    expect(names(r.events).slice(1)).toEqual(["checking", "idle:failed-here"]);
+    expect(await onOneVersion(device, ["1.0.0"])).toBe("1.0.0");
+  });
+
+  it("one agent at a time on an install directory: a second is refused while the first works; a dead one's lock is taken over", async () => {
+    const slow = await startNginx({ root: repo.dir, limitRate: 128 * 1024 });
+    try {
+      const { device, next } = await deviceWithUpdate(slow);
+      const first = device.killAt("active"); // runs until it is done
+      await slow.waitForLog((e) => e.path.endsWith(".model.onnx") || e.path.endsWith("timestamp.json"), { timeoutMs: 20_000 }).catch(() => undefined);
+      const second = device.once();
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(/another agent \(pid \d+\) is working on this install directory/);
+      await first;
+      // Killed while holding the lock: the next agent takes it over.
+      writeFileSync(join(device.installDir, "state", "lock"), "999999999\n");
+      expect(device.once().status).toBe(0);
+      expect(activeVersion(device)).toBe(next);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("recovers from a journal and install directory left mid-update, without a server", async () => {
     const { device } = await deviceWithUpdate();
     await device.killAt("installing");

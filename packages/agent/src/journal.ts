@@ -37,6 +37,8 @@ export interface Journal {
   readonly failed: Readonly<Record<string, { readonly digest: string; readonly reason: string; readonly at: string }>>;
   /** Consecutive failed attempts, for the backoff. */
   readonly failures: number;
+  /** Health checks of a release that never finished (the agent died during them), by version: a release that takes the agent down is not retried forever. */
+  readonly interrupted?: Readonly<Record<string, number>>;
   readonly lastCheck: string | null;
 }
 
@@ -77,6 +79,7 @@ export async function readJournal(file: string): Promise<{ journal: Journal; pro
         failed: typeof raw.failed === "object" && raw.failed !== null ? raw.failed : {},
         failures: Number.isInteger(raw.failures) && (raw.failures ?? 0) >= 0 ? (raw.failures as number) : 0,
         lastCheck: typeof raw.lastCheck === "string" ? raw.lastCheck : null,
+        interrupted: typeof raw.interrupted === "object" && raw.interrupted !== null ? raw.interrupted : {},
       },
     };
   } catch {
