@@ -4,6 +4,7 @@
  * health-checks and rolls back; the application asks which model is active.
  */
 export { Agent, CheckFailure, type AgentDependencies, type CheckOutcome, type DownloadFunction, type HealthCheckFunction, type RolloutState } from "./agent.js";
+export { BACKOFF_JITTER, nextDelay } from "./backoff.js";
 export { DEFAULT_AGENT_CONFIG, loadAgentConfig, type AgentConfig } from "./config.js";
 export { AGENT_EVENTS, agentEvent, EVENT_FIELDS, jsonLinesSink, type AgentEvent, type AgentEventName, type EventSink, type IdleOutcome } from "./events.js";
 export { readActive, readReleaseRecord, type ReleaseRecord } from "./install.js";

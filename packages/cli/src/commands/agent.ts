@@ -95,16 +95,9 @@ async function once(context: CommandContext, config: AgentConfig): Promise<numbe
   return exitFor(await agent.checkOnce(), context);
 }
 
-/** The wait before the next check: the poll interval, or after failures a doubling backoff (±20% jitter), at most `backoff.max`. */
-export function nextDelay(config: AgentConfig, outcome: CheckOutcome, failures: number, random: () => number = Math.random): number {
-  if (outcome.kind !== "failed" || !outcome.retryable) return config.pollMs;
-  const base = Math.min(config.backoff.maxMs, config.backoff.initialMs * 2 ** Math.max(0, failures - 1));
-  return Math.min(config.backoff.maxMs, Math.round(base * (0.8 + 0.4 * random())));
-}
-
 async function runLoop(context: CommandContext, config: AgentConfig): Promise<number> {
   const agent = await makeAgent(context, config);
-  const { readJournal } = await import("@slmops/agent");
+  const { nextDelay, readJournal } = await import("@slmops/agent");
   let stop = false;
   let wake: (() => void) | undefined;
   const onSignal = (): void => {
