@@ -1,0 +1,11 @@
+export { LATENCY_BUCKETS_MS, MAX_EVENTS_PER_REPORT, REPORT_EVENTS, canonicalJson, checkReport, type CheckedReport, type CollectorReport, type ReportCheck, type ReportEvent, type ReportEventName, type ReportFigures, type ReportProblem } from "./report.js";
+export { bucketOf, histogramQuantile, mergeCounts } from "./histogram.js";
+export type { CollectorStore, DeviceStateCount, FleetFilter, FleetStatus, InsertOutcome, MigrationResult, ReleaseFigures, StageStatus, StoreCounts, TokenRecord } from "./store.js";
+export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
+export { MIGRATION_LOCK_KEY, PostgresStore, redactUrl, type PostgresStoreOptions } from "./postgres-store.js";
+export { DEFAULT_DATABASE, openStore } from "./open-store.js";
+export { TOKEN_PREFIX, hashToken, isTokenShaped, issueToken, newToken } from "./tokens.js";
+export { RateLimiter, type RateDecision, type RateLimitOptions } from "./rate-limit.js";
+export { CollectorMetrics, REFUSAL_REASONS, type RefusalReason } from "./metrics.js";
+export { CollectorService, DEFAULT_MAX_BODY_BYTES, REPORTS_PATH, startCollector, type Collector, type CollectorOptions } from "./server.js";

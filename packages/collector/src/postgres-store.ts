@@ -1,0 +1,178 @@
+/**
+ * The store for fleets that outgrow one machine: PostgreSQL (`pg`), shared
+ * by any number of stateless collectors. Each report is one transaction
+ * (`INSERT … ON CONFLICT DO NOTHING` on its (device, id) key, so two
+ * collectors receiving the same retry store it once). Migrations run under a
+ * session advisory lock, so collectors starting together apply each once.
+ */
+import pg from "pg";
+import { ConfigurationError } from "@slmops/diagnostics";
+import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, newerSchemaMessage } from "./migrations.js";
+import type { CheckedReport } from "./report.js";
+import {
+  COUNTS_SQL, DEVICE_STATES_SQL, deviceStatesFromRows, figuresStatement, fleetStatusFromRows, insertEventsStatement, insertLatencyStatement, insertReportStatement,
+  latencyStatement, num, reportDigestStatement, stageStatusStatement, upsertDeviceStatement, type Row, type Statement,
+} from "./sql.js";
+import type { CollectorStore, DeviceStateCount, FleetFilter, FleetStatus, InsertOutcome, MigrationResult, StoreCounts, TokenRecord } from "./store.js";
+
+/** The advisory lock key migrations hold ("slmops" in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x736c6d6f7073;
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` (libpq's URL form). */
+  readonly url: string;
+  /** Connections in this collector's pool (default 10). */
+  readonly poolSize?: number;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unparsable PostgreSQL URL)";
+  }
+}
+
+/** `?` placeholders as `$1`, `$2` … (the shared SQL has no `?` inside literals). */
+export function numberPlaceholders(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+
+async function query(on: Queryable, statement: Statement): Promise<pg.QueryResult<Row>> {
+  return on.query<Row>(numberPlaceholders(statement.text), statement.params as unknown[]);
+}
+
+export class PostgresStore implements CollectorStore {
+  readonly kind = "postgres" as const;
+  readonly location: string;
+  readonly #pool: pg.Pool;
+
+  constructor(options: PostgresStoreOptions) {
+    this.location = redactUrl(options.url);
+    this.#pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle connection the server closed must not crash the collector; the pool replaces it.
+    this.#pool.on("error", () => undefined);
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.#pool.connect();
+    } catch (error) {
+      throw new ConfigurationError(
+        `cannot connect to the collector database ${this.location}: ${(error as Error).message}\n  hint: check that PostgreSQL runs and accepts this user from here, or use a SQLite file`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async migrate(): Promise<MigrationResult> {
+    const client = await this.#connect();
+    const applied: number[] = [];
+    try {
+      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+      try {
+        await client.query(MIGRATIONS_TABLE);
+        const done = new Set((await client.query<Row>("SELECT version FROM schema_migrations")).rows.map((row) => num(row.version)));
+        const highest = Math.max(0, ...done);
+        if (highest > SCHEMA_VERSION) throw new ConfigurationError(newerSchemaMessage(highest, this.location));
+        for (const migration of MIGRATIONS) {
+          if (done.has(migration.version)) continue;
+          await client.query("BEGIN");
+          try {
+            for (const sql of migration.statements("postgres")) await client.query(sql);
+            await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [migration.version, migration.name, new Date().toISOString()]);
+            await client.query("COMMIT");
+          } catch (error) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw error;
+          }
+          applied.push(migration.version);
+        }
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      }
+    } finally {
+      client.release();
+    }
+    return { applied, version: SCHEMA_VERSION };
+  }
+
+  async addToken(device: string, tokenHash: string, at: Date = new Date()): Promise<void> {
+    await query(this.#pool, { text: "INSERT INTO device_tokens (token_hash, device, created_at) VALUES (?, ?, ?)", params: [tokenHash, device, at.toISOString()] });
+  }
+
+  async revokeTokens(device: string, at: Date = new Date()): Promise<number> {
+    const result = await query(this.#pool, { text: "UPDATE device_tokens SET revoked_at = ? WHERE device = ? AND revoked_at IS NULL", params: [at.toISOString(), device] });
+    return result.rowCount ?? 0;
+  }
+
+  async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
+    const row = (await query(this.#pool, { text: "SELECT device, created_at, revoked_at FROM device_tokens WHERE token_hash = ?", params: [tokenHash] })).rows[0];
+    if (!row) return undefined;
+    return { device: String(row.device), createdAt: String(row.created_at), ...(row.revoked_at ? { revokedAt: String(row.revoked_at) } : {}) };
+  }
+
+  async insertReport(report: CheckedReport, receivedAt: Date = new Date()): Promise<InsertOutcome> {
+    return this.#transaction(async (client) => {
+      if ((await query(client, insertReportStatement(report, receivedAt))).rowCount === 0) {
+        const stored = (await query(client, reportDigestStatement(report.device, report.id))).rows[0];
+        return stored?.digest === report.digest ? "duplicate" : "conflict";
+      }
+      const events = insertEventsStatement(report);
+      if (events) await query(client, events);
+      const latency = insertLatencyStatement(report);
+      if (latency) await query(client, latency);
+      await query(client, upsertDeviceStatement(report, receivedAt));
+      return "stored";
+    });
+  }
+
+  async fleetStatus(filter: FleetFilter = {}): Promise<FleetStatus> {
+    // One snapshot for the three queries, so the figures agree with each other.
+    return this.#transaction(async (client) => {
+      await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const stages = await query(client, stageStatusStatement(filter));
+      const figures = await query(client, figuresStatement(filter));
+      const latency = await query(client, latencyStatement(filter));
+      return fleetStatusFromRows(stages.rows, figures.rows, latency.rows);
+    });
+  }
+
+  async deviceStates(): Promise<readonly DeviceStateCount[]> {
+    return deviceStatesFromRows((await query(this.#pool, { text: DEVICE_STATES_SQL, params: [] })).rows);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const row = (await query(this.#pool, { text: COUNTS_SQL, params: [] })).rows[0] ?? {};
+    return { reports: num(row.reports), events: num(row.events), devices: num(row.devices), tokens: num(row.tokens) };
+  }
+
+  async ping(): Promise<void> {
+    await this.#pool.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
