@@ -1,5 +1,5 @@
 import { lstat } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, isAbsolute, posix, relative, resolve } from "node:path";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
 import type { AgentConfig, CheckOutcome } from "@slmops/agent";
 import type { Command, CommandContext } from "../command.js";
@@ -36,8 +36,8 @@ export const agentCommand: Command = {
     "device-class": { type: "string", valueName: "id", description: "init: the device class (a device id of slmops.yaml's release.targets)" },
     repository: { type: "string", valueName: "url", description: "init: the release repository's URL as devices reach it" },
     "device-id": { type: "string", valueName: "id", description: "init: this device's id (default: read from /etc/machine-id at start)" },
-    "install-dir": { type: "string", valueName: "dir", description: "init: where models are installed (default /var/lib/slmops)" },
-    "trusted-root": { type: "string", valueName: "file", description: "init: the repository's 1.root.json on the device (default /etc/slmops/1.root.json)" },
+    "install-dir": { type: "string", valueName: "dir", description: "init: where models are installed on the device, an absolute path (default /var/lib/slmops)" },
+    "trusted-root": { type: "string", valueName: "file", description: "init: the repository's 1.root.json on the device, an absolute path (default /etc/slmops/1.root.json)" },
     model: { type: "string", valueName: "id", description: "init: the model, when the device class gets several" },
     manifest: { type: "string", valueName: "path", description: "init: the manifest (default: the nearest slmops.yaml here or above)" },
     "systemd-unit": { type: "string", valueName: "file", description: "init: where to write the systemd unit (default slmops-agent.service)" },
@@ -169,6 +169,20 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/**
+ * A path on the device (`--install-dir`, `--trusted-root`): absolute, since
+ * the configuration is installed as /etc/slmops/agent.yaml and a relative
+ * path would be read from there; no spaces or control characters, since the
+ * install directory is written into the systemd unit as it is.
+ */
+function devicePath(context: CommandContext, option: "install-dir" | "trusted-root", fallback: string): string {
+  const value = stringOption(context, option, "agent") ?? fallback;
+  if (!isAbsolute(value) || /[\s\p{Cc}]/u.test(value)) {
+    throw new UsageError(`\`--${option}\` is a path on the device: give it absolute and without spaces (e.g. ${fallback}), not \`${terminalText(value)}\`.`, { command: "agent" });
+  }
+  return value;
+}
+
 function yamlString(value: string): string {
   return JSON.stringify(value);
 }
@@ -180,6 +194,12 @@ async function init(context: CommandContext): Promise<number> {
   const repository = stringOption(context, "repository", "agent");
   if (repository === undefined || !/^https?:\/\/\S+$/.test(repository)) {
     throw new UsageError("`agent init` needs `--repository <url>`: the release repository's URL as the device reaches it (http or https).", { command: "agent" });
+  }
+  const installDir = devicePath(context, "install-dir", "/var/lib/slmops");
+  const trustedRoot = devicePath(context, "trusted-root", "/etc/slmops/1.root.json");
+  const deviceId = stringOption(context, "device-id", "agent");
+  if (deviceId !== undefined && !/^[^\s\p{Cc}]{1,256}$/u.test(deviceId)) {
+    throw new UsageError("`--device-id` is this device's id: 1 to 256 characters, without spaces or control characters (or leave it out to read /etc/machine-id at start).", { command: "agent" });
   }
   const file = await resolveManifestPath(stringOption(context, "manifest", "agent"), io.cwd, manifestOptionWording("agent init"));
   const loaded = await loadValidManifest(file, io, styleFor(io.stderrIsTTY, io.env));
@@ -201,9 +221,6 @@ async function init(context: CommandContext): Promise<number> {
   for (const path of [configFile, unitFile]) {
     if (await exists(path)) throw new ConfigurationError(`${relative(io.cwd, path) || path} already exists; it is not overwritten — choose another path (--config / --systemd-unit) or move it away`);
   }
-  const deviceId = stringOption(context, "device-id", "agent");
-  const installDir = stringOption(context, "install-dir", "agent") ?? "/var/lib/slmops";
-  const trustedRoot = stringOption(context, "trusted-root", "agent") ?? "/etc/slmops/1.root.json";
   const text =
     `# slmops agent configuration (schemas/agent-config.schema.json), written by \`slmops agent init\`.\n` +
     `version: 1\n` +
@@ -221,6 +238,9 @@ async function init(context: CommandContext): Promise<number> {
     `  timeout: 2m\n` +
     `backoff: { initial: 30s, max: 1h }\n` +
     `events: "-"                          # one JSON line per transition, on standard output (the journal)\n`;
+  // systemd creates a state directory under /var/lib itself (and keeps it writable under ProtectSystem=strict).
+  const normalized = posix.normalize(installDir).replace(/(.)\/+$/, "$1");
+  const stateDirectory = normalized.startsWith("/var/lib/") ? normalized.slice("/var/lib/".length) : undefined;
   const unit =
     `[Unit]\n` +
     `Description=slmops agent: model releases for ${model} (${deviceClass})\n` +
@@ -233,7 +253,7 @@ async function init(context: CommandContext): Promise<number> {
     `RestartSec=30\n` +
     `# A stop mid-update is safe: the next start finishes or undoes it.\n` +
     `TimeoutStopSec=30\n` +
-    `StateDirectory=slmops\n` +
+    (stateDirectory === undefined ? `# ${installDir} must exist before the service starts: the file system is read-only to it otherwise.\n` : `StateDirectory=${stateDirectory}\n`) +
     `NoNewPrivileges=yes\n` +
     `ProtectSystem=strict\n` +
     `ReadWritePaths=${installDir}\n` +
@@ -243,12 +263,13 @@ async function init(context: CommandContext): Promise<number> {
   const { writeFileAtomic } = await import("@slmops/atomic-file");
   const { mkdir } = await import("node:fs/promises");
   await mkdir(dirname(configFile), { recursive: true });
+  await mkdir(dirname(unitFile), { recursive: true });
   await writeFileAtomic(configFile, text);
   await writeFileAtomic(unitFile, unit);
   io.stdout.write(
     `Wrote ${relative(io.cwd, configFile)} (${model} on ${release.channel} for ${deviceClass}) and ${relative(io.cwd, unitFile)}.\n` +
       `On the device: install the repository's metadata/1.root.json as ${trustedRoot}, the configuration as\n` +
-      `/etc/slmops/agent.yaml, then: sudo cp ${relative(io.cwd, unitFile)} /etc/systemd/system/ && sudo systemctl enable --now slmops-agent\n`,
+      `/etc/slmops/agent.yaml, then: sudo cp ${relative(io.cwd, unitFile)} /etc/systemd/system/slmops-agent.service && sudo systemctl enable --now slmops-agent\n`,
   );
   return ExitCode.ok;
 }
