@@ -48,7 +48,10 @@ export class RateLimiter {
     const tokens = bucket ? this.#refilled(bucket, now) : this.burst;
     if (tokens < 1) {
       const seconds = Math.ceil(((1 - tokens) * 60) / this.perMinute);
-      if (bucket) ((bucket.tokens = tokens), (bucket.at = now));
+      if (bucket) {
+        bucket.tokens = tokens;
+        bucket.at = now;
+      }
       return { allowed: false, retryAfterSeconds: Math.max(1, seconds) };
     }
     if (!bucket && this.#buckets.size >= this.#maxDevices) this.#sweep(now);

@@ -129,9 +129,14 @@ export function upsertDeviceStatement(report: CheckedReport, receivedAt: Date): 
 function where(filter: FleetFilter, releaseColumn: string): { clause: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
-  if (filter.model !== undefined) (parts.push("model = ?"), params.push(filter.model));
-  if (filter.channel !== undefined) (parts.push("channel = ?"), params.push(filter.channel));
-  if (filter.release !== undefined) (parts.push(`${releaseColumn} = ?`), params.push(filter.release));
+  const add = (clause: string, value: string | undefined): void => {
+    if (value === undefined) return;
+    parts.push(clause);
+    params.push(value);
+  };
+  add("model = ?", filter.model);
+  add("channel = ?", filter.channel);
+  add(`${releaseColumn} = ?`, filter.release);
   return { clause: parts.map((p) => ` AND ${p}`).join(""), params };
 }
 

@@ -40,10 +40,13 @@ let counter = 0;
 export function useBackend(name: BackendName): BackendHandle {
   let cluster: TestPostgres | undefined;
   let dir: string | undefined;
+  let startError: unknown;
   const open: CollectorStore[] = [];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "slmops-collector-"));
-    if (name === "postgres") cluster = await startPostgres();
+    // A cluster that cannot start fails every test with its reason (PostgreSQL
+    // missing in CI: the install hint), rather than the hook alone.
+    if (name === "postgres") cluster = await startPostgres().catch((error: unknown) => ((startError = error), undefined));
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((store) => store.close().catch(() => undefined)));
@@ -63,7 +66,7 @@ export function useBackend(name: BackendName): BackendHandle {
         location = file;
         make = () => new SqliteStore({ file, synchronous: "normal" });
       } else {
-        if (!cluster) throw new Error("useBackend: the PostgreSQL cluster did not start");
+        if (!cluster) throw startError ?? new Error("useBackend: the PostgreSQL cluster did not start");
         const url = await cluster.createDatabase(`collector_${counter}`);
         location = url;
         make = () => new PostgresStore({ url, poolSize: 8 });

@@ -1,0 +1,77 @@
+/**
+ * The wire format against the agent it carries events of: the schema's event
+ * fields are exactly @slmops/agent's allow-list, an event the agent makes
+ * validates, and the checks a schema cannot make.
+ */
+import { AGENT_EVENTS, agentEvent, EVENT_FIELDS } from "@slmops/agent";
+import schema from "@slmops/schemas/collector-report.schema.json" with { type: "json" };
+import { describe, expect, test } from "vitest";
+import { bucketOf, histogramQuantile, mergeCounts } from "./histogram.js";
+import { canonicalJson, checkReport, LATENCY_BUCKETS_MS, REPORT_EVENTS } from "./report.js";
+import { latencyCounts, makeReport } from "./test-support/reports.js";
+
+describe("the report format", () => {
+  test("an event has exactly the fields of the agent's allow-list, and the agent's event names", () => {
+    expect(Object.keys(schema.$defs.event.properties).sort()).toEqual([...EVENT_FIELDS].sort());
+    expect([...REPORT_EVENTS]).toEqual([...AGENT_EVENTS]);
+    expect(schema.$defs.event.properties.event.enum).toEqual([...AGENT_EVENTS]);
+  });
+
+  test("no object in the schema admits a property it does not list", () => {
+    const objects: unknown[] = [schema, schema.$defs.event, schema.$defs.figures];
+    for (const node of objects) expect((node as { additionalProperties?: unknown }).additionalProperties).toBe(false);
+  });
+
+  test("events the agent makes pass, extra fields it drops included", () => {
+    const fields = { device: "d1", deviceClass: "rpi5", model: "story-lm", channel: "stable" };
+    const events = [
+      agentEvent({ time: new Date().toISOString(), event: "active", ...fields, version: "1.3.0", from: "1.2.0", durationMs: 1234.56, loadMs: 80, latencyMs: 12.345, prompt: "never sent" }),
+      agentEvent({ time: new Date().toISOString(), event: "failed", ...fields, version: "1.3.0", reason: "x".repeat(2000), retryable: true, retryInMs: 5000 }),
+      agentEvent({ time: new Date().toISOString(), event: "idle", ...fields, outcome: "not-in-stage", version: "1.3.0", stage: 1, percent: 12.5 }),
+    ];
+    const result = checkReport({ id: "0f8e2c1a-5b7d-4c3e-9a21-6d4f8b9e0c12", ...fields, sentAt: new Date().toISOString(), events });
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+
+  test("normalizes times and the id, and digests the content whatever the key order", () => {
+    const report = makeReport({ sentAt: "2026-12-02T15:00:05+01:00" });
+    const a = checkReport(report);
+    const b = checkReport(JSON.parse(canonicalJson({ ...report, id: report.id.toUpperCase() })));
+    expect(a.ok && b.ok).toBe(true);
+    if (!a.ok || !b.ok) return;
+    expect(a.report.sentAt).toBe("2026-12-02T14:00:05.000Z");
+    expect(a.report.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.report.digest).toBe(a.report.digest);
+    const c = checkReport({ ...report, sentAt: "2026-12-02T14:00:06.000Z" });
+    expect(c.ok && c.report.digest).not.toBe(a.report.digest);
+  });
+
+  test("refuses more errors than inferences", () => {
+    const report = makeReport();
+    const result = checkReport({ ...report, figures: { ...report.figures, errors: 6 } });
+    expect(result.ok ? [] : result.problems).toEqual([{ pointer: "/figures/errors", message: "is 6, more than the 5 inferences" }]);
+  });
+
+  test("refuses more than the maximum number of events", () => {
+    const report = makeReport({ events: Array.from({ length: 101 }, () => ({ time: "2026-12-02T14:00:01.000Z", event: "checking" as const })) });
+    const result = checkReport(report);
+    expect(result.ok ? [] : result.problems).toEqual([{ pointer: "/events", message: "must NOT have more than 100 items" }]);
+  });
+});
+
+describe("fixed-bucket histograms", () => {
+  test("buckets by upper bound, merges by adding, and reads quantiles as histogram_quantile does", () => {
+    expect(bucketOf(0)).toBe(0);
+    expect(bucketOf(1)).toBe(0);
+    expect(bucketOf(1.01)).toBe(1);
+    expect(bucketOf(30_000)).toBe(LATENCY_BUCKETS_MS.length - 1);
+    expect(bucketOf(30_001)).toBe(LATENCY_BUCKETS_MS.length);
+    const merged = mergeCounts(latencyCounts([3, 4, 4, 5]), latencyCounts([90, 90, 90, 90]));
+    expect(merged.reduce((a, b) => a + b, 0)).toBe(8);
+    expect(histogramQuantile(0.5, merged)).toBe(5); // rank 4: the top of the (2, 5] bucket
+    expect(histogramQuantile(1, merged)).toBe(100);
+    expect(histogramQuantile(0.99, latencyCounts([50_000]))).toBe(30_000);
+    expect(histogramQuantile(0.5, latencyCounts([]))).toBeUndefined();
+    expect(() => histogramQuantile(0, merged)).toThrow(RangeError);
+  });
+});
