@@ -10,7 +10,7 @@ import { ConfigurationError, decodeUtf8, type Diagnostic } from "@slmops/diagnos
 import { MAX_DEVICE_ID_BYTES } from "@slmops/rollout-cohort";
 import schema from "@slmops/schemas/agent-config.schema.json" with { type: "json" };
 import { parseDuration } from "@slmops/units";
-import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from "yaml";
 
 /** The configuration, checked, with durations in milliseconds and paths absolute. */
 export interface AgentConfig {
@@ -72,6 +72,18 @@ function positionOf(doc: Document, counter: LineCounter, pointer: string): { lin
   return { line: 1, column: 1 };
 }
 
+/** Where the key of the entry at `pointer` is written (for an unknown setting: the key itself). */
+function keyPosition(doc: Document, counter: LineCounter, pointer: string): { line: number; column: number } | undefined {
+  const path = pointer.slice(1).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === path.at(-1));
+  const range = isNode(pair?.key) ? pair.key.range : undefined;
+  if (!range) return undefined;
+  const { line, col } = counter.linePos(range[0]);
+  return { line, column: col };
+}
+
 function describe(error: ErrorObject): string {
   const at = error.instancePath === "" ? "the file" : `\`${error.instancePath.slice(1).replace(/\//g, ".")}\``;
   switch (error.keyword) {
@@ -120,14 +132,19 @@ export async function loadAgentConfig(file: string, display: string = file): Pro
     });
     throw new ConfigurationError(`${display} is not valid YAML: fix the ${diagnostics.length === 1 ? "problem" : `${diagnostics.length} problems`} below`, { diagnostics });
   }
-  const raw = doc.toJS({ maxAliasCount: 0 }) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 0 }) as unknown;
+  } catch (error) {
+    // An alias (`*name`): the configuration is small and plain; aliases are refused rather than expanded.
+    throw new ConfigurationError(`${display} uses a YAML alias (\`*name\`); write each value out in full`, { cause: error, diagnostics: [at(1, 1, "YAML aliases are not accepted in an agent configuration; write each value out in full", "yaml/alias")] });
+  }
   const errors = validate(raw).filter((e) => e.keyword !== "if");
   if (errors.length > 0) {
     const diagnostics = errors.map((e) => {
-      const { line, col } = (() => {
-        const p = positionOf(doc, counter, e.instancePath);
-        return { line: p.line, col: p.column };
-      })();
+      const extra = e.keyword === "additionalProperties" ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
+      const p = (extra === undefined ? undefined : keyPosition(doc, counter, `${e.instancePath}/${extra.replace(/~/g, "~0").replace(/\//g, "~1")}`)) ?? positionOf(doc, counter, e.instancePath);
+      const { line, col } = { line: p.line, col: p.column };
       return at(line, col, describe(e), `agent-config/${e.keyword}`, "see `slmops agent init --help` for a complete example, or schemas/agent-config.schema.json");
     });
     throw new ConfigurationError(`${display} is not a valid agent configuration: fix the ${diagnostics.length === 1 ? "problem" : `${diagnostics.length} problems`} below`, { diagnostics });
@@ -146,7 +163,11 @@ export async function loadAgentConfig(file: string, display: string = file): Pro
   if (id === undefined) {
     const idFile = path(device["id-file"] ?? "");
     id = (await readRegularFile(idFile, { maxBytes: 4096, what: "device id file" })).toString("utf8").trim();
-    if (id === "") throw new ConfigurationError(`the device id file ${idFile} is empty; write the device's id into it, or set \`device.id\` in ${display}`);
+    if (id === "") {
+      const p = positionOf(doc, counter, "/device/id-file");
+      const message = `the device id file ${idFile} is empty; write the device's id into it, or set \`device.id\` in ${display}`;
+      throw new ConfigurationError(message, { diagnostics: [at(p.line, p.column, message, "agent-config/empty-device-id")] });
+    }
   }
   if (Buffer.byteLength(id, "utf8") > MAX_DEVICE_ID_BYTES) throw new ConfigurationError(`the device id is longer than ${MAX_DEVICE_ID_BYTES} bytes; use a shorter id`);
   const where = (pointer: string) => () => {
