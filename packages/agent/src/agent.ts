@@ -18,7 +18,7 @@ import { inCohort } from "@slmops/rollout-cohort";
 import { variantDigest, type VariantFiles } from "@slmops/variant-identity";
 import type { TargetFile } from "@tufjs/models";
 import type { AgentConfig } from "./config.js";
-import { InsufficientSpaceError } from "./download-errors.js";
+import { DownloadError, InsufficientSpaceError } from "./download-errors.js";
 import { agentEvent, type AgentEvent, type EventSink, type IdleOutcome } from "./events.js";
 import { installVersion, pruneVersions, readActive, readReleaseRecord, switchActive, type ReleaseRecord } from "./install.js";
 import { readJournal, writeJournal, type InstalledVersion, type Journal, type UpdateStep } from "./journal.js";
@@ -109,8 +109,8 @@ function reasonOf(error: unknown): string {
 /** Whether an error of a download or a metadata fetch may pass by itself (network, server, disk space). */
 function retryableOf(error: unknown): boolean {
   if (error instanceof CheckFailure) return error.retryable;
-  // Room may be made on the device: try again later, with the backoff.
-  if (error instanceof InsufficientSpaceError) return true;
+  // Room may be made on the device (full before the download, or filled during it): try again later, with the backoff.
+  if (error instanceof InsufficientSpaceError || (error instanceof DownloadError && error.kind === "disk-space")) return true;
   const flag = (error as { retryable?: unknown }).retryable;
   if (typeof flag === "boolean") return flag;
   if (error instanceof EnvironmentError) return true;

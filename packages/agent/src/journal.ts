@@ -42,7 +42,7 @@ export interface Journal {
   readonly lastCheck: string | null;
 }
 
-export const EMPTY_JOURNAL: Journal = { format: 1, active: null, previous: null, pending: null, failed: {}, failures: 0, lastCheck: null };
+export const EMPTY_JOURNAL: Journal = { format: 1, active: null, previous: null, pending: null, failed: {}, failures: 0, lastCheck: null, interrupted: {} };
 
 const MAX_JOURNAL_BYTES = 1024 * 1024;
 /** Failed releases remembered (the oldest are forgotten). */
