@@ -1,8 +1,10 @@
 /**
  * The store for fleets that outgrow one machine: PostgreSQL (`pg`), shared
- * by any number of stateless collectors. Each report is one transaction
- * (`INSERT … ON CONFLICT DO NOTHING` on its (device, id) key, so two
- * collectors receiving the same retry store it once). Migrations run under a
+ * by any number of stateless collectors. Each report is one statement, so
+ * one round trip and its own transaction: the report's row is inserted with
+ * `ON CONFLICT DO NOTHING` on its (device, id) key (two collectors receiving
+ * the same retry store it once), and its events, histogram and device row are
+ * written by data-modifying CTEs only when that insert happened. Migrations run under a
  * session advisory lock, so collectors starting together apply each once.
  */
 import pg from "pg";
@@ -10,8 +12,9 @@ import { ConfigurationError } from "@slmops/diagnostics";
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, newerSchemaMessage } from "./migrations.js";
 import type { CheckedReport } from "./report.js";
 import {
-  COUNTS_SQL, DEVICE_STATES_SQL, deviceStatesFromRows, figuresStatement, fleetStatusFromRows, insertEventsStatement, insertLatencyStatement, insertReportStatement,
-  latencyStatement, num, reportDigestStatement, stageStatusStatement, upsertDeviceStatement, type Row, type Statement,
+  COUNTS_SQL, DEVICE_COLUMNS, DEVICE_STATES_SQL, EVENT_COLUMNS, EVENT_PG_TYPES, LATENCY_COLUMNS, LATENCY_PG_TYPES, deviceStatesFromRows, deviceUpsert, figuresStatement,
+  fleetStatusFromRows, insertEventsStatement, insertReportStatement, latencyRows, latencyStatement, num, reportDigestStatement, stageStatusStatement, typedPlaceholders,
+  type Row, type Statement,
 } from "./sql.js";
 import type { CollectorStore, DeviceStateCount, FleetFilter, FleetStatus, InsertOutcome, MigrationResult, StoreCounts, TokenRecord } from "./store.js";
 
@@ -40,6 +43,36 @@ export function redactUrl(url: string): string {
 export function numberPlaceholders(text: string): string {
   let n = 0;
   return text.replace(/\?/g, () => `$${++n}`);
+}
+
+const DEVICE_PG_TYPES = DEVICE_COLUMNS.map(() => "text");
+
+/**
+ * The whole report as one statement: `ins` inserts its row (or nothing, when
+ * the key exists); the other CTEs insert only `WHERE EXISTS (SELECT 1 FROM
+ * ins)`; the result says whether it was inserted and, if not, the stored
+ * digest (null when a concurrent insert committed after this statement's
+ * snapshot: the caller reads it again).
+ */
+export function insertReportCte(report: CheckedReport, receivedAt: Date): Statement {
+  const row = insertReportStatement(report, receivedAt);
+  const parts = [`ins AS (${row.text} RETURNING 1)`];
+  const params: unknown[] = [...row.params];
+  const events = insertEventsStatement(report);
+  if (events) {
+    parts.push(`ev AS (INSERT INTO report_events (${EVENT_COLUMNS.join(", ")}) SELECT * FROM (VALUES ${typedPlaceholders(EVENT_PG_TYPES, report.events.length)}) AS v (${EVENT_COLUMNS.join(", ")}) WHERE EXISTS (SELECT 1 FROM ins))`);
+    params.push(...events.params);
+  }
+  const latency = latencyRows(report);
+  if (latency.length > 0) {
+    parts.push(`lat AS (INSERT INTO report_latency (${LATENCY_COLUMNS.join(", ")}) SELECT * FROM (VALUES ${typedPlaceholders(LATENCY_PG_TYPES, latency.length)}) AS v (${LATENCY_COLUMNS.join(", ")}) WHERE EXISTS (SELECT 1 FROM ins))`);
+    params.push(...latency.flat());
+  }
+  const device = deviceUpsert(report, receivedAt);
+  parts.push(`dev AS (INSERT INTO devices (${DEVICE_COLUMNS.join(", ")}) SELECT * FROM (VALUES ${typedPlaceholders(DEVICE_PG_TYPES, 1)}) AS v (${DEVICE_COLUMNS.join(", ")}) WHERE EXISTS (SELECT 1 FROM ins) ${device.onConflict})`);
+  params.push(...device.params);
+  params.push(report.device, report.id);
+  return { text: `WITH ${parts.join(",\n")} SELECT (SELECT COUNT(*) FROM ins) AS inserted, (SELECT digest FROM reports WHERE device = ? AND id = ?) AS digest`, params };
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
@@ -134,18 +167,11 @@ export class PostgresStore implements CollectorStore {
   }
 
   async insertReport(report: CheckedReport, receivedAt: Date = new Date()): Promise<InsertOutcome> {
-    return this.#transaction(async (client) => {
-      if ((await query(client, insertReportStatement(report, receivedAt))).rowCount === 0) {
-        const stored = (await query(client, reportDigestStatement(report.device, report.id))).rows[0];
-        return stored?.digest === report.digest ? "duplicate" : "conflict";
-      }
-      const events = insertEventsStatement(report);
-      if (events) await query(client, events);
-      const latency = insertLatencyStatement(report);
-      if (latency) await query(client, latency);
-      await query(client, upsertDeviceStatement(report, receivedAt));
-      return "stored";
-    });
+    const row = (await query(this.#pool, insertReportCte(report, receivedAt))).rows[0];
+    if (row && num(row.inserted) === 1) return "stored";
+    let digest = row?.digest;
+    if (digest === null || digest === undefined) digest = (await query(this.#pool, reportDigestStatement(report.device, report.id))).rows[0]?.digest;
+    return digest === report.digest ? "duplicate" : "conflict";
   }
 
   async fleetStatus(filter: FleetFilter = {}): Promise<FleetStatus> {

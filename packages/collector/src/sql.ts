@@ -26,14 +26,28 @@ function optionalNum(value: unknown): number | undefined {
   return value === null || value === undefined ? undefined : num(value);
 }
 
-const EVENT_COLUMNS = [
+export const EVENT_COLUMNS = [
   "device", "report_id", "seq", "device_class", "model", "channel", "time", "event", "version", "from_version", "stage", "percent", "outcome", "bytes", "duration_ms", "load_ms", "latency_ms", "reason", "retryable", "retry_in_ms",
 ] as const;
 
-const LATENCY_COLUMNS = ["device", "report_id", "bucket", "model", "channel", "release", "device_class", "count"] as const;
+/** PostgreSQL types of {@link EVENT_COLUMNS}, for parameters outside a plain VALUES list. */
+export const EVENT_PG_TYPES = [
+  "text", "text", "integer", "text", "text", "text", "text", "text", "text", "text", "integer", "float8", "text", "bigint", "float8", "float8", "float8", "text", "smallint", "float8",
+] as const;
+
+export const LATENCY_COLUMNS = ["device", "report_id", "bucket", "model", "channel", "release", "device_class", "count"] as const;
+export const LATENCY_PG_TYPES = ["text", "text", "integer", "text", "text", "text", "text", "bigint"] as const;
+
+export const DEVICE_COLUMNS = ["device", "device_class", "model", "channel", "state", "state_version", "state_time", "active_version", "active_time", "last_report_at"] as const;
 
 function placeholders(columns: number, rows: number): string {
   const one = `(${new Array<string>(columns).fill("?").join(", ")})`;
+  return new Array<string>(rows).fill(one).join(", ");
+}
+
+/** Rows of `?::type` placeholders, for a VALUES list whose types PostgreSQL cannot infer. */
+export function typedPlaceholders(types: readonly string[], rows: number): string {
+  const one = `(${types.map((type) => `?::${type}`).join(", ")})`;
   return new Array<string>(rows).fill(one).join(", ");
 }
 
@@ -72,10 +86,14 @@ export function insertEventsStatement(report: CheckedReport): Statement | undefi
 }
 
 /** The figures' histogram, one row per non-empty bucket. */
-export function insertLatencyStatement(report: CheckedReport): Statement | undefined {
+export function latencyRows(report: CheckedReport): unknown[][] {
   const f = report.figures;
-  if (!f) return undefined;
-  const rows = f.latencyCounts.flatMap((count, bucket) => (count > 0 ? [[report.device, report.id, bucket, report.model, report.channel, f.release, report.deviceClass, count]] : []));
+  if (!f) return [];
+  return f.latencyCounts.flatMap((count, bucket) => (count > 0 ? [[report.device, report.id, bucket, report.model, report.channel, f.release, report.deviceClass, count]] : []));
+}
+
+export function insertLatencyStatement(report: CheckedReport): Statement | undefined {
+  const rows = latencyRows(report);
   if (rows.length === 0) return undefined;
   return { text: `INSERT INTO report_latency (${LATENCY_COLUMNS.join(", ")}) VALUES ${placeholders(LATENCY_COLUMNS.length, rows.length)}`, params: rows.flat() };
 }
@@ -104,13 +122,17 @@ const newer = (column: string): string => `excluded.${column} IS NOT NULL AND (d
  * replaced only by a later one (reports may arrive out of order).
  */
 export function upsertDeviceStatement(report: CheckedReport, receivedAt: Date): Statement {
+  const upsert = deviceUpsert(report, receivedAt);
+  return { text: `INSERT INTO devices (${DEVICE_COLUMNS.join(", ")}) VALUES ${placeholders(DEVICE_COLUMNS.length, 1)} ${upsert.onConflict}`, params: upsert.params };
+}
+
+/** The device row's values (in {@link DEVICE_COLUMNS} order) and the `ON CONFLICT` clause that merges them. */
+export function deviceUpsert(report: CheckedReport, receivedAt: Date): { params: unknown[]; onConflict: string } {
   const sorted = [...report.events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   const last = sorted[sorted.length - 1];
   const active = activeVersionOf(sorted);
   return {
-    text: `INSERT INTO devices (device, device_class, model, channel, state, state_version, state_time, active_version, active_time, last_report_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (device) DO UPDATE SET
+    onConflict: `ON CONFLICT (device) DO UPDATE SET
              device_class = excluded.device_class,
              model = excluded.model,
              channel = excluded.channel,

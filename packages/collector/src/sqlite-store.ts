@@ -2,7 +2,11 @@
  * The embedded store: one SQLite file (better-sqlite3), nothing to install.
  * WAL journal, so readers (fleet status, /metrics) never wait for the
  * writer; `synchronous=FULL` by default, so a report the collector answered
- * 202 for survives a power cut (`normal` trades that for throughput). Several
+ * 202 for survives a power cut (`normal` trades that for throughput). Reports
+ * that arrive together are written in one transaction (group commit: one
+ * fsync for the batch, each report in a savepoint of its own, each answered
+ * only once the batch is on disk), so durability costs an fsync per batch,
+ * not per report. Several
  * collector processes may open the same file on one machine; migrations take
  * the write lock first (`BEGIN IMMEDIATE`), so they apply once.
  */
@@ -27,11 +31,23 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
+interface PendingInsert {
+  readonly report: CheckedReport;
+  readonly receivedAt: Date;
+  readonly resolve: (outcome: InsertOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Reports written in one transaction at most. */
+const MAX_BATCH = 256;
+
 export class SqliteStore implements CollectorStore {
   readonly kind = "sqlite" as const;
   readonly location: string;
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #queue: PendingInsert[] = [];
+  #flushScheduled = false;
 
   constructor(options: SqliteStoreOptions) {
     this.location = resolve(options.file);
@@ -113,9 +129,47 @@ export class SqliteStore implements CollectorStore {
     return "stored";
   };
 
-  async insertReport(report: CheckedReport, receivedAt: Date = new Date()): Promise<InsertOutcome> {
-    return this.#db.transaction(this.#insert).immediate(report, receivedAt);
+  insertReport(report: CheckedReport, receivedAt: Date = new Date()): Promise<InsertOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ report, receivedAt, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flush);
+      }
+    });
   }
+
+  /** Writes what is queued, in batches of one transaction each; answers each report after its batch commits. */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      const one = this.#db.transaction(this.#insert);
+      const results: ({ ok: true; outcome: InsertOutcome } | { ok: false; error: unknown })[] = [];
+      try {
+        this.#db
+          .transaction(() => {
+            for (const item of batch) {
+              // A nested transaction is a savepoint: a report that fails is undone alone.
+              try {
+                results.push({ ok: true, outcome: one(item.report, item.receivedAt) });
+              } catch (error) {
+                results.push({ ok: false, error });
+              }
+            }
+          })
+          .immediate();
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+        continue;
+      }
+      batch.forEach((item, i) => {
+        const result = results[i];
+        if (result?.ok) item.resolve(result.outcome);
+        else item.reject(result?.error ?? new Error("report not written"));
+      });
+    }
+  };
 
   async fleetStatus(filter: FleetFilter = {}): Promise<FleetStatus> {
     const read = this.#db.transaction(() => fleetStatusFromRows(this.#all(stageStatusStatement(filter)), this.#all(figuresStatement(filter)), this.#all(latencyStatement(filter))));
@@ -136,6 +190,7 @@ export class SqliteStore implements CollectorStore {
   }
 
   async close(): Promise<void> {
+    if (this.#queue.length > 0) this.#flush();
     if (this.#db.open) this.#db.close();
   }
 }
