@@ -12,3 +12,4 @@ export { EMPTY_JOURNAL, readJournal, UPDATE_STEPS, type InstalledVersion, type J
 export { agentLayout, RELEASE_RECORD, versionDirName, type AgentLayout } from "./layout.js";
 export { activeModel, watchActiveModel, type ActiveModel, type ActiveModelWatcher } from "./active-model.js";
 export { DEFAULT_FREE_SPACE_MARGIN_BYTES, DEFAULT_READ_TIMEOUT_MS, DownloadError, downloadFile, InsufficientSpaceError, MAX_REDIRECTS, partialPathOf, redactUrl, type DownloadErrorInit, type DownloadFailure, type DownloadOptions, type DownloadProgress, type DownloadResult, type ExpectedFile, type FreeSpace } from "./download.js";
+export { CollectorReporter, MAX_EVENTS_PER_REPORT, MAX_PENDING_REPORTS, type FlushResult } from "./collector-reporter.js";
