@@ -8,6 +8,8 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import Database from "better-sqlite3";
+import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { histogramQuantile } from "./histogram.js";
 import { SCHEMA_VERSION } from "./migrations.js";
@@ -50,6 +52,30 @@ describe.each(BACKENDS)("the $name store", ({ name, skip }) => {
       expect(applied.filter((a) => a.length === 0)).toHaveLength(3);
       await db.store.addToken("d", hashToken(newToken()));
       expect((await db.store.counts()).tokens).toBe(1);
+    });
+
+    test("refuses a database a newer collector migrated, saying what to do", async () => {
+      const db = await backend.fresh();
+      const sql = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', '2030-01-01T00:00:00Z')";
+      if (name === "sqlite") {
+        const raw = new Database(db.location);
+        raw.exec(sql);
+        raw.close();
+      } else {
+        const client = new pg.Client({ connectionString: db.location });
+        await client.connect();
+        await client.query(sql);
+        await client.end();
+      }
+      await expect(db.another().migrate()).rejects.toThrow(/schema version 99, newer than this collector understands \(1\); upgrade slmops/);
+    });
+
+    test("stores a report with figures and no events, and one with events and no figures", async () => {
+      const { store } = await backend.fresh();
+      expect(await store.insertReport(checked({ events: [] }))).toBe("stored");
+      expect(await store.insertReport(checked({ figures: null }))).toBe("stored");
+      expect(await store.counts()).toMatchObject({ reports: 2, events: 1, devices: 1 });
+      expect((await store.fleetStatus()).figures).toEqual([expect.objectContaining({ reports: 1, inferences: 5 })]);
     });
 
     test("finds a token by its hash, revokes every live token of a device, and knows a revoked one", async () => {
