@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readRolloutState, setRolloutState, signingKeyFromSecret, type RolloutState } from "@slmops/edge-release";
@@ -105,6 +105,18 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
     const verified = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json", "--channel", "beta"]);
     expect(verified.status, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/verifies .* [1-9]\d* target\(s\) downloaded and checked on channel beta/);
+    // The bytes are checked, not only the metadata: a stored target with one byte changed is refused by name.
+    const storedDir = join(dir, "repo", "targets", "beta", "story-lm", "1.0.0", "local");
+    const stored = join(storedDir, readdirSync(storedDir).find((name) => name.endsWith(".model.onnx")) ?? "model.onnx");
+    const good = readFileSync(stored);
+    const bad = Buffer.from(good);
+    bad[bad.length >> 1] = (bad[bad.length >> 1] ?? 0) ^ 0xff;
+    writeFileSync(stored, bad);
+    const tampered = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json", "--channel", "beta"]);
+    expect(tampered.status).toBe(1);
+    expect(tampered.stderr).toContain("target beta/story-lm/1.0.0/local/model.onnx does not verify");
+    expect(tampered.stderr).toContain("is not the signed file");
+    writeFileSync(stored, good);
 
     const notStarted = run(["release", "status", "--repo", "repo"]);
     expect(notStarted.status, notStarted.stderr).toBe(0);

@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
+import { createReadStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { pipeline } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
@@ -139,9 +141,9 @@ interface Served {
   close(): Promise<void>;
 }
 
-/** Serves `root` read-only on 127.0.0.1, as a static host would. */
+/** Serves `root` read-only on 127.0.0.1, as a static host would: regular files only, no link followed, streamed. */
 async function serveDirectory(root: string): Promise<Served> {
-  const { readRegularFile } = await import("@slmops/contained-fs");
+  const { openRegularFile } = await import("@slmops/contained-fs");
   const server = createServer((request, response) => {
     let file: string;
     try {
@@ -154,8 +156,18 @@ async function serveDirectory(root: string): Promise<Served> {
       response.writeHead(404).end();
       return;
     }
-    readRegularFile(file, { maxBytes: 16 * 1024 * 1024 * 1024, what: "repository file", noFollow: true }).then(
-      (bytes) => response.writeHead(200, { "content-length": bytes.length }).end(bytes),
+    openRegularFile(file, { maxBytes: 16 * 1024 * 1024 * 1024, what: "repository file", noFollow: true }).then(
+      ({ handle, size }) => {
+        response.writeHead(200, { "content-length": size });
+        if (size === 0) {
+          response.end();
+          void handle.close();
+          return;
+        }
+        // Exactly the size announced, even if the file changes meanwhile (a shorter one ends the response early).
+        // The file is closed when the response ends, fails or is closed by the client.
+        pipeline(handle.createReadStream({ start: 0, end: size - 1, highWaterMark: 1024 * 1024 }), response, () => undefined);
+      },
       () => response.writeHead(404).end(),
     );
   });
@@ -195,12 +207,24 @@ async function verify(context: CommandContext, repoGiven: string): Promise<numbe
     const paths = [...(await listed("targets.json")), ...(await listed("rollout.json"))].filter(
       (p) => channel === undefined || p.startsWith(`${channel}/`) || p.startsWith(`rollout/${channel}/`),
     );
+    // The bytes as a device fetches them: @slmops/agent's downloadFile against the signed length and
+    // sha256, hashed while streaming, from the hash-prefixed name of a consistent snapshot.
+    const { downloadFile } = await import("@slmops/agent");
+    const consistent = await readFile(join(metadataDir, "root.json"), "utf8").then((text) => (JSON.parse(text) as { signed: { consistent_snapshot?: unknown } }).signed.consistent_snapshot === true);
     let files = 0;
     for (const path of paths.sort()) {
       try {
         const info = await updater.getTargetInfo(path);
         if (!info) throw new Error("not trusted");
-        await updater.downloadTarget(info, join(targetDir, `${files}`));
+        const sha256 = info.hashes["sha256"];
+        if (sha256 === undefined) throw new Error("its signed target info has no sha256, which a device requires");
+        const slash = info.path.lastIndexOf("/");
+        const stored = consistent ? `${info.path.slice(0, slash + 1)}${sha256}.${info.path.slice(slash + 1)}` : info.path;
+        const file = join(targetDir, `${files}`);
+        await downloadFile(`${base}/targets/${stored}`, file, { length: info.length, sha256 }, { freeSpaceMarginBytes: 0 });
+        // Any other hash it is signed with is checked too, as tuf-js checks every one.
+        if (Object.keys(info.hashes).some((name) => name !== "sha256")) await info.verify(createReadStream(file));
+        await rm(file, { force: true });
       } catch (error) {
         throw new ConfigurationError(`target ${terminalText(path)} does not verify: ${terminalText(error instanceof Error ? error.message : String(error))}`);
       }
