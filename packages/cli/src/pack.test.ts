@@ -50,11 +50,16 @@ describe("npm pack of @slmops/cli", () => {
     expect(installed.engines?.node).toBe(">=20.11");
     expect(installed.license).toBe("Apache-2.0");
     const runtimeDeps = { ...installed.dependencies, ...installed.peerDependencies, ...installed.optionalDependencies };
-    expect(Object.keys(runtimeDeps)).toEqual(["onnxruntime-node"]);
+    expect(Object.keys(runtimeDeps).sort()).toEqual(["better-sqlite3", "onnxruntime-node", "pg"]);
     for (const [name, version] of Object.entries(runtimeDeps)) expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
     // The one version @slmops/runtime is built and tested against.
     const runtime = JSON.parse(readFileSync(join(repoRoot, "packages", "runtime", "package.json"), "utf8")) as Manifest;
     expect(runtimeDeps["onnxruntime-node"]).toBe(runtime.dependencies?.["onnxruntime-node"]);
+    // The collector's database drivers, at the versions @slmops/collector is tested against; the SQLite one is
+    // optional (its native addon is built on install; an install where that fails still has every other command).
+    const collector = JSON.parse(readFileSync(join(repoRoot, "packages", "collector", "package.json"), "utf8")) as Manifest;
+    expect(installed.optionalDependencies).toEqual({ "better-sqlite3": collector.dependencies?.["better-sqlite3"] });
+    expect(installed.dependencies?.["pg"]).toBe(collector.dependencies?.["pg"]);
     // Nothing of the workspace was installed: the bundle carries it.
     expect(readdirSync(join(project, "node_modules", "@slmops")).sort()).toEqual(["cli"]);
   });
@@ -96,6 +101,17 @@ describe("the installed slmops command", () => {
     const report = JSON.parse(bench.stdout) as { results: { model: string; variant: string; status: string }[] };
     expect(report.results).toEqual(expect.arrayContaining([expect.objectContaining({ model: "story-lm", variant: "int4", status: "ok" })]));
     expect(report.results.every((r) => r.status === "ok")).toBe(true);
+  }, 120_000);
+
+  it("installed with --ignore-scripts, the collector commands say how to build the SQLite driver, without a stack trace", () => {
+    // better-sqlite3 is there, its native addon not built: one message naming the fix. (The fix itself,
+    // `npm rebuild better-sqlite3`, compiles the addon where no prebuilt one can be downloaded: minutes, so not here.)
+    const unbuilt = npxSlmops(["collector", "token", "add", "kiosk-1"], project);
+    expect(unbuilt.status).toBe(1);
+    expect(unbuilt.stderr).toContain("the collector's SQLite driver, better-sqlite3, is installed but its native addon was never built");
+    expect(unbuilt.stderr).toContain(`fix: cd ${project} && npm rebuild better-sqlite3`);
+    expect(hasStackTrace(unbuilt.stderr)).toBe(false);
+    expect(existsSync(join(project, ".slmops", "collector.sqlite"))).toBe(false);
   }, 120_000);
 
   it("tells a user's mistake as one message, without a stack trace", () => {
