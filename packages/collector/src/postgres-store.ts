@@ -77,8 +77,16 @@ export function insertReportCte(report: CheckedReport, receivedAt: Date): Statem
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
-async function query(on: Queryable, statement: Statement): Promise<pg.QueryResult<Row>> {
-  return on.query<Row>(numberPlaceholders(statement.text), statement.params as unknown[]);
+/** Errors that mean the database cannot be reached or entered, not a bug: network, authentication, a missing database. */
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "28P01", "28000", "3D000", "57P03"]);
+
+function connectionProblem(error: unknown, location: string): ConfigurationError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || !CONNECTION_CODES.has(code)) return undefined;
+  return new ConfigurationError(
+    `cannot use the collector database ${location}: ${(error as Error).message} (${code})\n  hint: check that PostgreSQL runs, that the database exists and that this user may connect from here, or use a SQLite file`,
+    { cause: error },
+  );
 }
 
 export class PostgresStore implements CollectorStore {
@@ -97,10 +105,15 @@ export class PostgresStore implements CollectorStore {
     try {
       return await this.#pool.connect();
     } catch (error) {
-      throw new ConfigurationError(
-        `cannot connect to the collector database ${this.location}: ${(error as Error).message}\n  hint: check that PostgreSQL runs and accepts this user from here, or use a SQLite file`,
-        { cause: error },
-      );
+      throw connectionProblem(error, this.location) ?? error;
+    }
+  }
+
+  async #query(statement: Statement, on: Queryable = this.#pool): Promise<pg.QueryResult<Row>> {
+    try {
+      return await on.query<Row>(numberPlaceholders(statement.text), statement.params as unknown[]);
+    } catch (error) {
+      throw connectionProblem(error, this.location) ?? error;
     }
   }
 
@@ -152,25 +165,25 @@ export class PostgresStore implements CollectorStore {
   }
 
   async addToken(device: string, tokenHash: string, at: Date = new Date()): Promise<void> {
-    await query(this.#pool, { text: "INSERT INTO device_tokens (token_hash, device, created_at) VALUES (?, ?, ?)", params: [tokenHash, device, at.toISOString()] });
+    await this.#query({ text: "INSERT INTO device_tokens (token_hash, device, created_at) VALUES (?, ?, ?)", params: [tokenHash, device, at.toISOString()] });
   }
 
   async revokeTokens(device: string, at: Date = new Date()): Promise<number> {
-    const result = await query(this.#pool, { text: "UPDATE device_tokens SET revoked_at = ? WHERE device = ? AND revoked_at IS NULL", params: [at.toISOString(), device] });
+    const result = await this.#query({ text: "UPDATE device_tokens SET revoked_at = ? WHERE device = ? AND revoked_at IS NULL", params: [at.toISOString(), device] });
     return result.rowCount ?? 0;
   }
 
   async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
-    const row = (await query(this.#pool, { text: "SELECT device, created_at, revoked_at FROM device_tokens WHERE token_hash = ?", params: [tokenHash] })).rows[0];
+    const row = (await this.#query({ text: "SELECT device, created_at, revoked_at FROM device_tokens WHERE token_hash = ?", params: [tokenHash] })).rows[0];
     if (!row) return undefined;
     return { device: String(row.device), createdAt: String(row.created_at), ...(row.revoked_at ? { revokedAt: String(row.revoked_at) } : {}) };
   }
 
   async insertReport(report: CheckedReport, receivedAt: Date = new Date()): Promise<InsertOutcome> {
-    const row = (await query(this.#pool, insertReportCte(report, receivedAt))).rows[0];
+    const row = (await this.#query(insertReportCte(report, receivedAt))).rows[0];
     if (row && num(row.inserted) === 1) return "stored";
     let digest = row?.digest;
-    if (digest === null || digest === undefined) digest = (await query(this.#pool, reportDigestStatement(report.device, report.id))).rows[0]?.digest;
+    if (digest === null || digest === undefined) digest = (await this.#query(reportDigestStatement(report.device, report.id))).rows[0]?.digest;
     return digest === report.digest ? "duplicate" : "conflict";
   }
 
@@ -178,24 +191,24 @@ export class PostgresStore implements CollectorStore {
     // One snapshot for the three queries, so the figures agree with each other.
     return this.#transaction(async (client) => {
       await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const stages = await query(client, stageStatusStatement(filter));
-      const figures = await query(client, figuresStatement(filter));
-      const latency = await query(client, latencyStatement(filter));
+      const stages = await this.#query(stageStatusStatement(filter), client);
+      const figures = await this.#query(figuresStatement(filter), client);
+      const latency = await this.#query(latencyStatement(filter), client);
       return fleetStatusFromRows(stages.rows, figures.rows, latency.rows);
     });
   }
 
   async deviceStates(): Promise<readonly DeviceStateCount[]> {
-    return deviceStatesFromRows((await query(this.#pool, { text: DEVICE_STATES_SQL, params: [] })).rows);
+    return deviceStatesFromRows((await this.#query({ text: DEVICE_STATES_SQL, params: [] })).rows);
   }
 
   async counts(): Promise<StoreCounts> {
-    const row = (await query(this.#pool, { text: COUNTS_SQL, params: [] })).rows[0] ?? {};
+    const row = (await this.#query({ text: COUNTS_SQL, params: [] })).rows[0] ?? {};
     return { reports: num(row.reports), events: num(row.events), devices: num(row.devices), tokens: num(row.tokens) };
   }
 
   async ping(): Promise<void> {
-    await this.#pool.query("SELECT 1");
+    await this.#query({ text: "SELECT 1", params: [] });
   }
 
   async close(): Promise<void> {
