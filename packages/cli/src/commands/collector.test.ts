@@ -162,6 +162,9 @@ describe("slmops collector and fleet status (SQLite, real processes)", { timeout
     const none = cli(["collector", "token", "revoke", "no-such-device", "--database", db]);
     expect(none.status).toBe(1);
     expect(none.stderr).toContain("device no-such-device has no live token");
+    const noDatabase = cli(["fleet", "status", "--database", "no-such.sqlite"]);
+    expect(noDatabase.status).toBe(1);
+    expect(noDatabase.stderr).toContain("there is no collector database at no-such.sqlite");
     const missing = cli(["collector", "token", "add"]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("needs the device's id");
@@ -309,14 +312,15 @@ describe("the SQLite driver, when it cannot load", { timeout: 60_000 }, () => {
       const bin = join(cliDir, "dist", "bin.js");
       const spawnBin = (args: readonly string[]): CliRun => {
         // Without NODE_PATH, which npm's scripts point at the workspace's hoisted packages (better-sqlite3 among them).
-        const env = { ...process.env, NO_COLOR: "1" };
+        const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
         delete env.NODE_PATH;
         const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8", env });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
       };
       const help = spawnBin(["validate", "--help"]);
       expect(help.status, help.stderr).toBe(0);
-      for (const args of [["collector", "token", "add", "kiosk-1"], ["fleet", "status"], ["collector", "serve", "--port", "0"]]) {
+      writeFileSync(join(dir, "existing.sqlite"), "");
+      for (const args of [["collector", "token", "add", "kiosk-1"], ["fleet", "status", "--database", "existing.sqlite"], ["collector", "serve", "--port", "0"]]) {
         const r = spawnBin(args);
         expect(r.status, `${args.join(" ")}:\n${r.stdout}\n${r.stderr}`).toBe(1);
         expect(r.stderr).toContain("the collector's SQLite driver, better-sqlite3, is not installed");

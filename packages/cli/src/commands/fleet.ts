@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
 import type { FleetStatus, ReleaseFigures, StageStatus } from "@slmops/collector";
@@ -6,7 +7,7 @@ import type { Command, CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { stringOption } from "../options.js";
-import { databaseOption, openCollectorDatabase } from "./collector.js";
+import { databaseOf, databaseOption, openCollectorDatabase } from "./collector.js";
 
 /** The interval's confidence, and z for it (the standard normal's 97.5th percentile). */
 export const CONFIDENCE = 0.95;
@@ -140,6 +141,12 @@ async function runFleet(context: CommandContext): Promise<number> {
   const repoGiven = stringOption(context, "repo", "fleet");
   // The repository first: a wrong --repo fails before the database is opened.
   const repository = repoGiven === undefined ? undefined : await readRepository(resolve(context.io.cwd, repoGiven), repoGiven);
+  const { given: databaseGiven, database } = databaseOf(context, "fleet");
+  if (!/^postgres(ql)?:\/\//i.test(database) && !existsSync(database)) {
+    throw new ConfigurationError(
+      `there is no collector database at ${terminalText(databaseGiven)}: fleet status reads what \`slmops collector serve\` stored. Pass --database with the file (or postgres:// URL) the collector uses`,
+    );
+  }
   const { store, given } = await openCollectorDatabase(context, "fleet");
   let status: FleetStatus;
   try {
