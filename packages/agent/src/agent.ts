@@ -270,7 +270,7 @@ export class Agent {
     const staging = join(this.layout.downloads, name);
     await mkdir(staging, { recursive: true });
     const bytes = identity.files.reduce((sum, f) => sum + f.bytes, 0);
-    await this.#emit({ event: "downloading", version: rollout.version, bytes });
+    await this.#emit({ event: "downloading", version: rollout.version, stage: rollout.stage, bytes });
     const began = Date.now();
     for (const file of identity.files) {
       const info = await updater.getTargetInfo(`${prefix}/${file.name}`);
@@ -309,7 +309,7 @@ export class Agent {
       await rm(dir, { recursive: true, force: true });
       const failed = { ...journal.failed, [rollout.version]: { digest: release.variantDigest, reason, at: this.#now().toISOString() } };
       await writeJournal(this.layout.journal, { ...journal, pending: null, failed });
-      await this.#emit({ event: "rolled-back", version: rollout.version, ...(from ? { from } : {}), reason, ...(health.latencyMs !== undefined ? { latencyMs: health.latencyMs } : {}), ...(health.loadMs !== undefined ? { loadMs: health.loadMs } : {}) });
+      await this.#emit({ event: "rolled-back", version: rollout.version, stage: rollout.stage, ...(from ? { from } : {}), reason, ...(health.latencyMs !== undefined ? { latencyMs: health.latencyMs } : {}), ...(health.loadMs !== undefined ? { loadMs: health.loadMs } : {}) });
       return { kind: "rolled-back", version: rollout.version, reason };
     }
 
@@ -320,7 +320,7 @@ export class Agent {
     journal = { ...journal, active: target, previous, pending: null, interrupted: {} };
     await writeJournal(this.layout.journal, journal);
     await pruneVersions(this.layout, new Set([name, previous?.dir].filter((d): d is string => d !== undefined)));
-    await this.#emit({ event: "active", version: rollout.version, ...(from ? { from } : {}), durationMs: Date.now() - began, ...(health.latencyMs !== undefined ? { latencyMs: health.latencyMs } : {}), ...(health.loadMs !== undefined ? { loadMs: health.loadMs } : {}) });
+    await this.#emit({ event: "active", version: rollout.version, stage: rollout.stage, ...(from ? { from } : {}), durationMs: Date.now() - began, ...(health.latencyMs !== undefined ? { latencyMs: health.latencyMs } : {}), ...(health.loadMs !== undefined ? { loadMs: health.loadMs } : {}) });
     return { kind: "updated", version: rollout.version, ...(from ? { from } : {}) };
   }
 

@@ -9,3 +9,4 @@ export { TOKEN_PREFIX, hashToken, isTokenShaped, issueToken, newToken } from "./
 export { RateLimiter, type RateDecision, type RateLimitOptions } from "./rate-limit.js";
 export { CollectorMetrics, REFUSAL_REASONS, type RefusalReason } from "./metrics.js";
 export { CollectorService, DEFAULT_MAX_BODY_BYTES, REPORTS_PATH, startCollector, type Collector, type CollectorOptions } from "./server.js";
+export { rolloutDecision, type AbortRule, type LatencyLimit, type RolloutDecision } from "./abort.js";

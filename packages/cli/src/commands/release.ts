@@ -34,6 +34,10 @@ export const releaseCommand: Command = {
     "  promote  start the newest release's rollout, or move it to the next stage once the stage's soak\n" +
     "           has passed since the stage began (stageStartedAt, signed with the rollout state; a start\n" +
     "           later than this machine's clock is refused) (rollout, snapshot and timestamp keys)\n" +
+    "           With --database (the fleet collector's), promote first judges the fleet's reports: a failure\n" +
+    "           rate above the plan's abort rule once its min-devices reported, or field latency over a gate's\n" +
+    "           latency limit, halts the rollout instead (exit 1); each decision is a line of\n" +
+    "           <repo>/rollout-decisions.jsonl\n" +
     "  halt     stop the rollout (rollout, snapshot and timestamp keys)\n" +
     "  refresh  sign a new snapshot and timestamp, nothing else changed (snapshot and timestamp keys): the\n" +
     "           scheduled job that keeps devices from seeing the repository as frozen — run it more often\n" +
@@ -51,6 +55,7 @@ export const releaseCommand: Command = {
     verdict: { type: "string", valueName: "file", description: "build: the gate's verdict (`slmops gate --json` output)" },
     force: { type: "boolean", description: "build: publish although the gate did not pass (recorded in the signed metadata)" },
     root: { type: "string", valueName: "file", description: "verify: the trusted root metadata (1.root.json)" },
+    database: { type: "string", valueName: "file|url", description: "promote: the fleet collector's database (SQLite file or postgres:// URL); the rollout halts instead of moving on when its reports meet the plan's abort rule or break a gate's latency limit" },
     json: { type: "boolean", description: "status: print the result as JSON" },
   },
   examples: [
@@ -247,6 +252,8 @@ interface ReleaseEntry {
   readonly version: string;
   readonly deviceClasses: string[];
   readonly stages: { percent: number; soakMs: number }[];
+  /** The plan's abort rule (a fraction and a device count), when it has one. */
+  readonly abort: { failureRate: number; minDevices: number } | undefined;
   forced: boolean;
 }
 
@@ -258,13 +265,15 @@ function releasesOf(state: RepositoryState): ReleaseEntry[] {
     const model = String(c["model"]);
     const version = String(c["version"]);
     const key = `${channel}\0${model}\0${version}`;
-    const plan = c["rolloutPlan"] as { stages?: { percent: unknown; soakMs: unknown }[] } | undefined;
+    const plan = c["rolloutPlan"] as { stages?: { percent: unknown; soakMs: unknown }[]; abort?: { failureRate: unknown; minDevices: unknown } } | undefined;
+    const abort = plan?.abort && Number.isFinite(Number(plan.abort.failureRate)) && Number.isInteger(Number(plan.abort.minDevices)) ? { failureRate: Number(plan.abort.failureRate), minDevices: Number(plan.abort.minDevices) } : undefined;
     const entry = map.get(key) ?? {
       channel,
       model,
       version,
       deviceClasses: [],
       stages: (plan?.stages ?? []).map((s) => ({ percent: Number(s.percent), soakMs: Number(s.soakMs) })),
+      abort,
       forced: false,
     };
     const deviceClass = String(c["deviceClass"]);
@@ -359,6 +368,8 @@ export interface ReleaseSettings {
   /** The manifest's `release.expiry`, per role in milliseconds; undefined: the defaults. */
   readonly expiry: Expiry | undefined;
   readonly channel: string | undefined;
+  /** The gates' latency limits per device class (latency-p50/p90/p99 with a max), which field latency must keep. */
+  readonly latencyLimits: readonly { readonly deviceClass: string; readonly metric: "latency-p50" | "latency-p90" | "latency-p99"; readonly maxMs: number }[];
 }
 
 /**
@@ -372,12 +383,20 @@ export async function releaseSettings(context: CommandContext, command: string):
   const given = stringOption(context, "manifest", command);
   if (given === undefined && (await findManifestUpwards(io.cwd)) === undefined) {
     io.stderr.write("note: no slmops.yaml here or above (and no --manifest): signing with the default expiry of each role\n");
-    return { expiry: undefined, channel: undefined };
+    return { expiry: undefined, channel: undefined, latencyLimits: [] };
   }
   const file = await resolveManifestPath(given, io.cwd, manifestOptionWording(command));
   const loaded = await loadValidManifest(file, io, styleFor(io.stderrIsTTY, io.env));
   if (!loaded) return undefined;
-  return { expiry: loaded.manifest.release?.expiryMs, channel: loaded.manifest.release?.channel };
+  const manifest = loaded.manifest;
+  const latencyLimits = manifest.gates.flatMap((gate) =>
+    gate.limits.flatMap((limit) =>
+      (limit.metric === "latency-p50" || limit.metric === "latency-p90" || limit.metric === "latency-p99") && limit.max !== undefined
+        ? (gate.devices.length > 0 ? gate.devices : manifest.devices.map((d) => d.id)).map((deviceClass) => ({ deviceClass, metric: limit.metric as "latency-p50" | "latency-p90" | "latency-p99", maxMs: limit.max as number }))
+        : [],
+    ),
+  );
+  return { expiry: manifest.release?.expiryMs, channel: manifest.release?.channel, latencyLimits };
 }
 
 async function moveRollout(context: CommandContext, repo: string, action: "promote" | "halt"): Promise<number> {
@@ -415,6 +434,18 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
     said = `Started ${model} ${release.version} on ${channel}: stage 1 of ${release.stages.length}${release.stages[0] ? ` (${release.stages[0].percent}%)` : ""}`;
   } else {
     if (current.halted) throw new ConfigurationError(`the rollout of ${model} ${release.version} on ${channel} is halted; it is not promoted (publish a new version to start over)`);
+    if (stringOption(context, "database", "release") !== undefined) {
+      const decision = await fleetDecision(context, { model, channel, version: release.version, abort: release.abort, latencyLimits: settings.latencyLimits, stage: current.stage });
+      if (decision.abort) {
+        const signers = await signersFrom(io.env, ["rollout", "snapshot", "timestamp"]);
+        await edge.setRolloutState(repo, { ...current, halted: true }, { signers, ...(settings.expiry ? { expiry: settings.expiry } : {}) });
+        await recordDecision(repo, { at: new Date().toISOString(), model, channel, version: release.version, stage: current.stage, decision: "halt", ...decision });
+        io.stdout.write(`Halted ${model} ${release.version} on ${channel} at stage ${current.stage + 1} of ${release.stages.length}: the fleet's reports meet the abort rule\n${decision.reasons.map((r) => `  ${r}\n`).join("")}`);
+        return ExitCode.failure;
+      }
+      await recordDecision(repo, { at: new Date().toISOString(), model, channel, version: release.version, stage: current.stage, decision: "continue", ...decision });
+      io.stdout.write(`Fleet: ${decision.devices} device(s) took ${release.version} up, ${decision.failures} failed${decision.failureRate === null ? "" : ` (${(decision.failureRate * 100).toFixed(1)}%)`}; ${release.abort ? (decision.enoughDevices ? "within the abort rule" : `fewer than the ${release.abort.minDevices} devices the abort rule waits for`) : "the plan has no abort rule"}\n`);
+    }
     if (current.stage + 1 >= release.stages.length) throw new ConfigurationError(`${model} ${release.version} on ${channel} is at its last stage already`);
     const soakMs = release.stages[current.stage]?.soakMs ?? 0;
     // The soak counts from the stage's signed start; one in the future is refused.
@@ -433,6 +464,28 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
   const result = await edge.setRolloutState(repo, next, { signers, ...(settings.expiry ? { expiry: settings.expiry } : {}) });
   io.stdout.write(`${result.changed ? said : `${said} (already so; nothing written)`}\n`);
   return ExitCode.ok;
+}
+
+/** The collector's reports on the release (its database, `--database`), judged by the plan's abort rule and the gates' latency limits. */
+async function fleetDecision(
+  context: CommandContext,
+  input: { model: string; channel: string; version: string; stage: number; abort: ReleaseEntry["abort"]; latencyLimits: ReleaseSettings["latencyLimits"] },
+) {
+  const { openCollectorDatabase } = await import("./collector.js");
+  const { rolloutDecision } = await import("@slmops/collector");
+  const { store } = await openCollectorDatabase(context, "release");
+  try {
+    const status = await store.fleetStatus({ model: input.model, channel: input.channel, release: input.version });
+    return rolloutDecision(status, input.abort, input.latencyLimits);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Each decision promote takes from the fleet, with its figures, one JSON line in `<repo>/rollout-decisions.jsonl`. */
+async function recordDecision(repo: string, record: Record<string, unknown>): Promise<void> {
+  const { appendFile } = await import("node:fs/promises");
+  await appendFile(join(repo, "rollout-decisions.jsonl"), `${JSON.stringify(record)}\n`);
 }
 
 function defaultChannel(releases: readonly ReleaseEntry[], settings: ReleaseSettings): string {
