@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { only, setup } from "./test-support/release-repository.js";
 
 /** A release 1.1.0 of tiny-llm with two stages and an abort rule (5% once 3 devices reported), at its first stage. */
-async function rollingOut() {
+async function rollingOut(soakMs = 0) {
   const s = await setup();
   const variant = join(s.dir, "variant");
   const files = JSON.parse(readFileSync(join(s.repo, "metadata", "2.targets.json"), "utf8")).signed.targets["stable/tiny-llm/1.0.0/rpi5/model.onnx"].custom.variantFiles;
@@ -19,7 +19,7 @@ async function rollingOut() {
       version: "1.1.0",
       sourceCommit: "0123456789abcdef0123456789abcdef01234567",
       manifestDigest: "cd".repeat(32),
-      rolloutPlan: { stages: [{ percent: 10, soakMs: 0 }, { percent: 100, soakMs: 0 }], abort: { failureRate: "0.05", minDevices: 3 } },
+      rolloutPlan: { stages: [{ percent: 10, soakMs }, { percent: 100, soakMs: 0 }], abort: { failureRate: "0.05", minDevices: 3 } },
       targets: [{ deviceClass: "rpi5", variant: "int8", directory: variant, identity: { files, digest: JSON.parse(readFileSync(join(s.repo, "metadata", "2.targets.json"), "utf8")).signed.targets["stable/tiny-llm/1.0.0/rpi5/model.onnx"].custom.variantDigest }, verdict: { outcome: "pass", figures: {} }, healthCheck: { input: [1] } }],
     },
     { signers: s.signers },
@@ -77,5 +77,21 @@ describe("release promote reads the fleet: the abort rule halts the rollout, wit
     expect(waits.status, waits.stderr).toBe(0);
     expect(waits.stdout).toContain("fewer than the 3 devices the abort rule waits for");
     expect(existsSync(join(s3.repo, "rollout-decisions.jsonl"))).toBe(true);
+  });
+
+  it("--if-due: a stage still soaking is not promoted, and a scheduled job does not fail on it — the fleet is judged first", async () => {
+    const s = await rollingOut(3_600_000);
+    const keys = only(s.env, "rollout", "snapshot", "timestamp");
+    const healthy = await fleet(join(s.dir, "a"), { "kiosk-1": "active", "kiosk-2": "active", "kiosk-3": "active" });
+    const early = s.run(["release", "promote", "--repo", "repo", "--database", healthy], keys);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toContain("left before it can be promoted");
+    const scheduled = s.run(["release", "promote", "--repo", "repo", "--database", healthy, "--if-due"], keys);
+    expect(scheduled.status, scheduled.stderr).toBe(0);
+    expect(scheduled.stdout).toMatch(/stage 1 of tiny-llm 1\.1\.0 on stable soaks until .* left\); not promoted yet/);
+    const failing = await fleet(join(s.dir, "b"), { "kiosk-1": "rolled-back", "kiosk-2": "rolled-back", "kiosk-3": "rolled-back" });
+    const halted = s.run(["release", "promote", "--repo", "repo", "--database", failing, "--if-due"], keys);
+    expect(halted.status).toBe(1);
+    expect(halted.stdout).toContain("the fleet's reports meet the abort rule");
   });
 });

@@ -55,6 +55,7 @@ export const releaseCommand: Command = {
     verdict: { type: "string", valueName: "file", description: "build: the gate's verdict (`slmops gate --json` output)" },
     force: { type: "boolean", description: "build: publish although the gate did not pass (recorded in the signed metadata)" },
     root: { type: "string", valueName: "file", description: "verify: the trusted root metadata (1.root.json)" },
+    "if-due": { type: "boolean", description: "promote: when the stage's soak is not over, say so and exit 0 (for a scheduled job); the fleet is still judged" },
     database: { type: "string", valueName: "file|url", description: "promote: the fleet collector's database (SQLite file or postgres:// URL); the rollout halts instead of moving on when its reports meet the plan's abort rule or break a gate's latency limit" },
     json: { type: "boolean", description: "status: print the result as JSON" },
   },
@@ -450,6 +451,10 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
     const soakMs = release.stages[current.stage]?.soakMs ?? 0;
     // The soak counts from the stage's signed start; one in the future is refused.
     const soak = edge.stageSoak(current, Number.isFinite(soakMs) ? soakMs : 0);
+    if (soak.remainingMs > 0 && context.values["if-due"] === true) {
+      io.stdout.write(`stage ${current.stage + 1} of ${model} ${release.version} on ${channel} soaks until ${edge.signedTime(soak.endsAt)} (${formatDuration(soak.remainingMs)} left); not promoted yet\n`);
+      return ExitCode.ok;
+    }
     if (soak.remainingMs > 0) {
       throw new ConfigurationError(
         `stage ${current.stage + 1} of ${model} ${release.version} on ${channel} began ${current.stageStartedAt} and soaks for ${formatDuration(soakMs)}; ` +
