@@ -35,21 +35,19 @@ export function wilsonInterval(failures: number, n: number, z: number = Z_95): I
 }
 
 /**
- * The failure rate of a take-up: devices that rolled the release back (its
- * health check failed) or failed for good, among the devices that finished
- * taking it up (updated, rolled back or failed) — AWS IoT Jobs' abort
- * criteria count failed executions among executed things the same way.
- * Devices still downloading or installing are not in the denominator.
+ * The failure rate of a take-up, counted as `release promote`'s abort rule
+ * counts it (@slmops/collector's rolloutDecision, after AWS IoT Jobs' abort
+ * criteria): devices that rolled the release back (its health check failed)
+ * or failed for good, among the devices it targeted (that started taking it
+ * up). A device still downloading counts as not failed (yet).
  */
-export function failureRate(counts: { readonly targeted: number; readonly updated: number; readonly rolledBack: number; readonly failed: number }): {
+export function failureRate(counts: { readonly targeted: number; readonly rolledBack: number; readonly failed: number }): {
   readonly failures: number;
-  readonly finished: number;
   readonly rate: number | null;
   readonly interval: Interval | null;
 } {
   const failures = counts.rolledBack + counts.failed;
-  const finished = Math.min(counts.targeted, counts.updated + failures);
-  return { failures, finished, rate: finished > 0 ? failures / finished : null, interval: wilsonInterval(failures, finished) ?? null };
+  return { failures, rate: counts.targeted > 0 ? failures / counts.targeted : null, interval: wilsonInterval(failures, counts.targeted) ?? null };
 }
 
 export const fleetCommand: Command = {
@@ -59,12 +57,12 @@ export const fleetCommand: Command = {
     "fleet status reads the collector's database (see `slmops collector`) and prints, per release, rollout\n" +
     "stage and device class: the devices targeted (they started taking the release up), updated (it became\n" +
     "active), healthy (updated and still running it), rolled back (its health check failed) and failed (for\n" +
-    "good); the failure rate — rolled back or failed among the devices that finished taking it up — with\n" +
-    `its ${CONFIDENCE * 100}% Wilson score interval; and, per release and device class, the field figures devices reported:\n` +
-    "inferences, errors, latency p50/p90/p99 read off the devices' merged fixed-bucket histogram, load\n" +
-    "time and peak memory. With --repo, beside them the bench figures the release passed (its gate verdict,\n" +
-    "from the release repository's signed target metadata). Stages are counted from 1, as `release status`\n" +
-    "prints them (`stage` in --json is the rollout state's 0-based index).",
+    "good); the failure rate — rolled back or failed among the devices targeted, as `release promote`'s\n" +
+    `abort rule counts it — with its ${CONFIDENCE * 100}% Wilson score interval; and, per release and device class, the\n` +
+    "field figures devices reported: inferences, errors, latency p50/p90/p99 read off the devices' merged\n" +
+    "fixed-bucket histogram, load time and peak memory. With --repo, beside them the bench figures the\n" +
+    "release passed (its gate verdict, from the release repository's signed target metadata). Stages are\n" +
+    "counted from 1, as `release status` prints them (`stage` in --json is the rollout state's 0-based index).",
   positionals: [{ name: "action", description: "status" }],
   options: {
     database: databaseOption,
@@ -86,7 +84,6 @@ export interface BenchFigures {
 
 export interface StageRow extends StageStatus {
   readonly failures: number;
-  readonly finished: number;
   readonly failureRate: number | null;
   readonly failureRateInterval: Interval | null;
   /** The stage's share of devices, from the release's rollout plan (with --repo). */
@@ -103,7 +100,6 @@ export interface ReleaseRow {
   readonly rolledBack: number;
   readonly failed: number;
   readonly failures: number;
-  readonly finished: number;
   readonly failureRate: number | null;
   readonly failureRateInterval: Interval | null;
 }
@@ -244,15 +240,15 @@ export function fleetReport(status: FleetStatus, database: string, bounds: reado
   const stages: StageRow[] = status.stages.map((s) => {
     const rate = failureRate(s);
     const percent = s.stage === null ? undefined : repository?.stagePercents.get(releaseKey(s.channel, s.model, s.release))?.[s.stage];
-    return { ...s, failures: rate.failures, finished: rate.finished, failureRate: rate.rate, failureRateInterval: rate.interval, ...(percent !== undefined && Number.isFinite(percent) ? { percent } : {}) };
+    return { ...s, failures: rate.failures, failureRate: rate.rate, failureRateInterval: rate.interval, ...(percent !== undefined && Number.isFinite(percent) ? { percent } : {}) };
   });
   const releases = new Map<string, ReleaseRow>();
   for (const s of stages) {
     const key = releaseKey(s.channel, s.model, s.release);
-    const sum = releases.get(key) ?? { model: s.model, channel: s.channel, release: s.release, targeted: 0, updated: 0, healthy: 0, rolledBack: 0, failed: 0, failures: 0, finished: 0, failureRate: null, failureRateInterval: null };
+    const sum = releases.get(key) ?? { model: s.model, channel: s.channel, release: s.release, targeted: 0, updated: 0, healthy: 0, rolledBack: 0, failed: 0, failures: 0, failureRate: null, failureRateInterval: null };
     const next = { ...sum, targeted: sum.targeted + s.targeted, updated: sum.updated + s.updated, healthy: sum.healthy + s.healthy, rolledBack: sum.rolledBack + s.rolledBack, failed: sum.failed + s.failed };
     const rate = failureRate(next);
-    releases.set(key, { ...next, failures: rate.failures, finished: rate.finished, failureRate: rate.rate, failureRateInterval: rate.interval });
+    releases.set(key, { ...next, failures: rate.failures, failureRate: rate.rate, failureRateInterval: rate.interval });
   }
   const figures: FiguresRow[] = status.figures.map((f) => {
     const p50 = quantile(0.5, f.latencyCounts, bounds);
@@ -269,7 +265,7 @@ export function fleetReport(status: FleetStatus, database: string, bounds: reado
   return {
     database,
     failureRate: {
-      definition: "(rolled back + failed) / devices that finished taking the release up (updated, rolled back or failed)",
+      definition: "(rolled back + failed) / targeted (devices that started taking the release up), as release promote's abort rule counts it",
       interval: "Wilson score",
       confidence: CONFIDENCE,
     },
@@ -288,9 +284,9 @@ function percent(x: number): string {
   return `${p === 0 || p === 100 || p >= 10 ? p.toFixed(1) : p.toPrecision(2)}%`;
 }
 
-function rateText(rate: number | null, interval: Interval | null, finished: number): string {
-  if (rate === null || interval === null) return "— (none finished)";
-  return `${percent(rate)} [${percent(interval.low)}, ${percent(interval.high)}] of ${finished}`;
+function rateText(rate: number | null, interval: Interval | null): string {
+  if (rate === null || interval === null) return "—";
+  return `${percent(rate)} [${percent(interval.low)}, ${percent(interval.high)}]`;
 }
 
 function ms(value: number): string {
@@ -328,7 +324,7 @@ export function formatFleetReport(report: FleetReport, options: { release?: stri
     return `${out.join("\n")}\n`;
   }
   out.push(
-    `Failure rate: devices that rolled back or failed for good, among those that finished taking the release up; [low, high] is its ${report.failureRate.confidence * 100}% Wilson score interval.`,
+    `Failure rate: devices that rolled back or failed for good, among those targeted (as release promote's abort rule counts it); [low, high] is its ${report.failureRate.confidence * 100}% Wilson score interval.`,
   );
   const groups = new Map<string, { model: string; channel: string }>();
   for (const row of [...report.stages, ...report.figures]) groups.set(`${row.model}\u0000${row.channel}`, { model: row.model, channel: row.channel });
@@ -345,13 +341,13 @@ export function formatFleetReport(report: FleetReport, options: { release?: stri
         String(s.healthy),
         String(s.rolledBack),
         String(s.failed),
-        rateText(s.failureRate, s.failureRateInterval, s.finished),
+        rateText(s.failureRate, s.failureRateInterval),
       ]);
       // A release over several stages or classes also gets its total.
       for (const r of report.releases.filter((x) => x.model === model && x.channel === channel)) {
         if (stages.filter((s) => s.release === r.release).length < 2) continue;
         const at = rows.map((row) => row[0]).lastIndexOf(terminalText(r.release));
-        rows.splice(at + 1, 0, [terminalText(r.release), "all", "all", String(r.targeted), String(r.updated), String(r.healthy), String(r.rolledBack), String(r.failed), rateText(r.failureRate, r.failureRateInterval, r.finished)]);
+        rows.splice(at + 1, 0, [terminalText(r.release), "all", "all", String(r.targeted), String(r.updated), String(r.healthy), String(r.rolledBack), String(r.failed), rateText(r.failureRate, r.failureRateInterval)]);
       }
       out.push(...table(["release", "stage", "class", "targeted", "updated", "healthy", "rolled back", "failed", "failure rate [95% CI]"], rows, new Set([3, 4, 5, 6, 7])));
     }
