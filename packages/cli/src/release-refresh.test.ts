@@ -65,6 +65,22 @@ describe("slmops release refresh (real CLI, real repository, tuf-js over loopbac
     expectNoSecretInOutput(s);
   });
 
+  it("with the rollout key as well, signs the rollout metadata again, so a rollout that stays at one stage does not expire on the devices", async () => {
+    const s = await setup();
+    await setRolloutState(s.repo, { channel: "stable", model: "tiny-llm", version: "1.0.0", stage: 1, salt: "5a".repeat(16), halted: false }, { signers: s.signers, now: new Date(Date.now() - 6.5 * DAY) });
+    const before = (await loadRepository(s.repo)).rollout.signed;
+    const refreshed = s.run(["release", "refresh", "--repo", "repo"], only(s.env, "rollout", "snapshot", "timestamp"));
+    expect(refreshed.status, refreshed.stderr).toBe(0);
+    expect(refreshed.stdout).toContain(`rollout signed again (version ${before.version + 1})`);
+    expect(refreshed.stderr).not.toContain("warning");
+    const after = (await loadRepository(s.repo)).rollout.signed;
+    expect(after.version).toBe(before.version + 1);
+    expect(Date.parse(after.expires) - Date.now()).toBeGreaterThan(6.9 * DAY);
+    // The state itself is as it was, its stage's start included.
+    expect(Object.values(after.targets).map((t) => t.custom)).toEqual(Object.values(before.targets).map((t) => t.custom));
+    expectNoSecretInOutput(s);
+  });
+
   it("refuses without the snapshot and timestamp keys the repository trusts, and writes nothing", async () => {
     const s = await setup();
     const listing = () => readdirSync(metadataDirectory(s.repo)).sort();

@@ -772,7 +772,18 @@ export async function rotateRolloutKeys(dir: string, options: RotateRolloutOptio
   return commit(dir, state, { targets, rollout: signed }, options);
 }
 
-/** A new snapshot and timestamp (the daily job that keeps devices from seeing the repository as frozen). */
-export async function refreshRepository(dir: string, options: CommonOptions): Promise<RepositoryState> {
-  return commit(dir, await loadRepository(dir), {}, options);
+/**
+ * A new snapshot and timestamp (the daily job that keeps devices from seeing
+ * the repository as frozen). With `resignRollout` (the rollout key among the
+ * signers), the rollout metadata is signed again as it is, with a new
+ * version and expiry: a rollout that stays at one stage longer than the
+ * rollout role's lifetime would otherwise expire on the devices.
+ */
+export async function refreshRepository(dir: string, options: CommonOptions & { readonly resignRollout?: boolean }): Promise<RepositoryState> {
+  const state = await loadRepository(dir);
+  if (!options.resignRollout) return commit(dir, state, {}, options);
+  const now = options.now ?? new Date();
+  const rollout = new Metadata(Targets.fromJSON(nextSigned(state.rollout.signed, now, expiryOf("rollout", options.expiry))));
+  signWith(rollout, "rollout", options.signers, [rolloutAuthority(state.targets.signed)]);
+  return commit(dir, state, { rollout }, options);
 }

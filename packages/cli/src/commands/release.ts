@@ -41,7 +41,8 @@ export const releaseCommand: Command = {
     "  halt     stop the rollout (rollout, snapshot and timestamp keys)\n" +
     "  refresh  sign a new snapshot and timestamp, nothing else changed (snapshot and timestamp keys): the\n" +
     "           scheduled job that keeps devices from seeing the repository as frozen — run it more often\n" +
-    "           than the timestamp expires (1 day by default)\n" +
+    "           than the timestamp expires (1 day by default); with SLMOPS_ROLLOUT_KEY set, the rollout\n" +
+    "           metadata is signed again as well (it expires after 7 days by default)\n" +
     "promote, halt and refresh sign with the manifest's release.expiry (--manifest, or the nearest\n" +
     "slmops.yaml; without one, the default expiry).",
   positionals: [{ name: "action", description: ACTIONS.join(" | ") }],
@@ -520,8 +521,10 @@ async function refresh(context: CommandContext, repo: string, repoGiven: string)
   await edge.loadRepository(repo);
   const settings = await releaseSettings(context, "release");
   if (!settings) return ExitCode.failure;
-  const signers = await signersFrom(io.env, ["snapshot", "timestamp"]);
-  const state = await edge.refreshRepository(repo, { signers, ...(settings.expiry ? { expiry: settings.expiry } : {}) });
+  // With the rollout key at hand (the promote job has it), the rollout metadata is signed again too.
+  const resignRollout = (io.env["SLMOPS_ROLLOUT_KEY"] ?? "").trim() !== "";
+  const signers = await signersFrom(io.env, resignRollout ? ["rollout", "snapshot", "timestamp"] : ["snapshot", "timestamp"]);
+  const state = await edge.refreshRepository(repo, { signers, resignRollout, ...(settings.expiry ? { expiry: settings.expiry } : {}) });
   const now = Date.now();
   const timestampLife = settings.expiry?.timestamp ?? edge.DEFAULT_EXPIRY.timestamp;
   io.stdout.write(
@@ -531,10 +534,11 @@ async function refresh(context: CommandContext, repo: string, repoGiven: string)
   );
   const others: [string, string, string][] = [
     ["targets", state.targets.signed.expires, "publishing a release (slmops release build) signs it again"],
-    ["rollout", state.rollout.signed.expires, "promoting or halting (slmops release promote, halt) signs it again"],
+    ["rollout", state.rollout.signed.expires, "promoting or halting (slmops release promote, halt) signs it again, and so does refresh with SLMOPS_ROLLOUT_KEY set"],
     ["root", state.root.signed.expires, "a new root version (slmops keys rotate --role root) replaces it"],
   ];
   for (const [role, expires] of others) io.stdout.write(`  ${role.padEnd(9)} expires ${expiryText(expires, now)}\n`);
+  if (resignRollout) io.stdout.write(`  rollout signed again (version ${state.rollout.signed.version})\n`);
   for (const [role, expires, remedy] of others) {
     if (Date.parse(expires) - now < 2 * timestampLife) {
       io.stderr.write(`warning: the ${role} metadata ${Date.parse(expires) <= now ? "has expired" : `expires ${expires}`}, before the refresh after next is due; devices refuse it once it has expired, and refresh does not sign it — ${remedy}\n`);
