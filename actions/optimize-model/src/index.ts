@@ -6,25 +6,20 @@
  */
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import * as core from "@actions/core";
 import { getPathInput, run } from "@slmops/action-kit";
-import { locateRuntime, PACKAGE, stageBundles } from "@slmops/runtime-installer";
+import { importWithRuntime } from "@slmops/runtime-installer";
 
 /** The action's `dist/` directory (this bundle's). */
 const distDir = dirname(fileURLToPath(import.meta.url));
 
-await run(async () => {
-  const runtime = await locateRuntime({
+await run(() =>
+  importWithRuntime(join(distDir, "optimize.js"), {
     preinstalledPath: getPathInput("onnxruntime-path", { withinBase: false })?.absolute,
     toolCache: process.env.RUNNER_TOOL_CACHE,
     log: (line) => core.info(line),
-  });
-  core.info(`ONNX Runtime: ${PACKAGE} ${runtime.version} (${runtime.source}) from ${runtime.packageDir}`);
-  const staged = await stageBundles([join(distDir, "optimize.js")], runtime.packageDir, process.env.RUNNER_TEMP ?? tmpdir(), "slmops-optimize-");
-  try {
-    await import(pathToFileURL(staged.path("optimize.js")).href);
-  } finally {
-    await staged.remove();
-  }
-});
+    tempDir: process.env.RUNNER_TEMP ?? tmpdir(),
+    prefix: "slmops-optimize-",
+  }),
+);

@@ -94,6 +94,7 @@ export class CollectorReporter {
       await rm(join(this.#dir, names.shift() as string), { force: true });
       dropped++;
     }
+    if (names.length === 0) return { sent: 0, dropped, pending: 0 };
     const token = await this.#token();
     let sent = 0;
     for (const name of [...names]) {

@@ -11,4 +11,4 @@ export { preinstalledRuntime } from "./preinstalled.js";
 export { INTEGRITY_FILE, recordIntegrity, verifyIntegrity } from "./integrity.js";
 export { cacheLayout, toolCacheRuntime, type CacheLayout, type ToolCacheOptions } from "./tool-cache.js";
 export { locateRuntime, type LocateOptions } from "./locate.js";
-export { stageBundles, type StagedBundles } from "./stage.js";
+export { importWithRuntime, stageBundles, type StagedBundles } from "./stage.js";

@@ -8,6 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { locateRuntime, type LocateOptions } from "./locate.js";
 import { PACKAGE } from "./package.js";
 
 /** A staged directory; `remove` deletes it. */
@@ -38,4 +40,21 @@ export async function stageBundles(files: readonly string[], packageDir: string,
     path: (file) => join(dir, file),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * An action's entry point whose work is in a bundle that imports
+ * `onnxruntime-node` by name (e.g. `dist/optimize.js`): locates the runtime
+ * ({@link locateRuntime}), says which one in `log`, stages the bundle beside a
+ * link to it, imports it, and removes the staging directory afterwards.
+ */
+export async function importWithRuntime(bundle: string, options: LocateOptions & { readonly tempDir: string; readonly prefix: string }): Promise<void> {
+  const runtime = await locateRuntime(options);
+  options.log?.(`ONNX Runtime: ${PACKAGE} ${runtime.version} (${runtime.source}) from ${runtime.packageDir}`);
+  const staged = await stageBundles([bundle], runtime.packageDir, options.tempDir, options.prefix);
+  try {
+    await import(pathToFileURL(staged.path(basename(bundle))).href);
+  } finally {
+    await staged.remove();
+  }
 }
