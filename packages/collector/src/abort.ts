@@ -7,7 +7,7 @@
  * took it up. Field latency that breaks a latency limit the gate set for a
  * device class aborts it too, when that class has reported inferences.
  */
-import { histogramQuantile } from "./histogram.js";
+import { histogramQuantile } from "@slmops/latency-histogram";
 import type { FleetStatus } from "./store.js";
 
 export interface AbortRule {

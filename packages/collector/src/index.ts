@@ -1,5 +1,5 @@
 export { LATENCY_BUCKETS_MS, MAX_EVENTS_PER_REPORT, REPORT_EVENTS, canonicalJson, checkReport, type CheckedReport, type CollectorReport, type ReportCheck, type ReportEvent, type ReportEventName, type ReportFigures, type ReportProblem } from "./report.js";
-export { bucketOf, histogramQuantile, mergeCounts } from "./histogram.js";
+export { bucketOf, histogramQuantile, mergeCounts } from "@slmops/latency-histogram";
 export type { CollectorStore, DeviceStateCount, FleetFilter, FleetStatus, InsertOutcome, MigrationResult, ReleaseFigures, StageStatus, StoreCounts, TokenRecord } from "./store.js";
 export { MIGRATIONS, SCHEMA_VERSION, type Migration } from "./migrations.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";

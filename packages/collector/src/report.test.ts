@@ -9,9 +9,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import schema from "@slmops/schemas/collector-report.schema.json" with { type: "json" };
 import { describe, expect, test } from "vitest";
-import { bucketOf, histogramQuantile, mergeCounts } from "./histogram.js";
-import { canonicalJson, checkReport, LATENCY_BUCKETS_MS, REPORT_EVENTS } from "./report.js";
-import { latencyCounts, makeReport } from "./test-support/reports.js";
+import { canonicalJson, checkReport, REPORT_EVENTS } from "./report.js";
+import { makeReport } from "./test-support/reports.js";
 
 const agentEvents = readFileSync(fileURLToPath(new URL("../../agent/src/events.ts", import.meta.url)), "utf8");
 
@@ -72,22 +71,5 @@ describe("the report format", () => {
     const report = makeReport({ events: Array.from({ length: 101 }, () => ({ time: "2026-12-02T14:00:01.000Z", event: "checking" as const })) });
     const result = checkReport(report);
     expect(result.ok ? [] : result.problems).toEqual([{ pointer: "/events", message: "must NOT have more than 100 items" }]);
-  });
-});
-
-describe("fixed-bucket histograms", () => {
-  test("buckets by upper bound, merges by adding, and reads quantiles as histogram_quantile does", () => {
-    expect(bucketOf(0)).toBe(0);
-    expect(bucketOf(1)).toBe(0);
-    expect(bucketOf(1.01)).toBe(1);
-    expect(bucketOf(30_000)).toBe(LATENCY_BUCKETS_MS.length - 1);
-    expect(bucketOf(30_001)).toBe(LATENCY_BUCKETS_MS.length);
-    const merged = mergeCounts(latencyCounts([3, 4, 4, 5]), latencyCounts([90, 90, 90, 90]));
-    expect(merged.reduce((a, b) => a + b, 0)).toBe(8);
-    expect(histogramQuantile(0.5, merged)).toBe(5); // rank 4: the top of the (2, 5] bucket
-    expect(histogramQuantile(1, merged)).toBe(100);
-    expect(histogramQuantile(0.99, latencyCounts([50_000]))).toBe(30_000);
-    expect(histogramQuantile(0.5, latencyCounts([]))).toBeUndefined();
-    expect(() => histogramQuantile(0, merged)).toThrow(RangeError);
   });
 });

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import { LATENCY_BUCKETS_MS } from "@slmops/latency-histogram";
 import schema from "@slmops/schemas/collector-report.schema.json" with { type: "json" };
 
 /** The agent events a report carries (the fields of @slmops/agent's EVENT_FIELDS). */
@@ -15,7 +16,7 @@ export const REPORT_EVENTS = ["checking", "downloading", "verifying", "installin
 export type ReportEventName = (typeof REPORT_EVENTS)[number];
 
 /** The histogram's bucket upper bounds in milliseconds, fixed by the format and shared by every device. */
-export const LATENCY_BUCKETS_MS: readonly number[] = schema.$defs.figures.properties.latencyBucketsMs.const;
+export { LATENCY_BUCKETS_MS };
 
 /** At most this many events in one report. */
 export const MAX_EVENTS_PER_REPORT: number = schema.properties.events.maxItems;

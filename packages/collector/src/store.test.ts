@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
-import { histogramQuantile } from "./histogram.js";
+import { histogramQuantile } from "@slmops/latency-histogram";
 import { SCHEMA_VERSION } from "./migrations.js";
 import { checkReport, LATENCY_BUCKETS_MS, type CheckedReport } from "./report.js";
 import { BACKENDS, useBackend } from "./test-support/backends.js";

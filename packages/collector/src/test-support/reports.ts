@@ -1,5 +1,6 @@
 /** Reports for tests and the load harness, valid unless told otherwise. */
 import { randomUUID } from "node:crypto";
+import { LatencyHistogram } from "@slmops/latency-histogram";
 import { LATENCY_BUCKETS_MS, type CollectorReport, type ReportEvent } from "../report.js";
 
 export interface ReportShape {
@@ -16,13 +17,9 @@ export interface ReportShape {
 
 /** Counts with these latencies (ms) put into the fixed buckets. */
 export function latencyCounts(latencies: readonly number[]): number[] {
-  const counts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
-  for (const latency of latencies) {
-    const index = LATENCY_BUCKETS_MS.findIndex((bound) => latency <= bound);
-    const bucket = index === -1 ? LATENCY_BUCKETS_MS.length : index;
-    counts[bucket] = (counts[bucket] ?? 0) + 1;
-  }
-  return counts;
+  const histogram = new LatencyHistogram();
+  for (const latency of latencies) histogram.record(latency);
+  return histogram.counts();
 }
 
 export function makeReport(shape: ReportShape = {}): CollectorReport {

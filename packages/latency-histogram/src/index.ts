@@ -1,10 +1,19 @@
 /**
- * Fixed-bucket latency histograms: devices count inferences per bucket of
- * {@link LATENCY_BUCKETS_MS}, the collector adds the counts up, and a
- * percentile of the merged histogram is read off it as Prometheus'
- * `histogram_quantile` does (linear within the bucket it falls in).
+ * @slmops/latency-histogram — fixed-bucket latency histograms. A device
+ * counts its inferences per bucket of {@link LATENCY_BUCKETS_MS} (bounds
+ * fixed by the collector's report format, so every device shares them), the
+ * collector adds the counts up, and a percentile of the merged histogram is
+ * read off it as Prometheus' `histogram_quantile` does (linear within the
+ * bucket it falls in). Percentiles of separate devices cannot be merged;
+ * counts in shared buckets can.
  */
-import { LATENCY_BUCKETS_MS } from "./report.js";
+import schema from "@slmops/schemas/collector-report.schema.json" with { type: "json" };
+
+/** The bucket upper bounds in milliseconds, as the report format fixes them. */
+export const LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([...schema.$defs.figures.properties.latencyBucketsMs.const]);
+
+/** Counts in a histogram over {@link LATENCY_BUCKETS_MS}: one per bound, then the overflow. */
+export const LATENCY_BUCKET_COUNT = LATENCY_BUCKETS_MS.length + 1;
 
 /** Adds counts bucket by bucket (the arrays may differ in length; missing counts are 0). */
 export function mergeCounts(a: readonly number[], b: readonly number[]): number[] {
@@ -43,4 +52,27 @@ export function histogramQuantile(q: number, counts: readonly number[], bounds: 
     cumulative += count;
   }
   return bounds[bounds.length - 1];
+}
+
+/** A histogram being filled: one latency at a time, read as counts. */
+export class LatencyHistogram {
+  readonly #counts = new Array<number>(LATENCY_BUCKET_COUNT).fill(0);
+  #total = 0;
+
+  /** Counts one latency in milliseconds; a negative or non-finite value is refused (a clock or caller bug). */
+  record(latencyMs: number): void {
+    if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new RangeError(`a latency is a finite number of milliseconds ≥ 0, not ${latencyMs}`);
+    this.#counts[bucketOf(latencyMs)]! += 1;
+    this.#total += 1;
+  }
+
+  /** How many latencies were recorded. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** The counts per bucket (a copy). */
+  counts(): number[] {
+    return [...this.#counts];
+  }
 }
