@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CollectorReporter } from "./collector-reporter.js";
 import type { AgentConfig } from "./config.js";
 import { agentEvent } from "./events.js";
+import { agentLayout } from "./layout.js";
 
 let store: SqliteStore;
 let collector: Collector;
@@ -38,7 +39,7 @@ function device(id: string, token: string, url = collector.url): { config: Agent
     collector: { url, tokenFile: join(dir, "token") },
     events: "-",
   };
-  return { config, state: join(dir, "state") };
+  return { config, state: join(dir, "install", "state") };
 }
 
 const event = (id: string, name: "checking" | "active", extra: Record<string, unknown> = {}) =>
@@ -49,7 +50,7 @@ describe("the agent's reports to the collector (real collector over loopback, SQ
     const token = await issueToken(store, "kiosk-1");
     const before = await store.counts();
     const down = device("kiosk-1", token, "http://127.0.0.1:9");
-    const reporter = new CollectorReporter(down.config, down.state);
+    const reporter = new CollectorReporter(down.config, agentLayout(down.config.installDir));
     reporter.record(event("kiosk-1", "checking"));
     reporter.record(event("kiosk-1", "active", { version: "1.0.0", durationMs: 120 }));
     const offline = await reporter.flush();
@@ -58,7 +59,7 @@ describe("the agent's reports to the collector (real collector over loopback, SQ
     expect(readdirSync(join(down.state, "outbox"))).toHaveLength(1);
 
     // Back: the same outbox, the real collector.
-    const up = new CollectorReporter({ ...down.config, collector: { url: collector.url, tokenFile: down.config.collector?.tokenFile ?? "" } }, down.state);
+    const up = new CollectorReporter({ ...down.config, collector: { url: collector.url, tokenFile: down.config.collector?.tokenFile ?? "" } }, agentLayout(down.config.installDir));
     up.record(event("kiosk-1", "checking"));
     expect(await up.flush()).toEqual({ sent: 2, dropped: 0, pending: 0 });
     expect(readdirSync(join(down.state, "outbox"))).toEqual([]);
@@ -74,7 +75,7 @@ describe("the agent's reports to the collector (real collector over loopback, SQ
     const token = await issueToken(store, "kiosk-2");
     await store.revokeTokens("kiosk-2");
     const d = device("kiosk-2", token);
-    const reporter = new CollectorReporter(d.config, d.state);
+    const reporter = new CollectorReporter(d.config, agentLayout(d.config.installDir));
     reporter.record(event("kiosk-2", "checking"));
     const before = await store.counts();
     const r = await reporter.flush();

@@ -9,6 +9,12 @@
  * next check. The outbox is bounded: past {@link MAX_PENDING_REPORTS} the
  * oldest are dropped. Only {@link agentEvent}'s allow-listed fields are ever
  * in a report.
+ *
+ * The application's field figures ({@link FieldRecorder}'s files in
+ * `state/field/`) go the same way: each file becomes one report under the
+ * file's own id and time, moved into the outbox before the file is removed,
+ * so a crash between the two sends the same report twice, which the
+ * collector counts once.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
@@ -20,6 +26,8 @@ import { readRegularFile } from "@slmops/contained-fs";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { AgentConfig } from "./config.js";
 import type { AgentEvent } from "./events.js";
+import { readFieldFiles, removeFieldFile } from "./field-figures.js";
+import type { AgentLayout } from "./layout.js";
 
 /** Events per report, as the collector's schema allows. */
 export const MAX_EVENTS_PER_REPORT = 100;
@@ -63,13 +71,15 @@ export class CollectorReporter {
   readonly #config: AgentConfig;
   readonly #collector: { readonly url: string; readonly tokenFile: string };
   readonly #dir: string;
+  readonly #field: string;
   #events: AgentEvent[] = [];
 
-  constructor(config: AgentConfig, stateDir: string) {
+  constructor(config: AgentConfig, layout: AgentLayout) {
     if (!config.collector) throw new Error("CollectorReporter needs a configured collector");
     this.#config = config;
     this.#collector = config.collector;
-    this.#dir = join(stateDir, "outbox");
+    this.#dir = layout.outbox;
+    this.#field = layout.field;
   }
 
   /** An event of the current check (already allow-listed by agentEvent). */
@@ -77,19 +87,29 @@ export class CollectorReporter {
     this.#events.push(event);
   }
 
-  /** Writes the check's events to the outbox as reports, then sends what is pending. */
+  /** Writes the check's events and the application's field figures to the outbox as reports, then sends what is pending. */
   async flush(): Promise<FlushResult> {
     await mkdir(this.#dir, { recursive: true });
     const c = this.#config;
+    const device = { device: c.device.id, deviceClass: c.device.class, model: c.model, channel: c.channel };
+    // Named by time, so the outbox sends oldest first.
+    const put = (report: { readonly id: string; readonly sentAt: string; readonly [field: string]: unknown }) => writeJsonAtomic(join(this.#dir, `${report.sentAt.replace(/[:.]/g, "-")}-${report.id}.json`), report, { indent: 0 });
     while (this.#events.length > 0) {
       const events = this.#events.splice(0, MAX_EVENTS_PER_REPORT);
-      const sentAt = new Date().toISOString();
-      const report = { id: randomUUID(), device: c.device.id, deviceClass: c.device.class, model: c.model, channel: c.channel, sentAt, events };
-      // Named by time, so the outbox sends oldest first.
-      await writeJsonAtomic(join(this.#dir, `${sentAt.replace(/[:.]/g, "-")}-${report.id}.json`), report, { indent: 0 });
+      await put({ id: randomUUID(), ...device, sentAt: new Date().toISOString(), events });
+    }
+    let refused = 0;
+    for (const found of await readFieldFiles(this.#field)) {
+      if ("figures" in found) {
+        const { id, recordedAt, ...figures } = found.figures;
+        await put({ id, ...device, sentAt: new Date(recordedAt).toISOString(), events: [], figures });
+      } else {
+        refused++; // not figures the recorder wrote: never sendable
+      }
+      await removeFieldFile(found.file);
     }
     let names = (await readdir(this.#dir)).filter((n) => n.endsWith(".json")).sort();
-    let dropped = 0;
+    let dropped = refused;
     while (names.length > MAX_PENDING_REPORTS) {
       await rm(join(this.#dir, names.shift() as string), { force: true });
       dropped++;

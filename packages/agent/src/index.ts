@@ -13,3 +13,5 @@ export { agentLayout, RELEASE_RECORD, versionDirName, type AgentLayout } from ".
 export { activeModel, watchActiveModel, type ActiveModel, type ActiveModelWatcher } from "./active-model.js";
 export { DEFAULT_FREE_SPACE_MARGIN_BYTES, DEFAULT_READ_TIMEOUT_MS, DownloadError, downloadFile, InsufficientSpaceError, MAX_REDIRECTS, partialPathOf, redactUrl, type DownloadErrorInit, type DownloadFailure, type DownloadOptions, type DownloadProgress, type DownloadResult, type ExpectedFile, type FreeSpace } from "./download.js";
 export { CollectorReporter, MAX_EVENTS_PER_REPORT, MAX_PENDING_REPORTS, type FlushResult } from "./collector-reporter.js";
+export { createDeviceAgent, type DeviceAgent, type DeviceAgentOptions } from "./device-agent.js";
+export { DEFAULT_FIELD_FLUSH_MS, FieldRecorder, MAX_FIELD_FILES_PER_CHECK, readFieldFiles, type FieldFigures, type FieldFile } from "./field-figures.js";

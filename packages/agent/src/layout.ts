@@ -12,6 +12,8 @@
  *         trusted/                             the TUF metadata the device trusts (each file atomic)
  *         work/                                tuf-js's scratch copy of it during a check
  *         downloads/                           partial downloads, resumed on the next attempt
+ *         outbox/                              reports waiting for the collector
+ *         field/                               the application's field figures, waiting for the agent
  */
 import { join } from "node:path";
 
@@ -24,6 +26,9 @@ export interface AgentLayout {
   readonly trusted: string;
   readonly work: string;
   readonly downloads: string;
+  readonly outbox: string;
+  /** Where the application's `FieldRecorder` leaves its figures for the agent to report. */
+  readonly field: string;
 }
 
 export function agentLayout(installDir: string): AgentLayout {
@@ -37,6 +42,8 @@ export function agentLayout(installDir: string): AgentLayout {
     trusted: join(state, "trusted"),
     work: join(state, "work"),
     downloads: join(state, "downloads"),
+    outbox: join(state, "outbox"),
+    field: join(state, "field"),
   };
 }
 

@@ -72,30 +72,13 @@ async function runAgent(context: CommandContext): Promise<number> {
 
 /** The agent with its sinks: the JSON lines, and the collector's outbox when one is configured (sent after each check). */
 async function makeAgent(context: CommandContext, config: AgentConfig) {
-  const agent = await import("@slmops/agent");
+  const { createDeviceAgent } = await import("@slmops/agent");
   const { runHealthCheck } = await import("@slmops/health-check");
-  const lines = agent.jsonLinesSink(config.events, context.io.stdout);
-  const reporter = config.collector ? new agent.CollectorReporter(config, agent.agentLayout(config.installDir).state) : undefined;
-  const device = new agent.Agent(config, {
-    download: (url, destination, expected, options) => agent.downloadFile(url, destination, expected, options),
+  return createDeviceAgent(config, {
     healthCheck: (modelPath, fixture, options) => runHealthCheck(modelPath, fixture, options),
-    emit: async (event) => {
-      await lines(event);
-      reporter?.record(event);
-    },
+    stdout: context.io.stdout,
+    onReportProblem: (problem, pending) => context.io.stderr.write(`collector: ${terminalText(problem)}${pending > 0 ? ` (${pending} report(s) kept to send after the next check)` : ""}\n`),
   });
-  return {
-    layout: device.layout,
-    async checkOnce(): Promise<CheckOutcome> {
-      const outcome = await device.checkOnce();
-      if (reporter) {
-        // A collector that cannot be reached never fails the device's check: the reports wait in the outbox.
-        const flushed = await reporter.flush().catch((error: unknown) => ({ sent: 0, dropped: 0, pending: -1, problem: error instanceof Error ? error.message : String(error) }));
-        if (flushed.problem) context.io.stderr.write(`collector: ${terminalText(flushed.problem)}${flushed.pending > 0 ? ` (${flushed.pending} report(s) kept to send after the next check)` : ""}\n`);
-      }
-      return outcome;
-    },
-  };
 }
 
 function exitFor(outcome: CheckOutcome, context: CommandContext): number {
