@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activeModel, watchActiveModel, type ActiveModel } from "./active-model.js";
 import { EVENT_FIELDS, type AgentEvent } from "./events.js";
 import { activeVersion, makeDevice } from "./test-support/device.js";
-import { createTestRepository, type TestRepository } from "./test-support/repository.js";
+import { createTestRepository, type TestRepository } from "@slmops/test-release-repository";
 
 const DAY = 86_400_000;
 const names = (events: readonly AgentEvent[]) => events.map((e) => (e.event === "idle" ? `idle:${e.outcome}` : e.event));

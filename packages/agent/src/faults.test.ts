@@ -12,7 +12,7 @@ import { startNginx, type NginxServer } from "@slmops/test-nginx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readReleaseRecord } from "./install.js";
 import { activeVersion, makeDevice, type Device } from "./test-support/device.js";
-import { createTestRepository, type TestRepository } from "./test-support/repository.js";
+import { createTestRepository, type TestRepository } from "@slmops/test-release-repository";
 import { verifyVariantFiles } from "@slmops/variant-identity";
 
 const names = (events: readonly { event: string; outcome?: string }[]) => events.map((e) => (e.event === "idle" ? `idle:${e.outcome ?? ""}` : e.event));

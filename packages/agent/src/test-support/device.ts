@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentEvent } from "../events.js";
-import { CHANNEL, DEVICE_CLASS, MODEL } from "./repository.js";
+import { CHANNEL, DEVICE_CLASS, MODEL } from "@slmops/test-release-repository";
 
 export const cliPath = join(import.meta.dirname, "..", "..", "..", "cli", "dist", "bin.js");
 
