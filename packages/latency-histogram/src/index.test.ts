@@ -48,7 +48,13 @@ describe("fixed-bucket histograms", () => {
     expect(counts[bucketOf(600)]).toBe(1);
     counts[0] = 99; // a copy
     expect(h.counts()[0]).toBe(0);
+    const other = new LatencyHistogram();
+    other.record(7);
+    other.record(45_000);
+    h.merge(other);
+    expect(h.total).toBe(5);
+    expect(h.counts()).toEqual(countsOf([7, 7, 600, 7, 45_000]));
     for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => h.record(bad)).toThrow(RangeError);
-    expect(h.total).toBe(3);
+    expect(h.total).toBe(5);
   });
 });

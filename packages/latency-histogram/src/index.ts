@@ -66,6 +66,13 @@ export class LatencyHistogram {
     this.#total += 1;
   }
 
+  /** Adds another histogram's counts to this one. */
+  merge(other: LatencyHistogram): void {
+    const counts = other.counts();
+    for (let i = 0; i < LATENCY_BUCKET_COUNT; i++) this.#counts[i]! += counts[i] ?? 0;
+    this.#total += other.total;
+  }
+
   /** How many latencies were recorded. */
   get total(): number {
     return this.#total;
