@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activeModel, watchActiveModel, type ActiveModel } from "./active-model.js";
 import { EVENT_FIELDS, type AgentEvent } from "./events.js";
 import { activeVersion, makeDevice } from "./test-support/device.js";
-import { createTestRepository, type TestRepository } from "@slmops/test-release-repository";
+import { DEVICE_CLASS, createTestRepository, type TestRepository } from "@slmops/test-release-repository";
 
 const DAY = 86_400_000;
 const names = (events: readonly AgentEvent[]) => events.map((e) => (e.event === "idle" ? `idle:${e.outcome}` : e.event));
@@ -56,7 +56,7 @@ describe("slmops agent against Debian's nginx serving a signed repository (real 
     expect(activeVersion(a)).toBe("1.0.0");
     const model = await activeModel(a.installDir);
     expect(model?.version).toBe("1.0.0");
-    expect(readFileSync(model?.path ?? "").equals(readFileSync(join(repo.work, "variants", "1.0.0", "model.onnx")))).toBe(true);
+    expect(readFileSync(model?.path ?? "").equals(readFileSync(join(repo.work, "variants", "1.0.0", DEVICE_CLASS, "model.onnx")))).toBe(true);
 
     const notYet = b.once();
     expect(notYet.status).toBe(0);

@@ -85,6 +85,21 @@ describe("from-manifest", () => {
     expect(result.ok).toBe(true);
   });
 
+  it("releases only the device classes asked for, and refuses one release.targets does not have", async () => {
+    const d = dir();
+    writeFileSync(join(d, "slmops.yaml"), MANIFEST.replace("targets: { rpi5: int8 }", "targets: { rpi5: int8, nuc: fp16 }").replace("        passes: [ { quantize: { weights: int8 } } ]\n", "        passes: [ { quantize: { weights: int8 } } ]\n      - id: fp16\n        passes: [ { convert: { to: fp16 } } ]\n").replace("devices:\n", "devices:\n  - id: nuc\n    runs-on: [self-hosted, nuc]\n    execution-providers: [cpu]\n"));
+    const built = join(d, "variants", "story-lm", "int8");
+    mkdirSync(built, { recursive: true });
+    writeFileSync(join(built, "model.onnx"), encodeModel(makeModel({ ...PRESETS.nano, seed: 6 })));
+    const loaded = await loadManifestOrThrow(join(d, "slmops.yaml"), { checkFiles: false, root: d, displayPath: "slmops.yaml" });
+    const input = { manifest: loaded.manifest, manifestFile: join(d, "slmops.yaml"), manifestDisplay: "slmops.yaml", variantsDir: join(d, "variants"), verdict: undefined, sourceCommit: "a".repeat(40) };
+    // nuc's fp16 is not built: every target is needed without the filter, only rpi5's with it.
+    await expect(releasesFromManifest(input)).rejects.toThrow(/variant story-lm\/fp16 \(for nuc\) is not built/);
+    const [release] = await releasesFromManifest({ ...input, devices: ["rpi5"] });
+    expect(release!.targets.map((t) => t.deviceClass)).toEqual(["rpi5"]);
+    await expect(releasesFromManifest({ ...input, devices: ["rpi5", "jetson"] })).rejects.toThrow("slmops.yaml's release.targets has no device class `jetson`; it releases to `rpi5`, `nuc`.");
+  });
+
   it("names the variant whose health check cannot be made", async () => {
     const d = dir();
     writeFileSync(join(d, "slmops.yaml"), MANIFEST);

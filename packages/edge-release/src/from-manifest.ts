@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { modelFiles } from "@slmops/bench/model-files";
 import { readRegularFile } from "@slmops/contained-fs";
-import { ConfigurationError } from "@slmops/diagnostics";
+import { ConfigurationError, terminalText } from "@slmops/diagnostics";
 import { makeHealthCheck } from "@slmops/health-check";
 import type { Manifest } from "@slmops/manifest";
 import { describeVariant, variantModelPath } from "@slmops/variant-identity";
@@ -95,6 +95,8 @@ export interface ManifestReleaseInput {
   readonly version?: string;
   /** Default the manifest's `release.channel`. */
   readonly channel?: string;
+  /** Only these device classes of `release.targets` (default: every one); one that is not a target is refused. */
+  readonly devices?: readonly string[];
 }
 
 /**
@@ -111,7 +113,12 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
   const manifestDigest = createHash("sha256").update(await readFile(input.manifestFile)).digest("hex");
   const byModel = new Map<string, ReleaseTarget[]>();
   const fixtures = new Map<string, JsonValue>();
-  for (const target of release.targets) {
+  const known = [...new Set(release.targets.map((t) => t.device))];
+  const unknown = (input.devices ?? []).filter((d) => !known.includes(d)).map((d) => terminalText(d));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(`${input.manifestDisplay}'s release.targets has no device class ${unknown.map((d) => `\`${d}\``).join(", ")}; it releases to ${known.map((d) => `\`${d}\``).join(", ")}. Add the device to release.targets, or pick one of those.`);
+  }
+  for (const target of release.targets.filter((t) => input.devices === undefined || input.devices.includes(t.device))) {
     const modelPath = variantModelPath(input.variantsDir, target.model, target.variant);
     const files = await modelFiles(modelPath).catch((error: unknown) => {
       throw new ConfigurationError(`variant ${target.model}/${target.variant} (for ${target.device}) is not built: run \`slmops optimize --variant ${target.variant}\` first`, { cause: error });

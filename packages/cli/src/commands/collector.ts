@@ -8,6 +8,7 @@ import type { Command, CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { ExitCode } from "../exit-codes.js";
 import { countOption, stringOption } from "../options.js";
+import { listenFailure, untilStopped } from "../serve.js";
 
 /** Where the collector keeps its data when `--database` is not given (the collector's DEFAULT_DATABASE). */
 export const DEFAULT_DATABASE = ".slmops/collector.sqlite";
@@ -202,27 +203,14 @@ async function serve(context: CommandContext): Promise<number> {
     collector = await startCollector({ store, host, port, log: (line) => io.stderr.write(`collector: ${terminalText(line)}\n`) });
   } catch (error) {
     await store.close().catch(() => undefined);
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new ConfigurationError(`port ${port} on ${terminalText(host)} is in use; stop what listens there or pass another --port`, { cause: error });
-    if (code === "EACCES") throw new ConfigurationError(`this user may not listen on port ${port}; pass a port above 1023 (--port), and put a reverse proxy in front for 443`, { cause: error });
-    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new ConfigurationError(`cannot listen on ${terminalText(host)}: no interface of this machine has that address; pass --host 127.0.0.1 or 0.0.0.0`, { cause: error });
-    throw error;
+    throw listenFailure(error, host, port);
   }
   io.stdout.write(
     `collector listening on ${collector.url} (${store.kind} ${terminalText(given)}, ${migrationNote(migration)})\n` +
       `  reports: POST ${collector.url}/v1/reports   health: ${collector.url}/healthz   metrics: ${collector.url}/metrics\n` +
       "  stop with SIGTERM or Ctrl-C\n",
   );
-  await new Promise<void>((done) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
-      io.stdout.write(`collector: ${signal}, stopping\n`);
-      done();
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+  io.stdout.write(`collector: ${await untilStopped()}, stopping\n`);
   await collector.close();
   await store.close();
   io.stdout.write("collector stopped\n");

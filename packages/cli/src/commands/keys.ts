@@ -44,7 +44,9 @@ export const keysCommand: Command = {
     "keys init generates one ed25519 key per role of the release repository (root, targets, rollout,\n" +
     "snapshot, timestamp) and prints, for each, the environment variable / repository secret to store it\n" +
     "under and its public key id. The private keys are written only to the file --out-env names (mode\n" +
-    "0600, one NAME=value line each, never overwritten), never to the terminal.\n" +
+    "0600, one NAME=value line each, never overwritten), never to the terminal. With --dev they are\n" +
+    "throwaway development keys, labelled as such in the file and the output, for a repository on this\n" +
+    "machine (the example project's, say): never a fleet's.\n" +
     "\n" +
     "keys rotate --role <role> --repo <dir> replaces one role's key in the repository with a new one:\n" +
     "root, targets, snapshot or timestamp by a new root version signed by the current root key (and, for\n" +
@@ -65,6 +67,7 @@ export const keysCommand: Command = {
     role: { type: "string", valueName: "role", description: `rotate: the role whose key to replace (${RELEASE_ROLES.join(" | ")})` },
     repo: { type: "string", valueName: "dir", description: "rotate: the release repository" },
     manifest: { type: "string", valueName: "path", description: "rotate: the manifest whose release.expiry to sign with (default: the nearest slmops.yaml here or above)" },
+    dev: { type: "boolean", description: "init: throwaway development keys for a local repository, labelled as such (default file slmops-dev-keys.env)" },
   },
   examples: ["slmops keys init --out-env release-keys.env", "slmops keys rotate --role rollout --repo release --out-env new-rollout-key.env"],
   run: runKeysCommand,
@@ -115,14 +118,27 @@ async function writeSecretFile(file: string, given: string, text: string): Promi
 
 // ---------------------------------------------------------------- init
 
+/** The first lines of a `keys init --dev` file: what these keys are, and what they are not. */
+export const DEV_KEYS_LABEL =
+  "# slmops DEVELOPMENT keys: throwaway, made by `slmops keys init --dev` for a release repository on\n" +
+  "# this machine. Never store them as repository secrets or sign a fleet's releases with them; a\n" +
+  "# fleet's keys come from `slmops keys init` (without --dev), kept offline or in secrets.\n";
+
 async function init(context: CommandContext): Promise<number> {
   const { io } = context;
-  const given = stringOption(context, "out-env", "keys") ?? "slmops-keys.env";
+  const dev = context.values.dev === true;
+  const given = stringOption(context, "out-env", "keys") ?? (dev ? "slmops-dev-keys.env" : "slmops-keys.env");
   const file = resolve(io.cwd, given);
   await refuseExisting(file, given);
   const { generateSigningKey } = await import("@slmops/edge-release");
   const keys = RELEASE_ROLES.map((role) => ({ role, variable: roleKeyVariable(role), key: generateSigningKey() }));
-  await writeSecretFile(file, given, keys.map(({ variable, key }) => `${variable}=${key.exportSecret()}\n`).join(""));
+  await writeSecretFile(file, given, (dev ? DEV_KEYS_LABEL : "") + keys.map(({ variable, key }) => `${variable}=${key.exportSecret()}\n`).join(""));
+  if (dev) {
+    io.stdout.write(`Wrote ${keys.length} throwaway DEVELOPMENT keys to ${given} (mode 0600), labelled as such: for a repository on this machine, never a fleet's. Public key ids:\n`);
+    for (const { role, variable, key } of keys) io.stdout.write(`  ${role.padEnd(9)} ${variable.padEnd(20)} ${key.keyId}\n`);
+    io.stdout.write(`Load them for a command with: env $(grep -v '^#' ${given} | xargs) slmops release build --repo <dir>\n`);
+    return ExitCode.ok;
+  }
   io.stdout.write(`Wrote ${keys.length} private keys to ${given} (mode 0600). Public key ids:\n`);
   for (const { role, variable, key } of keys) io.stdout.write(`  ${role.padEnd(9)} ${variable.padEnd(20)} ${key.keyId}  (${WHY[role]})\n`);
   io.stdout.write(

@@ -15,14 +15,18 @@ import { ExitCode } from "../exit-codes.js";
 import { styleFor } from "../io.js";
 import { loadValidManifest } from "../load-manifest.js";
 import { findManifestUpwards, manifestOptionWording, resolveManifestPath } from "../manifest-path.js";
-import { stringOption } from "../options.js";
+import { countOption, filterOption, filterSpec, stringOption } from "../options.js";
+import { listenFailure, untilStopped } from "../serve.js";
 
-const ACTIONS = ["build", "verify", "status", "promote", "halt", "refresh"] as const;
+/** The port `release serve` listens on by default. */
+const DEFAULT_SERVE_PORT = 8000;
+
+const ACTIONS = ["build", "verify", "status", "promote", "halt", "refresh", "serve"] as const;
 type Action = (typeof ACTIONS)[number];
 
 export const releaseCommand: Command = {
   name: "release",
-  summary: "signed model releases for the fleet: build, verify, status, promote, halt, refresh",
+  summary: "signed model releases for the fleet: build, verify, status, promote, halt, refresh, serve",
   description:
     "A TUF repository of the manifest's release (see `slmops keys init` for the keys, read from\n" +
     "SLMOPS_<ROLE>_KEY environment variables).\n" +
@@ -43,6 +47,8 @@ export const releaseCommand: Command = {
     "           scheduled job that keeps devices from seeing the repository as frozen — run it more often\n" +
     "           than the timestamp expires (1 day by default); with SLMOPS_ROLLOUT_KEY set, the rollout\n" +
     "           metadata is signed again as well (it expires after 7 days by default)\n" +
+    "  serve    serve the repository over HTTP as a static host would (read-only, regular files only), for\n" +
+    "           devices on this machine or network during development; a fleet's host is a CDN or nginx\n" +
     "promote, halt and refresh sign with the manifest's release.expiry (--manifest, or the nearest\n" +
     "slmops.yaml; without one, the default expiry).",
   positionals: [{ name: "action", description: ACTIONS.join(" | ") }],
@@ -59,6 +65,9 @@ export const releaseCommand: Command = {
     "if-due": { type: "boolean", description: "promote: when the stage's soak is not over, say so and exit 0 (for a scheduled job); the fleet is still judged" },
     database: { type: "string", valueName: "file|url", description: "promote: the fleet collector's database (SQLite file or postgres:// URL); the rollout halts instead of moving on when its reports meet the plan's abort rule or break a gate's latency limit" },
     json: { type: "boolean", description: "status: print the result as JSON" },
+    device: filterSpec("ids", "build: release only these device classes of release.targets (default: every one)"),
+    host: { type: "string", valueName: "address", description: "serve: the address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)" },
+    port: { type: "string", valueName: "n", description: `serve: the port (default ${DEFAULT_SERVE_PORT}; 0 picks a free one)` },
   },
   examples: [
     "slmops release build --repo release --verdict verdict.json",
@@ -66,6 +75,7 @@ export const releaseCommand: Command = {
     "slmops release status --repo release",
     "slmops release promote --repo release",
     "slmops release refresh --repo release",
+    "slmops release serve --repo release --port 8000",
   ],
   run: runRelease,
 };
@@ -89,6 +99,8 @@ async function runRelease(context: CommandContext): Promise<number> {
       return moveRollout(context, resolve(context.io.cwd, repoGiven), action as "promote" | "halt");
     case "refresh":
       return refresh(context, resolve(context.io.cwd, repoGiven), repoGiven);
+    case "serve":
+      return serve(context, resolve(context.io.cwd, repoGiven), repoGiven);
   }
 }
 
@@ -127,6 +139,7 @@ async function build(context: CommandContext, repo: string): Promise<number> {
     sourceCommit: sourceCommit(manifestDir),
     version: stringOption(context, "version", "release"),
     channel: stringOption(context, "channel", "release"),
+    devices: filterOption(context, "device", "release"),
   });
   // Everything that needs no key is checked before a key is read or a file is written.
   const force = values.force === true;
@@ -148,8 +161,8 @@ interface Served {
   close(): Promise<void>;
 }
 
-/** Serves `root` read-only on 127.0.0.1, as a static host would: regular files only, no link followed, streamed. */
-async function serveDirectory(root: string): Promise<Served> {
+/** Serves `root` read-only (on 127.0.0.1 and a free port unless told), as a static host would: regular files only, no link followed, streamed. */
+async function serveDirectory(root: string, listen: { readonly host?: string; readonly port?: number } = {}): Promise<Served> {
   const { openRegularFile } = await import("@slmops/contained-fs");
   const server = createServer((request, response) => {
     let file: string;
@@ -178,9 +191,24 @@ async function serveDirectory(root: string): Promise<Served> {
       () => response.writeHead(404).end(),
     );
   });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const host = listen.host ?? "127.0.0.1";
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(listen.port ?? 0, host, () => {
+      server.off("error", fail);
+      done();
+    });
+  });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((done) => server.close(() => done())) };
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections(); // keep-alive clients (agents) would hold the close open
+      }),
+  };
 }
 
 async function verify(context: CommandContext, repoGiven: string): Promise<number> {
@@ -544,5 +572,29 @@ async function refresh(context: CommandContext, repo: string, repoGiven: string)
       io.stderr.write(`warning: the ${role} metadata ${Date.parse(expires) <= now ? "has expired" : `expires ${expires}`}, before the refresh after next is due; devices refuse it once it has expired, and refresh does not sign it — ${remedy}\n`);
     }
   }
+  return ExitCode.ok;
+}
+
+// ---------------------------------------------------------------- serve
+
+async function serve(context: CommandContext, repo: string, given: string): Promise<number> {
+  const { io } = context;
+  const { hasRepository } = await import("@slmops/edge-release");
+  if (!(await hasRepository(repo))) throw new ConfigurationError(`${given} is not a release repository (no metadata/1.root.json); make one with \`slmops release build --repo ${given}\``);
+  const host = stringOption(context, "host", "release") ?? "127.0.0.1";
+  const port = countOption(context, "port", "release", { minimum: 0, maximum: 65535 }) ?? DEFAULT_SERVE_PORT;
+  let served: Served;
+  try {
+    served = await serveDirectory(repo, { host, port });
+  } catch (error) {
+    throw listenFailure(error, host, port);
+  }
+  io.stdout.write(
+    `serving the release repository ${terminalText(given)} on ${served.url} (read-only)\n` +
+      `  devices: repository: ${served.url}   trust anchor: ${join(given, "metadata", "1.root.json").split(sep).join("/")}\n` +
+      "  for development: a fleet's repository is served by a static host (see publish-edge-release); stop with SIGTERM or Ctrl-C\n",
+  );
+  io.stdout.write(`release serve: ${await untilStopped()}, stopping\n`);
+  await served.close();
   return ExitCode.ok;
 }
