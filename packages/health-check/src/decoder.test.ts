@@ -121,7 +121,7 @@ describe("a decoder's fixture", () => {
     expect(result.latencyMs).toBeGreaterThan(0);
 
     const int8Fixture = await makeHealthCheck(int8);
-    const damaged8 = await corruptLargestWeight(int8, join(dir, "int8-damaged.onnx"), DataType.INT8);
+    const damaged8 = await corruptLargestWeight(int8, join(dir, "int8-damaged.onnx"), DataType.UINT8); // MatMulNBits' 8-bit codes
     expect((await runHealthCheck(damaged8, int8Fixture)).ok).toBe(false);
 
     const bytes = await readFile(int4);

@@ -43,10 +43,10 @@ describe("the example manifest", () => {
     expect(model?.eval?.tokenizer?.written).toBe("models/story-lm/tokenizer.json");
     expect(model?.variants.map((v) => v.id)).toEqual(["int4", "int4-rtn", "int8", "fp16", "pruned-int8"]);
     expect(model?.variants[0]?.passes).toEqual([
-      { kind: "quantize", weights: "int4", symmetric: false, excludeNodes: [], blockSize: 32, method: "minimize-error", accuracyLevel: "int8" },
+      { kind: "quantize", weights: "int4", activations: "none", symmetric: false, excludeNodes: [], blockSize: 32, method: "minimize-error", accuracyLevel: "int8" },
       { kind: "graph-optimize", level: "extended", allowMachineSpecific: false },
     ]);
-    expect(model?.variants[2]?.passes).toEqual([{ kind: "quantize", weights: "int8", symmetric: true, excludeNodes: [] }]);
+    expect(model?.variants[2]?.passes).toEqual([{ kind: "quantize", weights: "int8", activations: "none", symmetric: true, excludeNodes: [], blockSize: 32, method: "rtn" }]);
     expect(model?.variants[3]?.passes).toEqual([{ kind: "convert", to: "fp16", keepIoTypes: true, keepOps: ["LayerNormalization", "Softmax"] }]);
     expect(model?.variants[4]?.passes[0]).toEqual({ kind: "prune", sparsity: 0.5, scope: "per-layer" });
   });
@@ -86,6 +86,7 @@ describe("the example manifest", () => {
     expect(manifest.release).toEqual({
       channel: "stable",
       targets: [
+        { device: "local", model: "story-lm", variant: "int4", pointer: "/release/targets/local" },
         { device: "rpi5", model: "story-lm", variant: "int4", pointer: "/release/targets/rpi5" },
         { device: "nuc", model: "story-lm", variant: "int8", pointer: "/release/targets/nuc" },
         { device: "jetson-orin-nano", model: "story-lm", variant: "fp16", pointer: "/release/targets/jetson-orin-nano" },

@@ -105,13 +105,16 @@ function normalizePass(pass: RawObject): Pass {
   const quantize = objectAt(pass, "quantize");
   if (quantize) {
     const excludeNodes = (quantize["exclude-nodes"] as string[] | undefined) ?? [];
-    if (quantize.weights === "int8") {
-      return { kind: "quantize", weights: "int8", symmetric: typeof quantize.symmetric === "boolean" ? quantize.symmetric : true, excludeNodes };
+    const int8 = quantize.weights === "int8";
+    if (int8 && quantize.activations === "dynamic") {
+      return { kind: "quantize", weights: "int8", activations: "dynamic", symmetric: true, excludeNodes };
     }
     return {
       kind: "quantize",
-      weights: "int4",
-      symmetric: typeof quantize.symmetric === "boolean" ? quantize.symmetric : false,
+      weights: int8 ? "int8" : "int4",
+      activations: "none",
+      // 8 bits are symmetric unless written (an implicit zero point of 128); 4 bits keep a zero point per block.
+      symmetric: typeof quantize.symmetric === "boolean" ? quantize.symmetric : int8,
       excludeNodes,
       blockSize: (quantize["block-size"] as 16 | 32 | 64 | 128 | undefined) ?? DEFAULTS.blockSize,
       method: (quantize.method as "rtn" | "minimize-error" | undefined) ?? DEFAULTS.method,

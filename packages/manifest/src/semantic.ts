@@ -87,11 +87,17 @@ function checkPasses(data: RawObject, problems: Problem[]): void {
           if (quantized >= 0) {
             problems.push(error("pass/quantized-twice", `${base}/quantize`, "this variant already quantizes its weights", `pass ${quantized + 1} quantizes them; a variant quantizes once — make another variant for another setting`, "key"));
           } else quantized = p;
-          if (quantize.weights === "int8") {
+          if (quantize.activations === "dynamic") {
+            if (quantize.weights !== "int8") {
+              problems.push(error("pass/dynamic-int8-only", `${base}/quantize/activations`, "dynamic activation quantization applies to int8 weights only", "remove `activations`, or quantize to `int8`", "key"));
+            }
             for (const key of ["block-size", "method", "accuracy-level"]) {
               if (has(quantize, key)) {
-                problems.push(error("pass/int4-only", `${base}/quantize/${key}`, `\`${key}\` applies to int4 weights only`, "remove it, or quantize to `int4`", "key"));
+                problems.push(error("pass/block-only", `${base}/quantize/${key}`, `\`${key}\` applies to block-wise weight-only quantization, not to \`activations: dynamic\` (per-channel weights)`, "remove it, or remove `activations: dynamic`", "key"));
               }
+            }
+            if (quantize.symmetric === false) {
+              problems.push(error("pass/dynamic-symmetric", `${base}/quantize/symmetric`, "with `activations: dynamic`, int8 weights are symmetric per channel", "remove `symmetric: false`, or remove `activations: dynamic`", "key"));
             }
           }
         }

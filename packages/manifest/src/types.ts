@@ -82,9 +82,10 @@ interface QuantizeCommon {
   readonly excludeNodes: readonly string[];
 }
 
-/** Block-wise int4 weight-only quantization (`MatMulNBits`). */
-export interface Int4QuantizePass extends QuantizeCommon {
-  readonly weights: "int4";
+/** Block-wise weight-only quantization (`MatMulNBits`, 4 or 8 bits): the default form of int4 and int8. */
+export interface BlockQuantizePass extends QuantizeCommon {
+  readonly weights: "int4" | "int8";
+  readonly activations: "none";
   /** Weights sharing one scale; 32 unless written. */
   readonly blockSize: 16 | 32 | 64 | 128;
   readonly method: "rtn" | "minimize-error";
@@ -92,12 +93,13 @@ export interface Int4QuantizePass extends QuantizeCommon {
   readonly accuracyLevel?: "fp32" | "fp16" | "bf16" | "int8";
 }
 
-/** Per-channel int8 quantization. */
-export interface Int8QuantizePass extends QuantizeCommon {
+/** Per-channel int8 weights with activations quantized at run time (`activations: dynamic`). */
+export interface DynamicInt8QuantizePass extends QuantizeCommon {
   readonly weights: "int8";
+  readonly activations: "dynamic";
 }
 
-export type QuantizePass = Int4QuantizePass | Int8QuantizePass;
+export type QuantizePass = BlockQuantizePass | DynamicInt8QuantizePass;
 
 export interface ConvertPass {
   readonly kind: "convert";

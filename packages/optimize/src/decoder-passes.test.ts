@@ -122,11 +122,27 @@ describe("passes on a maker decoder (tiny preset)", () => {
     }
   }, 120_000);
 
-  it("int8 per-channel with dynamic activations", async () => {
+  it("int8 block-wise weight-only: one MatMulNBits of 8 bits per MatMul, close to fp32, under half its size", async () => {
     const v = await variant("int8", [{ quantize: { weights: "int8" } }]);
     expect(v.cmp.klDivergence).toBeLessThan(1e-3);
     expect(v.cmp.top1Agreement).toBeGreaterThanOrEqual(0.95);
     expect(v.record.output.bytes).toBeLessThan(v.record.source.bytes * 0.5);
+    const g = (await loadModel(v.record.output.path)).graph!;
+    const nbits = g.node.filter((n) => n.opType === "MatMulNBits");
+    expect(nbits.length).toBeGreaterThan(0);
+    for (const n of nbits) expect(n.attribute.find((a) => a.name === "bits")?.i).toBe(8n);
+    // Every MatMul with a constant weight became one; what is left multiplies activations (attention).
+    const constants = new Set(g.initializer.map((t) => t.name));
+    expect(g.node.filter((n) => n.opType === "MatMul" && constants.has(n.input[1] ?? ""))).toEqual([]);
+    expect(g.node.some((n) => n.opType === "DynamicQuantizeLinear")).toBe(false);
+  }, 60_000);
+
+  it("int8 per-channel with dynamic activations", async () => {
+    const v = await variant("int8-dynamic", [{ quantize: { weights: "int8", activations: "dynamic" } }]);
+    expect(v.cmp.klDivergence).toBeLessThan(1e-3);
+    expect(v.cmp.top1Agreement).toBeGreaterThanOrEqual(0.95);
+    expect(v.record.output.bytes).toBeLessThan(v.record.source.bytes * 0.5);
+    expect((await loadModel(v.record.output.path)).graph!.node.some((n) => n.opType === "DynamicQuantizeLinear")).toBe(true);
   }, 60_000);
 
   it("fp16 keeps fp32 inputs and outputs and stays within fp16 precision", async () => {

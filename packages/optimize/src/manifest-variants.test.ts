@@ -49,11 +49,11 @@ describe("manifest variants", () => {
     const passes = (model: number, variant: number) => m.models[model]?.variants[variant]?.passes ?? [];
     const normalized = (model: number, variant: number) => passes(model, variant).map((p, i) => normalizePass(passSpecOf(p), `passes[${i}]`));
     expect(normalized(0, 0)).toEqual([
-      { name: "quantize", weights: "int4", blockSize: 64, symmetric: false, method: "minimize-error", accuracyLevel: 4, excludeNodes: ["lm_head"] },
+      { name: "quantize", weights: "int4", activations: "none", blockSize: 64, symmetric: false, method: "minimize-error", accuracyLevel: 4, excludeNodes: ["lm_head"] },
       { name: "graph-optimize", level: "basic", allowMachineSpecific: false },
     ]);
-    expect(normalized(0, 1)).toEqual([{ name: "quantize", weights: "int4", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] }]);
-    expect(normalized(0, 2)).toEqual([{ name: "quantize", weights: "int8", excludeNodes: [] }]);
+    expect(normalized(0, 1)).toEqual([{ name: "quantize", weights: "int4", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] }]);
+    expect(normalized(0, 2)).toEqual([{ name: "quantize", weights: "int8", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] }]);
     expect(normalized(0, 3)).toEqual([{ name: "convert", to: "fp16", keepIoTypes: false, keepOps: ["Softmax"] }]);
     expect(normalized(0, 4)).toEqual([
       { name: "prune", sparsity: 0.25, scope: "global" },
@@ -134,7 +134,7 @@ describe("manifest variants", () => {
     const onnx = readFileSync(built.path);
     expect(built.files).toEqual([{ name: "model.onnx", bytes: onnx.length, sha256: createHash("sha256").update(onnx).digest("hex") }]);
     expect(built.digest).toBe(variantDigest(built.files));
-    expect(built.passes.map((p) => p.description)).toEqual(["quantize(int8, per-channel, dynamic activations)"]);
+    expect(built.passes.map((p) => p.description)).toEqual(["quantize(int8, block 32, symmetric, rtn)"]);
     // The link and the one build it points at; the earlier build and the killed one are gone.
     const entries = readdirSync(join(out, "story-lm")).sort();
     expect(entries).toHaveLength(2);

@@ -128,12 +128,12 @@ function list(ids: readonly string[]): string {
 export function passSpecOf(pass: Pass): PassSpec {
   switch (pass.kind) {
     case "quantize":
-      if (pass.weights === "int8") {
-        return { quantize: { weights: "int8", symmetric: pass.symmetric, "exclude-nodes": [...pass.excludeNodes] } };
+      if (pass.activations === "dynamic") {
+        return { quantize: { weights: "int8", activations: "dynamic", symmetric: pass.symmetric, "exclude-nodes": [...pass.excludeNodes] } };
       }
       return {
         quantize: {
-          weights: "int4",
+          weights: pass.weights,
           "block-size": pass.blockSize,
           symmetric: pass.symmetric,
           method: pass.method,

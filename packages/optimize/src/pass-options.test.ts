@@ -17,13 +17,16 @@ describe("pass options", () => {
     expect(normalizePass({ quantize: { weights: "int4" } })).toEqual({
       name: "quantize",
       weights: "int4",
+      activations: "none",
       blockSize: 32,
       symmetric: false,
       method: "rtn",
       accuracyLevel: undefined,
       excludeNodes: [],
     });
-    expect(normalizePass({ quantize: { weights: "int8" } })).toEqual({ name: "quantize", weights: "int8", excludeNodes: [] });
+    // int8 is block-wise weight-only (MatMulNBits, 8 bits), symmetric, unless it asks for dynamic activations.
+    expect(normalizePass({ quantize: { weights: "int8" } })).toEqual({ name: "quantize", weights: "int8", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] });
+    expect(normalizePass({ quantize: { weights: "int8", activations: "dynamic" } })).toEqual({ name: "quantize", weights: "int8", activations: "dynamic", excludeNodes: [] });
     expect(normalizePass({ convert: { to: "fp16" } })).toEqual({ name: "convert", to: "fp16", keepIoTypes: true, keepOps: [] });
     expect(normalizePass({ prune: { sparsity: "25%" } })).toEqual({ name: "prune", sparsity: 0.25, scope: "per-layer" });
     expect(normalizePass({ "graph-optimize": {} })).toEqual({ name: "graph-optimize", level: "extended", allowMachineSpecific: false });
@@ -33,7 +36,7 @@ describe("pass options", () => {
   it("maps accuracy levels to MatMulNBits' numbers", () => {
     const levels = ["fp32", "fp16", "bf16", "int8"].map((l) => {
       const p = normalizePass({ quantize: { weights: "int4", "accuracy-level": l } });
-      return p.name === "quantize" && p.weights === "int4" ? p.accuracyLevel : undefined;
+      return p.name === "quantize" && p.activations === "none" ? p.accuracyLevel : undefined;
     });
     expect(levels).toEqual([1, 2, 3, 4]);
   });
@@ -43,8 +46,10 @@ describe("pass options", () => {
     expect(fails({ quantize: {} })).toMatch(/passes\[0\]\.quantize\.weights is required/);
     expect(fails({ quantize: { weights: "int4", "block-size": 48 } })).toMatch(/block-size must be 16, 32, 64 or 128, got 48/);
     expect(fails({ quantize: { weights: "int4", "block-size": 256 } })).toMatch(/block-size/);
-    expect(fails({ quantize: { weights: "int8", "block-size": 32 } })).toMatch(/applies to int4 only/);
-    expect(fails({ quantize: { weights: "int8", symmetric: false } })).toMatch(/always symmetric/);
+    expect(fails({ quantize: { weights: "int8", activations: "dynamic", "block-size": 32 } })).toBe("passes[0].quantize.block-size applies to block-wise weight-only quantization, not to activations: dynamic; remove it or remove activations: dynamic");
+    expect(fails({ quantize: { weights: "int8", activations: "dynamic", symmetric: false } })).toMatch(/with dynamic activations, int8 weights are symmetric per channel/);
+    expect(fails({ quantize: { weights: "int4", activations: "dynamic" } })).toMatch(/applies to int8 weights only/);
+    expect(fails({ quantize: { weights: "int8", activations: "static" } })).toBe("passes[0].quantize.activations must be one of none, dynamic, got \"static\"");
     expect(fails({ quantize: { weights: "int4", methd: "rtn" } })).toMatch(/unknown option `methd`/);
     expect(fails({ prune: { sparsity: 1 } })).toMatch(/below 100%/);
     expect(fails({ prune: { sparsity: "120%" } })).toMatch(/below 100%/);

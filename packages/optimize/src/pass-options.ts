@@ -8,15 +8,17 @@ import type { ErrorWeighting } from "./block-quant.js";
 import { isValidBlockSize } from "./matmul-nbits.js";
 
 export interface QuantizePassOptions {
-  /** `int4`: block-wise weight-only (`com.microsoft` `MatMulNBits`). `int8`: per-channel, dynamic activations. */
+  /** Bits per weight, block-wise and weight-only (`com.microsoft` `MatMulNBits`) unless int8 has `activations: dynamic`. */
   readonly weights: "int4" | "int8";
-  /** int4 only: 16, 32, 64 or 128; default 32. */
+  /** int8 only: `none` (default, weight-only) or `dynamic` (per-channel weights, activations quantized at run time). */
+  readonly activations?: "none" | "dynamic";
+  /** Block-wise only: 16, 32, 64 or 128; default 32. */
   readonly "block-size"?: number;
-  /** Default `false` for int4 (zero point per block), `true` for int8 (the only int8 form). */
+  /** Default `false` for int4 (zero point per block), `true` for int8 (always, with dynamic activations). */
   readonly symmetric?: boolean;
-  /** int4 only: `rtn` (default) or `minimize-error`. */
+  /** Block-wise only: `rtn` (default) or `minimize-error`. */
   readonly method?: "rtn" | "minimize-error";
-  /** int4 only: MatMulNBits' `accuracy_level` (fp32 = 1 … int8 = 4); default unset. */
+  /** Block-wise only: MatMulNBits' `accuracy_level` (fp32 = 1 … int8 = 4); default unset. */
   readonly "accuracy-level"?: "fp32" | "fp16" | "bf16" | "int8";
   /** Node names to leave in full precision. */
   readonly "exclude-nodes"?: readonly string[];
@@ -56,7 +58,8 @@ export type PassName = "quantize" | "convert" | "prune" | "graph-optimize";
 export type NormalizedPass =
   | {
       readonly name: "quantize";
-      readonly weights: "int4";
+      readonly weights: "int4" | "int8";
+      readonly activations: "none";
       readonly blockSize: number;
       readonly symmetric: boolean;
       readonly method: "rtn" | "minimize-error";
@@ -66,7 +69,7 @@ export type NormalizedPass =
       readonly weighting?: ErrorWeighting;
       readonly biasWeight?: number;
     }
-  | { readonly name: "quantize"; readonly weights: "int8"; readonly excludeNodes: readonly string[] }
+  | { readonly name: "quantize"; readonly weights: "int8"; readonly activations: "dynamic"; readonly excludeNodes: readonly string[] }
   | { readonly name: "convert"; readonly to: "fp16"; readonly keepIoTypes: boolean; readonly keepOps: readonly string[] }
   | { readonly name: "prune"; readonly sparsity: number; readonly scope: "per-layer" | "global" }
   | { readonly name: "graph-optimize"; readonly level: "basic" | "extended" | "layout" | "all"; readonly allowMachineSpecific: boolean };
@@ -93,17 +96,19 @@ export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
   const o = object(body, at);
   switch (name) {
     case "quantize": {
-      allowOnly(o, at, ["weights", "block-size", "symmetric", "method", "accuracy-level", "exclude-nodes"]);
+      allowOnly(o, at, ["weights", "activations", "block-size", "symmetric", "method", "accuracy-level", "exclude-nodes"]);
       const weights = oneOf(o.weights, `${at}.weights`, ["int4", "int8"] as const, undefined);
+      const activations = oneOf(o.activations, `${at}.activations`, ["none", "dynamic"] as const, "none");
       const excludeNodes = stringList(o["exclude-nodes"], `${at}.exclude-nodes`);
-      if (weights === "int8") {
+      if (activations === "dynamic") {
+        if (weights !== "int8") throw new ConfigurationError(`${at}.activations: dynamic activation quantization applies to int8 weights only; remove it or use weights: int8`);
         for (const key of ["block-size", "method", "accuracy-level"] as const) {
-          if (o[key] !== undefined) throw new ConfigurationError(`${at}.${key} applies to int4 only; remove it or use weights: int4`);
+          if (o[key] !== undefined) throw new ConfigurationError(`${at}.${key} applies to block-wise weight-only quantization, not to activations: dynamic; remove it or remove activations: dynamic`);
         }
         if (o.symmetric === false) {
-          throw new ConfigurationError(`${at}.symmetric: int8 weights are always symmetric per channel; remove \`symmetric: false\``);
+          throw new ConfigurationError(`${at}.symmetric: with dynamic activations, int8 weights are symmetric per channel; remove \`symmetric: false\``);
         }
-        return { name: "quantize", weights, excludeNodes };
+        return { name: "quantize", weights, activations, excludeNodes };
       }
       const blockSize = o["block-size"] ?? 32;
       if (typeof blockSize !== "number" || !isValidBlockSize(blockSize) || blockSize > 128) {
@@ -113,8 +118,9 @@ export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
       return {
         name: "quantize",
         weights,
+        activations,
         blockSize,
-        symmetric: boolean(o.symmetric, `${at}.symmetric`, false),
+        symmetric: boolean(o.symmetric, `${at}.symmetric`, weights === "int8"),
         method: oneOf(o.method, `${at}.method`, ["rtn", "minimize-error"] as const, "rtn"),
         accuracyLevel: level === null ? undefined : ACCURACY_LEVELS[level],
         excludeNodes,
@@ -157,8 +163,8 @@ export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
 export function describePass(pass: NormalizedPass): string {
   switch (pass.name) {
     case "quantize":
-      return pass.weights === "int4"
-        ? `quantize(int4, block ${pass.blockSize}, ${pass.symmetric ? "symmetric" : "zero points"}, ${pass.method}${pass.accuracyLevel ? `, accuracy ${pass.accuracyLevel}` : ""})`
+      return pass.activations === "none"
+        ? `quantize(${pass.weights}, block ${pass.blockSize}, ${pass.symmetric ? "symmetric" : "zero points"}, ${pass.method}${pass.accuracyLevel ? `, accuracy ${pass.accuracyLevel}` : ""})`
         : "quantize(int8, per-channel, dynamic activations)";
     case "convert":
       return `convert(fp16${pass.keepIoTypes ? ", fp32 io" : ""}${pass.keepOps.length ? `, keep ${pass.keepOps.join("/")}` : ""})`;

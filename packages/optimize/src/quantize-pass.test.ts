@@ -102,7 +102,7 @@ describe("int8 dynamic quantization on ONNX Runtime", () => {
     const [M, K, N] = [4, 48, 20];
     const w = weightLike(K * N, 5);
     const model = singleMatMul(w, K, N);
-    quantizeModel(model, normalizePass({ quantize: { weights: "int8" } }) as QuantizePass);
+    quantizeModel(model, normalizePass({ quantize: { weights: "int8", activations: "dynamic" } }) as QuantizePass);
     expect(model.graph!.node.map((n) => n.opType)).toEqual(["DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul"]);
     const codesT = model.graph!.initializer.find((t) => t.dataType === DataType.INT8)!;
     const codes = new Int8Array(tensorRawBytes(codesT).slice().buffer);
@@ -140,7 +140,7 @@ describe("int8 dynamic quantization on ONNX Runtime", () => {
     const g = model.graph!;
     g.node.push({ ...g.node[0]!, name: "matmul2", input: ["A", "W"], output: ["Y2"] });
     g.output.push({ ...g.output[0]!, name: "Y2" });
-    quantizeModel(model, normalizePass({ quantize: { weights: "int8" } }) as QuantizePass);
+    quantizeModel(model, normalizePass({ quantize: { weights: "int8", activations: "dynamic" } }) as QuantizePass);
     expect(g.node.filter((n) => n.opType === "DynamicQuantizeLinear")).toHaveLength(1);
     expect(g.node.filter((n) => n.opType === "MatMulInteger")).toHaveLength(2);
     expect(g.initializer.filter((t) => t.dataType === DataType.INT8)).toHaveLength(1);

@@ -2,8 +2,10 @@
  * The `quantize` pass: rewrites every MatMul whose weight (input B) is a 2-D
  * float initializer.
  *
- * - int4 → one `com.microsoft` `MatMulNBits` node (weight-only, block-wise).
- * - int8 → dynamic quantization, the form ONNX Runtime's own
+ * - int4, int8 → one `com.microsoft` `MatMulNBits` node (weight-only,
+ *   block-wise, 4 or 8 bits): activations stay in float, so the outliers
+ *   real checkpoints carry in their activations cost nothing.
+ * - int8 with `activations: dynamic` → dynamic quantization, the form ONNX Runtime's own
  *   `quantize_dynamic` writes and its CPU provider fuses into one int8 GEMM:
  *   `DynamicQuantizeLinear(A)` → `MatMulInteger(A_q, W_q, A_zero)` → `Cast` →
  *   `Mul(A_scale · W_scale)`. Activations are quantized per tensor at run
@@ -82,7 +84,8 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
   let parameters = 0;
   const shared = new Map<string, readonly string[]>(); // activation → DynamicQuantizeLinear outputs (int8)
 
-  if (pass.weights === "int4") ensureOpset(model, MS_DOMAIN, 1);
+  if (pass.activations === "none") ensureOpset(model, MS_DOMAIN, 1);
+  const bits = pass.weights === "int4" ? 4 : 8;
 
   targets.forEach((t, i) => {
     const weightName = t.weight.name!;
@@ -93,16 +96,17 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
     const nodeName = t.node.name || names.fresh("MatMul");
     let tensors = done.get(weightName);
 
-    if (pass.weights === "int4") {
+    if (pass.activations === "none") {
       if (!tensors) {
         const q = quantizeNBits(viewFloats(t.weight), K, N, {
+          bits,
           blockSize: pass.blockSize,
           symmetric: pass.symmetric,
           method: pass.method,
           ...(pass.weighting ? { weighting: pass.weighting } : {}),
           ...(pass.biasWeight !== undefined ? { biasWeight: pass.biasWeight } : {}),
         });
-        const bName = names.fresh(`${baseName}_Q4`);
+        const bName = names.fresh(`${baseName}_Q${bits}`);
         const sName = names.fresh(`${baseName}_scales`);
         added.push(rawTensor(bName, DataType.UINT8, [N, q.kBlocks, q.blobSize], q.packed));
         // Scales have A's type; a FLOAT16 weight means an fp16 graph.
@@ -116,7 +120,7 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
         done.set(weightName, tensors);
         parameters += K * N;
       }
-      const attributes: Record<string, number> = { K, N, bits: 4, block_size: pass.blockSize };
+      const attributes: Record<string, number> = { K, N, bits, block_size: pass.blockSize };
       if (pass.accuracyLevel !== undefined) attributes.accuracy_level = pass.accuracyLevel;
       replaced.set(t.index, [node("MatMulNBits", nodeName, [a, ...tensors], [y], attributes, MS_DOMAIN)]);
     } else {

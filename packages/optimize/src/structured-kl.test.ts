@@ -14,12 +14,20 @@
  * is over eight models (the committed one and seeds 1–7): the search must
  * have the lower mean KL, and the lower KL on most of them. Every KL must
  * stay below 0.5 (a mis-packed weight gives several nats).
+ *
+ * On the same eight models, the two int8 forms: block-wise weight-only 8
+ * bits through `MatMulNBits` (what `weights: int8` means) and per-channel
+ * weights with activations quantized at run time (`activations: dynamic`).
+ * Weight-only keeps activations in float: its KL must be at most dynamic's
+ * on every model, and well under it on average. Top-1 agreement is reported
+ * beside it (on models this small it swings with near-ties either way).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareLogits } from "./metrics.js";
+import type { PassSpec } from "./pass-options.js";
 import { optimizeModel } from "./pipeline.js";
 import { prefillLogits } from "./test-support/decoder.js";
 import { exampleDecoder, fittedDecoder, type StructuredDecoder } from "./test-support/structured.js";
@@ -28,10 +36,18 @@ const SEQUENCES = 12;
 const TOKENS = 128;
 
 let dir: string;
+/** The eight models, each with its fp32 logits over its own eval text. */
+const models: { name: string; decoder: StructuredDecoder; reference: Float32Array }[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "slmops-optimize-structured-"));
-});
+  const example = await exampleDecoder(SEQUENCES, TOKENS);
+  models.push({ name: "example", decoder: example, reference: await logitsOf(example.path, example) });
+  for (let seed = 1; seed <= 7; seed++) {
+    const decoder = await fittedDecoder(join(dir, `seed-${seed}`), seed, SEQUENCES, TOKENS);
+    models.push({ name: `seed-${seed}`, decoder, reference: await logitsOf(decoder.path, decoder) });
+  }
+}, 600_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -45,28 +61,22 @@ async function logitsOf(path: string, decoder: StructuredDecoder): Promise<Float
   return all;
 }
 
-async function klOfMethods(decoder: StructuredDecoder, name: string): Promise<{ rtn: number; search: number }> {
-  const reference = await logitsOf(decoder.path, decoder);
-  const kl = async (method: "rtn" | "minimize-error") => {
-    const record = await optimizeModel({
-      source: decoder.path,
-      outDir: join(dir, `${name}-${method}`),
-      passes: [{ quantize: { weights: "int4", "block-size": 32, method, symmetric: false } }],
-    });
-    return compareLogits(reference, await logitsOf(record.output.path, decoder), decoder.config.vocab).klDivergence;
-  };
+/** KL divergence and top-1 agreement against fp32 of the model after one pass. */
+async function against(model: (typeof models)[number], form: string, pass: PassSpec): Promise<{ kl: number; top1: number }> {
+  const record = await optimizeModel({ source: model.decoder.path, outDir: join(dir, `${model.name}-${form}`), passes: [pass] });
+  const c = compareLogits(model.reference, await logitsOf(record.output.path, model.decoder), model.decoder.config.vocab);
+  return { kl: c.klDivergence, top1: c.top1Agreement };
+}
+
+async function klOfMethods(model: (typeof models)[number]): Promise<{ rtn: number; search: number }> {
+  const kl = async (method: "rtn" | "minimize-error") => (await against(model, `int4-${method}`, { quantize: { weights: "int4", "block-size": 32, method, symmetric: false } })).kl;
   return { rtn: await kl("rtn"), search: await kl("minimize-error") };
 }
 
 describe("int4 methods on decoders with structured weights", () => {
   it("error-minimizing has the lower mean KL over the example model and fitted maker models, and the lower KL on most", async () => {
     const results: { label: string; rtn: number; search: number }[] = [];
-    const example = await exampleDecoder(SEQUENCES, TOKENS);
-    results.push({ label: example.label, ...(await klOfMethods(example, "example")) });
-    for (let seed = 1; seed <= 7; seed++) {
-      const decoder = await fittedDecoder(join(dir, `seed-${seed}`), seed, SEQUENCES, TOKENS);
-      results.push({ label: decoder.label, ...(await klOfMethods(decoder, `seed-${seed}`)) });
-    }
+    for (const model of models) results.push({ label: model.decoder.label, ...(await klOfMethods(model)) });
     const table = results.map((r) => `${r.label}: rtn ${r.rtn.toFixed(4)}, minimize-error ${r.search.toFixed(4)}`).join("\n");
     for (const r of results) {
       expect(r.rtn, table).toBeLessThan(0.5);
@@ -75,5 +85,27 @@ describe("int4 methods on decoders with structured weights", () => {
     const mean = (key: "rtn" | "search") => results.reduce((a, r) => a + r[key], 0) / results.length;
     expect(mean("search"), table).toBeLessThan(mean("rtn") * 0.95);
     expect(results.filter((r) => r.search < r.rtn).length, table).toBeGreaterThanOrEqual(5);
+  }, 600_000);
+});
+
+describe("int8 forms on decoders with structured weights", () => {
+  it("weight-only (MatMulNBits, 8 bits) has at most dynamic quantization's KL on every model, and under half of it on average", async () => {
+    const results: { label: string; weightOnly: { kl: number; top1: number }; dynamic: { kl: number; top1: number } }[] = [];
+    for (const model of models) {
+      results.push({
+        label: model.decoder.label,
+        weightOnly: await against(model, "int8", { quantize: { weights: "int8" } }),
+        dynamic: await against(model, "int8-dynamic", { quantize: { weights: "int8", activations: "dynamic" } }),
+      });
+    }
+    const table = results
+      .map((r) => `${r.label}: weight-only KL ${r.weightOnly.kl.toExponential(3)}, top-1 ${r.weightOnly.top1.toFixed(4)}; dynamic KL ${r.dynamic.kl.toExponential(3)}, top-1 ${r.dynamic.top1.toFixed(4)}`)
+      .join("\n");
+    for (const r of results) {
+      expect(r.weightOnly.kl, table).toBeLessThanOrEqual(r.dynamic.kl);
+      expect(r.dynamic.kl, table).toBeLessThan(0.5);
+    }
+    const mean = (key: "weightOnly" | "dynamic") => results.reduce((a, r) => a + r[key].kl, 0) / results.length;
+    expect(mean("weightOnly"), table).toBeLessThan(mean("dynamic") * 0.5);
   }, 600_000);
 });
