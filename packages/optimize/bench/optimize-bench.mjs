@@ -60,7 +60,9 @@ try {
     { id: "int4-rtn-acc-int8", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, "accuracy-level": "int8" } }] },
     { id: "int4-rtn-symmetric", bits: 4, symmetric: true, passes: [{ quantize: { weights: "int4", "block-size": 32, symmetric: true } }] },
     { id: "int4-minimize-error-symmetric", bits: 4, symmetric: true, passes: [{ quantize: { weights: "int4", "block-size": 32, symmetric: true, method: "minimize-error" } }] },
-    { id: "int8", bits: 8, passes: [{ quantize: { weights: "int8" } }] },
+    { id: "int8", bits: "8b", passes: [{ quantize: { weights: "int8" } }] },
+    { id: "int8-acc-int8", bits: "8b", passes: [{ quantize: { weights: "int8", "accuracy-level": "int8" } }] },
+    { id: "int8-dynamic", bits: 8, passes: [{ quantize: { weights: "int8", activations: "dynamic" } }] },
     { id: "fp16", bits: 16, passes: [{ convert: { to: "fp16", "keep-ops": ["ReduceMean", "Softmax"] } }] },
   ];
   const theoretical = {
@@ -68,13 +70,19 @@ try {
     4: quantizableParams / 2 + blocks32 * (4 + 0.5) + otherParams * 4,
     // the same without zero points
     "4s": quantizableParams / 2 + blocks32 * 4 + otherParams * 4,
+    // 8-bit codes + one fp32 scale per block of 32 (symmetric: no zero points); the rest stays fp32
+    "8b": quantizableParams + blocks32 * 4 + otherParams * 4,
     // codes + one fp32 scale per output column; the rest stays fp32
     8: quantizableParams + matmulWeights.reduce((a, t) => a + t.dims[1] * 4, 0) + otherParams * 4,
     16: allParams * 2,
   };
 
+  // SLMOPS_BENCH_VARIANTS=int8,int8-dynamic: only those (the baseline is always measured).
+  const only = process.env.SLMOPS_BENCH_VARIANTS?.split(",").map((id) => id.trim()).filter(Boolean);
+  const unknownIds = (only ?? []).filter((id) => !variants.some((v) => v.id === id));
+  if (unknownIds.length > 0) throw new Error(`SLMOPS_BENCH_VARIANTS names no variant ${unknownIds.join(", ")}; the variants are ${variants.map((v) => v.id).join(", ")}`);
   const results = [];
-  for (const v of variants) {
+  for (const v of variants.filter((x) => !only || only.includes(x.id))) {
     const outDir = join(dir, v.id);
     const { stdout } = await run(process.execPath, [join(here, "optimize-child.mjs"), source, outDir, JSON.stringify(v.passes)], {
       maxBuffer: 1 << 26,
