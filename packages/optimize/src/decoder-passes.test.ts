@@ -31,7 +31,7 @@ import { loadModel } from "./model-io.js";
 import { readFloats } from "./tensors.js";
 import { optimizeModel, type OptimizeProgress, type VariantRecord } from "./pipeline.js";
 import type { PassSpec } from "./pass-options.js";
-import { prefillFeeds, prefillLogits, tokens, writeDecoder, type DecoderFile } from "./test-support/decoder.js";
+import { prefillFeeds, prefillLogits, prefillLogitsOfEach, tokens, writeDecoder, type DecoderFile } from "./test-support/decoder.js";
 import { createSession } from "@slmops/runtime";
 
 let dir: string;
@@ -81,13 +81,7 @@ describe("passes on a maker decoder (tiny preset)", () => {
     // Six token sequences: KL differences between methods vary with the input,
     // so the comparison is over all of them, and most must agree.
     const sequences = Array.from({ length: 6 }, (_, s) => tokens(64, decoder.config.vocab, 100 + s));
-    const logitsOf = async (path: string) => {
-      const parts = [];
-      for (const seq of sequences) parts.push(await prefillLogits(path, decoder.config, seq));
-      const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-      parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
-      return all;
-    };
+    const logitsOf = (path: string) => prefillLogitsOfEach(path, decoder.config, sequences);
     const reference = await logitsOf(decoder.path);
     const measure = async (method: "rtn" | "minimize-error") => {
       const record = await optimizeModel({

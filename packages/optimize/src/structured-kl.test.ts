@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareLogits } from "./metrics.js";
 import type { PassSpec } from "./pass-options.js";
 import { optimizeModel } from "./pipeline.js";
-import { prefillLogits } from "./test-support/decoder.js";
+import { prefillLogitsOfEach } from "./test-support/decoder.js";
 import { exampleDecoder, fittedDecoder, type StructuredDecoder } from "./test-support/structured.js";
 
 const SEQUENCES = 12;
@@ -54,11 +54,7 @@ afterAll(async () => {
 });
 
 async function logitsOf(path: string, decoder: StructuredDecoder): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for (const seq of decoder.sequences) parts.push(await prefillLogits(path, decoder.config, seq));
-  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
-  return all;
+  return prefillLogitsOfEach(path, decoder.config, decoder.sequences);
 }
 
 /** KL divergence and top-1 agreement against fp32 of the model after one pass. */

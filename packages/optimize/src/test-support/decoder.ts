@@ -47,12 +47,29 @@ export function prefillFeeds(config: ModelConfig, ids: readonly number[]): Recor
 
 /** Logits [ids.length × vocab] of one prefill. */
 export async function prefillLogits(path: string, config: ModelConfig, ids: readonly number[]): Promise<Float32Array> {
+  return prefillLogitsOfEach(path, config, [ids]);
+}
+
+/**
+ * The logits of one prefill of each sequence (each with an empty KV cache),
+ * one after another in one session: [Σ lengths × vocab]. A prefill reads
+ * nothing of the one before it, so this is what a session per sequence gives,
+ * without loading and optimizing the model again for each.
+ */
+export async function prefillLogitsOfEach(path: string, config: ModelConfig, sequences: readonly (readonly number[])[]): Promise<Float32Array> {
   const session = await createSession(path);
   try {
-    const out = await session.run(prefillFeeds(config, ids), ["logits"]);
-    const logits = out.logits!;
-    if (logits.type !== "float32") throw new Error(`logits are ${logits.type}`);
-    return logits.data as Float32Array;
+    const parts: Float32Array[] = [];
+    for (const ids of sequences) {
+      const out = await session.run(prefillFeeds(config, ids), ["logits"]);
+      const logits = out.logits!;
+      if (logits.type !== "float32") throw new Error(`logits are ${logits.type}`);
+      parts.push(logits.data as Float32Array);
+    }
+    if (parts.length === 1) return parts[0]!;
+    const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
+    return all;
   } finally {
     await session.release();
   }
