@@ -55,7 +55,7 @@ describe("optimizeModel refuses bad input clearly", () => {
     expect(message).toMatch(/truncated\.onnx is not a valid ONNX model/);
   });
 
-  it("refuses a pass that does not fit the model (quantizing twice; int8 after fp16)", async () => {
+  it("refuses a pass that does not fit the model (quantizing twice; dynamic int8 after fp16)", async () => {
     expect(
       await configurationError(
         optimizeModel({ source, outDir: join(dir, "twice"), passes: [{ quantize: { weights: "int4" } }, { quantize: { weights: "int4" } }] }),
@@ -63,12 +63,12 @@ describe("optimizeModel refuses bad input clearly", () => {
     ).toMatch(/no MatMul with a constant 2-D float weight/);
     expect(
       await configurationError(
-        optimizeModel({ source, outDir: join(dir, "order"), passes: [{ convert: { to: "fp16" } }, { quantize: { weights: "int8" } }] }),
+        optimizeModel({ source, outDir: join(dir, "order"), passes: [{ convert: { to: "fp16" } }, { quantize: { weights: "int8", activations: "dynamic" } }] }),
       ),
     ).toMatch(/put the quantize pass before convert/);
     expect(
       await configurationError(
-        optimizeModel({ source, outDir: join(dir, "order2"), passes: [{ quantize: { weights: "int8" } }, { convert: { to: "fp16" } }] }),
+        optimizeModel({ source, outDir: join(dir, "order2"), passes: [{ quantize: { weights: "int8", activations: "dynamic" } }, { convert: { to: "fp16" } }] }),
       ),
     ).toMatch(/after int8 quantization is not supported/);
   });
