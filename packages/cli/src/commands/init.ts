@@ -168,7 +168,7 @@ export function starterManifest(models: readonly FoundModel[]): string {
       "    variants:",
       "      - id: int8",
       "        passes:",
-      "          - quantize: { weights: int8 }",
+      "          - quantize: { weights: int8, accuracy-level: int8 }   # 8-bit weights; int8 compute on the CPU (fast)",
       "      - id: int4",
       "        passes:",
       "          - quantize: { weights: int4, block-size: 32 }",
