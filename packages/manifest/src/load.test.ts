@@ -46,7 +46,7 @@ describe("the example manifest", () => {
       { kind: "quantize", weights: "int4", activations: "none", symmetric: false, excludeNodes: [], blockSize: 32, method: "minimize-error", accuracyLevel: "int8" },
       { kind: "graph-optimize", level: "extended", allowMachineSpecific: false },
     ]);
-    expect(model?.variants[2]?.passes).toEqual([{ kind: "quantize", weights: "int8", activations: "none", symmetric: true, excludeNodes: [], blockSize: 32, method: "rtn", accuracyLevel: "int8" }]);
+    expect(model?.variants[2]?.passes).toEqual([{ kind: "quantize", weights: "int8", activations: "none", symmetric: true, excludeNodes: [], blockSize: 32, method: "rtn" }]);
     expect(model?.variants[3]?.passes).toEqual([{ kind: "convert", to: "fp16", keepIoTypes: true, keepOps: ["LayerNormalization", "Softmax"] }]);
     expect(model?.variants[4]?.passes[0]).toEqual({ kind: "prune", sparsity: 0.5, scope: "per-layer" });
   });
