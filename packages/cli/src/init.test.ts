@@ -1,18 +1,30 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { hasStackTrace, runCli } from "./test-support/run-cli.js";
 
 const QUICK = ["--warmup", "1", "--min-iterations", "2", "--min-duration", "100ms", "--prompt-tokens", "8", "--generate-tokens", "4"];
+
+/**
+ * `slmops make-model --preset nano --out models/story-lm`, run once: every
+ * project gets a copy of what it wrote (the same bytes wherever it runs), not
+ * a model made again.
+ */
+let made: string;
+
+beforeAll(() => {
+  made = mkdtempSync(join(tmpdir(), "slmops-init-made-"));
+  const r = runCli(["make-model", "--preset", "nano", "--out", "models/story-lm"], { cwd: made });
+  expect(r.status, r.stderr).toBe(0);
+}, 120_000);
 
 /** A git repository holding a model made by `slmops make-model` in the repository layout. */
 function madeProject(): string {
   const dir = mkdtempSync(join(tmpdir(), "slmops-init-"));
   execFileSync("git", ["init", "--quiet", "--initial-branch=trunk"], { cwd: dir });
-  const made = runCli(["make-model", "--preset", "nano", "--out", "models/story-lm"], { cwd: dir });
-  expect(made.status, made.stderr).toBe(0);
+  cpSync(join(made, "models"), join(dir, "models"), { recursive: true });
   return dir;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -17,13 +17,25 @@ function readmeManifest(): string {
 /** Short run rules, through the flags, so the loop takes seconds. */
 const QUICK = ["--warmup", "1", "--min-iterations", "3", "--min-duration", "10ms", "--prompt-tokens", "8", "--generate-tokens", "4"];
 
+/**
+ * `slmops make-model --preset nano --out models/story-lm`, run once: every
+ * project gets a copy of what it wrote (the same bytes wherever it runs), not
+ * a model made again.
+ */
+let made: string;
+
+beforeAll(() => {
+  made = mkdtempSync(join(tmpdir(), "slmops-loop-made-"));
+  const r = runCli(["make-model", "--preset", "nano", "--out", "models/story-lm"], { cwd: made });
+  expect(r.stderr).not.toMatch(/error/u);
+  expect(r.status).toBe(0);
+}, 120_000);
+
 /** A project as the README says: a git repository, make-model's output, the README's manifest. */
 function project(manifest: string): { dir: string; sub: string } {
   const dir = mkdtempSync(join(tmpdir(), "slmops-loop-"));
   mkdirSync(join(dir, ".git"));
-  const made = runCli(["make-model", "--preset", "nano", "--out", "models/story-lm"], { cwd: dir });
-  expect(made.stderr).not.toMatch(/error/u);
-  expect(made.status).toBe(0);
+  cpSync(join(made, "models"), join(dir, "models"), { recursive: true });
   writeFileSync(join(dir, "slmops.yaml"), manifest);
   const sub = join(dir, "docs", "notes");
   mkdirSync(sub, { recursive: true });
