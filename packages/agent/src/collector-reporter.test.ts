@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteStore, issueToken, startCollector, type Collector } from "@slmops/collector";
@@ -7,6 +7,7 @@ import { CollectorReporter } from "./collector-reporter.js";
 import type { AgentConfig } from "./config.js";
 import { agentEvent } from "./events.js";
 import { agentLayout } from "./layout.js";
+import { collectorDevice } from "./test-support/collector-device.js";
 
 let store: SqliteStore;
 let collector: Collector;
@@ -22,24 +23,8 @@ afterAll(async () => {
 });
 
 function device(id: string, token: string, url = collector.url): { config: AgentConfig; state: string } {
-  const dir = mkdtempSync(join(tmpdir(), "reporter-device-"));
-  writeFileSync(join(dir, "token"), `${token}\n`);
-  const config: AgentConfig = {
-    file: join(dir, "agent.yaml"),
-    repository: "http://127.0.0.1:9",
-    channel: "stable",
-    model: "story-lm",
-    device: { id, class: "rpi5" },
-    installDir: join(dir, "install"),
-    trustedRoot: join(dir, "1.root.json"),
-    pollMs: 1000,
-    healthCheck: { budgetMs: undefined, timeoutMs: 1000 },
-    download: { readTimeoutMs: 1000 },
-    backoff: { initialMs: 10, maxMs: 100 },
-    collector: { url, tokenFile: join(dir, "token") },
-    events: "-",
-  };
-  return { config, state: join(dir, "install", "state") };
+  const config = collectorDevice(id, token, url);
+  return { config, state: join(config.installDir, "state") };
 }
 
 const event = (id: string, name: "checking" | "active", extra: Record<string, unknown> = {}) =>

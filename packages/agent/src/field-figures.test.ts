@@ -8,6 +8,7 @@ import { CollectorReporter } from "./collector-reporter.js";
 import type { AgentConfig } from "./config.js";
 import { FieldRecorder, readFieldFiles, type FieldFigures } from "./field-figures.js";
 import { agentLayout } from "./layout.js";
+import { collectorDevice } from "./test-support/collector-device.js";
 
 let store: SqliteStore;
 let collector: Collector;
@@ -23,25 +24,8 @@ afterAll(async () => {
 });
 
 async function device(id: string, url = collector.url): Promise<{ config: AgentConfig; installDir: string; reporter: () => CollectorReporter }> {
-  const dir = mkdtempSync(join(tmpdir(), "field-device-"));
-  writeFileSync(join(dir, "token"), `${await issueToken(store, id)}\n`);
-  const installDir = join(dir, "install");
-  const config: AgentConfig = {
-    file: join(dir, "agent.yaml"),
-    repository: "http://127.0.0.1:9",
-    channel: "stable",
-    model: "story-lm",
-    device: { id, class: "nuc" },
-    installDir,
-    trustedRoot: join(dir, "1.root.json"),
-    pollMs: 1000,
-    healthCheck: { budgetMs: undefined, timeoutMs: 1000 },
-    download: { readTimeoutMs: 1000 },
-    backoff: { initialMs: 10, maxMs: 100 },
-    collector: { url, tokenFile: join(dir, "token") },
-    events: "-",
-  };
-  return { config, installDir, reporter: () => new CollectorReporter(config, agentLayout(installDir)) };
+  const config = collectorDevice(id, await issueToken(store, id), url, "nuc");
+  return { config, installDir: config.installDir, reporter: () => new CollectorReporter(config, agentLayout(config.installDir)) };
 }
 
 async function figuresOf(release: string) {

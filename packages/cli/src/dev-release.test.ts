@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envFile } from "./test-support/release-repository.js";
 import { binPath, hasStackTrace, runCli, type CliRun } from "./test-support/run-cli.js";
 
 const MANIFEST = `version: 1
@@ -48,16 +49,6 @@ function slmops(args: readonly string[], env: Record<string, string> = {}): CliR
   runs.push(r);
   expect(hasStackTrace(r.stderr), r.stderr).toBe(false);
   return r;
-}
-
-/** The keys of a `keys init --dev` file, as the environment a command needs. */
-function keysFrom(file: string): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(file, "utf8")
-      .split("\n")
-      .filter((line) => line !== "" && !line.startsWith("#"))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
 }
 
 function startServe(args: readonly string[]): Promise<string> {
@@ -109,13 +100,13 @@ describe("a development release on this machine: dev keys, build --device, relea
     const text = readFileSync(join(dir, "dev-keys.env"), "utf8");
     expect(text.split("\n")[0]).toMatch(/^# slmops DEVELOPMENT keys: throwaway/);
     expect((statSync(join(dir, "dev-keys.env")).mode & 0o777).toString(8)).toBe("600");
-    const keys = keysFrom(join(dir, "dev-keys.env"));
+    const keys = envFile(join(dir, "dev-keys.env"));
     expect(Object.keys(keys).sort()).toEqual(["SLMOPS_ROLLOUT_KEY", "SLMOPS_ROOT_KEY", "SLMOPS_SNAPSHOT_KEY", "SLMOPS_TARGETS_KEY", "SLMOPS_TIMESTAMP_KEY"]);
     for (const secret of Object.values(keys)) expect(r.stdout + r.stderr).not.toContain(secret);
   });
 
   it("release build --device releases that device class alone, refuses one release.targets lacks, and an agent takes the release up from release serve", async () => {
-    const keys = keysFrom(join(dir, "dev-keys.env"));
+    const keys = envFile(join(dir, "dev-keys.env"));
     const unknown = slmops(["release", "build", "--repo", "dev-release", "--device", "local,jetson", "--force"], keys);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain("slmops.yaml's release.targets has no device class `jetson`; it releases to `local`, `rpi5`.");

@@ -58,11 +58,12 @@ function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+/** A key file's `NAME=value` lines as an environment (its `#` comment lines, as `keys init --dev` writes, skipped). */
 export function envFile(file: string): Record<string, string> {
   return Object.fromEntries(
     readFileSync(file, "utf8")
-      .trim()
       .split("\n")
+      .filter((line) => line.trim() !== "" && !line.startsWith("#"))
       .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
   );
 }
