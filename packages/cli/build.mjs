@@ -3,7 +3,9 @@
 // Bundles the CLI, with every workspace package it uses, into `dist/`, so the
 // published package depends only on what cannot be bundled:
 //
-//   dist/bin.js     the `slmops` command (src/bin.ts and everything it imports)
+//   dist/bin.js     the `slmops` command (src/bin.ts and everything it imports),
+//   dist/chunk-*.js split into the chunks its commands load on first use (beside
+//                   bin.js, so `import.meta.url` in any of them names dist/)
 //   dist/worker.js  the benchmark worker, which @slmops/bench starts in a
 //                   child process from beside the module that starts it
 //
@@ -20,8 +22,9 @@
 // requires the package on first use (construct, call or property access).
 //
 // Each file is replaced by one rename, so a test running `dist/bin.js` while
-// `npm pack` (prepack) rebuilds never sees it missing or half-written.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// `npm pack` (prepack) rebuilds never sees it missing or half-written; chunks
+// no build of these sources names any more are removed.
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -58,20 +61,35 @@ const lazyExternals = {
 };
 
 const options = { ...esbuildOptions(target), absWorkingDir: dir, external, plugins: [lazyExternals], write: false };
+const out = join(dir, "dist");
 
-const bundles = {
-  "bin.js": join(dir, "src", "bin.ts"),
-  "worker.js": join(dir, "node_modules", "@slmops", "bench", "dist", "worker.js"),
-};
-
-mkdirSync(join(dir, "dist"), { recursive: true });
-for (const [name, entry] of Object.entries(bundles)) {
-  const outfile = join(dir, "dist", name);
-  const { outputFiles } = await build({ ...options, entryPoints: [entry], outfile });
-  const [output] = outputFiles;
-  const temporary = `${outfile}.${process.pid}.tmp`;
-  writeFileSync(temporary, output.contents);
-  chmodSync(temporary, name === "bin.js" ? 0o755 : 0o644);
-  renameSync(temporary, outfile);
-  console.log(`bundled ${relative(process.cwd(), outfile) || outfile} (${(output.contents.length / 1024).toFixed(0)} KiB, ${target})`);
+/** Writes one output file by one rename. */
+function place(file, contents, mode) {
+  mkdirSync(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  chmodSync(temporary, mode);
+  renameSync(temporary, file);
 }
+
+// bin.js is split: each command loads what it needs (its `await import(...)`s)
+// as chunks on first use, so `slmops --version` or `slmops release verify`
+// does not compile the optimizer, the benchmark or the collector. Chunk names
+// carry their content's hash: the chunks are written before bin.js, and a
+// rebuild of unchanged sources writes the same names.
+const split = await build({ ...options, entryPoints: { bin: join(dir, "src", "bin.ts") }, outdir: out, splitting: true, chunkNames: "chunk-[hash]" });
+const written = new Set();
+const entry = split.outputFiles.find((f) => f.path === join(out, "bin.js"));
+for (const file of split.outputFiles) {
+  if (file === entry) continue;
+  place(file.path, file.contents, 0o644);
+  written.add(file.path);
+}
+place(entry.path, entry.contents, 0o755);
+for (const name of readdirSync(out)) if (/^chunk-.*\.js$/.test(name) && !written.has(join(out, name))) rmSync(join(out, name), { force: true });
+const total = split.outputFiles.reduce((sum, f) => sum + f.contents.length, 0);
+console.log(`bundled ${relative(process.cwd(), entry.path) || entry.path} (${(entry.contents.length / 1024).toFixed(0)} KiB, ${written.size} chunks, ${(total / 1024).toFixed(0)} KiB in all, ${target})`);
+
+const worker = await build({ ...options, entryPoints: [join(dir, "node_modules", "@slmops", "bench", "dist", "worker.js")], outfile: join(out, "worker.js") });
+place(join(out, "worker.js"), worker.outputFiles[0].contents, 0o644);
+console.log(`bundled ${relative(process.cwd(), join(out, "worker.js"))} (${(worker.outputFiles[0].contents.length / 1024).toFixed(0)} KiB, ${target})`);

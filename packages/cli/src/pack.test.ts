@@ -41,7 +41,12 @@ afterAll(() => {
 describe("npm pack of @slmops/cli", () => {
   it("ships the bundles and the manifest, nothing else", () => {
     expect(info.name).toBe("@slmops/cli");
-    expect(info.files.map((f) => f.path).sort()).toEqual(["README.md", "dist/bin.js", "dist/worker.js", "package.json"]);
+    const files = info.files.map((f) => f.path).sort();
+    const chunks = files.filter((f) => /^dist\/chunk-[A-Z0-9]+\.js$/.test(f));
+    expect(files.filter((f) => !chunks.includes(f))).toEqual(["README.md", "dist/bin.js", "dist/worker.js", "package.json"]);
+    // Exactly the chunks the build wrote: none missing, none left from an earlier build.
+    expect(chunks).toEqual(readdirSync(join(import.meta.dirname, "..", "dist")).filter((f) => f.startsWith("chunk-")).map((f) => `dist/${f}`).sort());
+    expect(chunks.length).toBeGreaterThan(0);
   });
 
   it("depends on published npm packages only, pinned", () => {

@@ -104,7 +104,7 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
 
     const verified = run(["release", "verify", "--repo", "repo", "--root", "repo/metadata/1.root.json", "--channel", "beta"]);
     expect(verified.status, verified.stderr).toBe(0);
-    expect(verified.stdout).toMatch(/verifies .* [1-9]\d* target\(s\) downloaded and checked on channel beta/);
+    expect(verified.stdout).toMatch(/verifies .* [1-9]\d* target\(s\) checked in place on channel beta/);
     // The bytes are checked, not only the metadata: a stored target with one byte changed is refused by name.
     const storedDir = join(dir, "repo", "targets", "beta", "story-lm", "1.0.0", "local");
     const stored = join(storedDir, readdirSync(storedDir).find((name) => name.endsWith(".model.onnx")) ?? "model.onnx");

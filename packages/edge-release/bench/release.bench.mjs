@@ -20,8 +20,8 @@
 //             described, its fixture made, the repository created and the
 //             release published — what a user runs
 //   verify    `slmops release verify` (the built CLI, a fresh process) of the
-//             repository `build` made, from its 1.root.json: every target
-//             downloaded from a loopback server and checked
+//             repository `build` made, from its 1.root.json: the metadata
+//             through tuf-js's Updater, every target checked in place
 //   cli start (reference for build and verify) `slmops --version`: the
 //             CLI's own start, which every command pays
 //   device    tuf-js's Updater over a loopback HTTP server (same process):
@@ -216,7 +216,7 @@ function cliPhase(phase, work, keys) {
   const out = spawnSync("/usr/bin/time", ["-f", "maxrss-kib=%M", process.execPath, cliPath, ...args], { cwd: project, encoding: "utf8", env: { ...process.env, ...keys, NO_COLOR: "1" } });
   const ms = performance.now() - start;
   if (out.status !== 0) throw new Error(`slmops ${args.join(" ")} failed:\n${out.stdout}\n${out.stderr}`);
-  if (phase === "verify" && !out.stdout.includes("target(s) downloaded and checked")) throw new Error(`verify said:\n${out.stdout}`);
+  if (phase === "verify" && !out.stdout.includes("target(s) checked in place")) throw new Error(`verify said:\n${out.stdout}`);
   rmSync(repo, { recursive: true, force: true });
   return { ms, maxRssBytes: Number(/maxrss-kib=(\d+)/.exec(out.stderr)?.[1]) * 1024 };
 }

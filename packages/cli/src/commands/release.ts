@@ -1,10 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { pipeline } from "node:stream";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
 import type { Expiry, RepositoryState, RoleName, RolloutChange, RolloutState, SigningKey } from "@slmops/edge-release";
@@ -216,62 +214,15 @@ async function verify(context: CommandContext, repoGiven: string): Promise<numbe
   const rootGiven = stringOption(context, "root", "release");
   if (rootGiven === undefined) throw new UsageError("`release verify` needs `--root <1.root.json>`: the trust anchor a device is installed with.", { command: "release" });
   const channel = stringOption(context, "channel", "release");
-  const isUrl = /^https?:\/\//.test(repoGiven);
-  const rootBytes = await readFile(resolve(io.cwd, rootGiven)).catch(() => {
+  const root = await readFile(resolve(io.cwd, rootGiven)).catch(() => {
     throw new ConfigurationError(`--root ${rootGiven}: cannot read the root metadata`);
   });
-  const served = isUrl ? undefined : await serveDirectory(resolve(io.cwd, repoGiven));
-  const base = isUrl ? repoGiven.replace(/\/+$/, "") : (served as Served).url;
-  const device = await mkdtemp(join(tmpdir(), "slmops-verify-"));
-  try {
-    const { Updater } = await import("tuf-js");
-    const metadataDir = join(device, "metadata");
-    const targetDir = join(device, "targets");
-    const { mkdir } = await import("node:fs/promises");
-    await mkdir(metadataDir);
-    await mkdir(targetDir);
-    await writeFile(join(metadataDir, "root.json"), rootBytes);
-    const updater = new Updater({ metadataDir, targetDir, metadataBaseUrl: `${base}/metadata`, targetBaseUrl: `${base}/targets`, config: { fetchRetries: 0 } });
-    try {
-      await updater.refresh();
-    } catch (error) {
-      throw new ConfigurationError(`the release repository does not verify from the given root: ${terminalText(error instanceof Error ? error.message : String(error))}`);
-    }
-    // The client keeps the metadata it verified: its targets lists what there is to check.
-    const listed = (file: string) => readFile(join(metadataDir, file), "utf8").then((text) => Object.keys((JSON.parse(text) as { signed: { targets: object } }).signed.targets), () => []);
-    const paths = [...(await listed("targets.json")), ...(await listed("rollout.json"))].filter(
-      (p) => channel === undefined || p.startsWith(`${channel}/`) || p.startsWith(`rollout/${channel}/`),
-    );
-    // The bytes as a device fetches them: @slmops/agent's downloadFile against the signed length and
-    // sha256, hashed while streaming, from the hash-prefixed name of a consistent snapshot.
-    const { downloadFile } = await import("@slmops/agent");
-    const consistent = await readFile(join(metadataDir, "root.json"), "utf8").then((text) => (JSON.parse(text) as { signed: { consistent_snapshot?: unknown } }).signed.consistent_snapshot === true);
-    let files = 0;
-    for (const path of paths.sort()) {
-      try {
-        const info = await updater.getTargetInfo(path);
-        if (!info) throw new Error("not trusted");
-        const sha256 = info.hashes["sha256"];
-        if (sha256 === undefined) throw new Error("its signed target info has no sha256, which a device requires");
-        const slash = info.path.lastIndexOf("/");
-        const stored = consistent ? `${info.path.slice(0, slash + 1)}${sha256}.${info.path.slice(slash + 1)}` : info.path;
-        const file = join(targetDir, `${files}`);
-        await downloadFile(`${base}/targets/${stored}`, file, { length: info.length, sha256 }, { freeSpaceMarginBytes: 0 });
-        // Any other hash it is signed with is checked too, as tuf-js checks every one.
-        if (Object.keys(info.hashes).some((name) => name !== "sha256")) await info.verify(createReadStream(file));
-        await rm(file, { force: true });
-      } catch (error) {
-        throw new ConfigurationError(`target ${terminalText(path)} does not verify: ${terminalText(error instanceof Error ? error.message : String(error))}`);
-      }
-      files += 1;
-    }
-    if (files === 0) throw new ConfigurationError(`the repository verifies but holds no target${channel === undefined ? "" : ` on channel ${channel}`}`);
-    io.stdout.write(`✓ the repository verifies as a device sees it: ${files} target(s) downloaded and checked${channel === undefined ? "" : ` on channel ${channel}`}\n`);
-    return ExitCode.ok;
-  } finally {
-    await served?.close();
-    await rm(device, { recursive: true, force: true });
-  }
+  const isUrl = /^https?:\/\//i.test(repoGiven);
+  const { checkRepository } = await import("@slmops/agent");
+  const checked = await checkRepository({ repository: isUrl ? repoGiven : resolve(io.cwd, repoGiven), root, ...(channel === undefined ? {} : { channel }) });
+  const how = isUrl ? "downloaded and checked" : "checked in place";
+  io.stdout.write(`✓ the repository verifies as a device sees it: ${checked.targets.length} target(s) ${how}${channel === undefined ? "" : ` on channel ${channel}`}\n`);
+  return ExitCode.ok;
 }
 
 // ---------------------------------------------------------------- status
