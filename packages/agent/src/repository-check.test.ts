@@ -1,5 +1,5 @@
-import { appendFileSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { startNginx, type NginxServer } from "@slmops/test-nginx";
 import { CHANNEL, createTestRepository, DEVICE_CLASS, MODEL, type TestRepository } from "@slmops/test-release-repository";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -85,6 +85,17 @@ describe("checkRepository: a repository checked as a device sees it", { timeout:
     const linked = (file: string) => symlinkSync(`${file}.saved`, file);
     const error = await refusal(withChangedModel(linked, () => checkRepository({ repository: repo.dir, root })));
     expect(error.message).toContain("symbolic link");
+    // Nor through a directory that is a link.
+    const classDir = dirname(model);
+    renameSync(classDir, `${classDir}.real`);
+    symlinkSync(`${classDir}.real`, classDir);
+    try {
+      const viaLink = await refusal(checkRepository({ repository: repo.dir, root }));
+      expect(viaLink.message).toMatch(/model\.onnx does not verify: .*link/);
+    } finally {
+      rmSync(classDir);
+      renameSync(`${classDir}.real`, classDir);
+    }
   });
 
   it("checks the rollout state the delegated role signs: a stored rollout state changed is refused by name", async () => {

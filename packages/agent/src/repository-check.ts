@@ -13,13 +13,13 @@
  * followed, none read past its signed length — so nothing is copied and
  * each byte is read once.
  */
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { openRegularFile, pathInside, readRegularFile, UnreadableFileError } from "@slmops/contained-fs";
 import { ConfigurationError, terminalText } from "@slmops/diagnostics";
+import { hashVariantFile } from "@slmops/variant-identity";
 import { Updater, type Fetcher } from "tuf-js";
 import { DownloadHTTPError } from "tuf-js/dist/error.js";
 import { downloadFile } from "./download.js";
@@ -99,30 +99,14 @@ function storedName(path: string, sha256: string, consistent: boolean): string {
 }
 
 /**
- * A stored target against its signed length and sha256: refused before a
- * byte is read when longer than signed (or not a regular file, or a link),
- * then hashed in one pass.
+ * A stored target against its signed length and sha256: a regular file
+ * reached through directories only (no link followed below the repository),
+ * refused before a byte is read when longer than signed, hashed in one pass.
  */
-async function checkStored(file: string, stored: string, length: number, sha256: string): Promise<void> {
-  const { handle } = await openRegularFile(file, { maxBytes: length, what: "target file", noFollow: true });
-  try {
-    const hash = createHash("sha256");
-    const buffer = Buffer.allocUnsafe(Math.min(length + 1, 4 * 1024 * 1024));
-    let read = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-      if (read > length) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-    if (read > length) throw new Error(`the stored file ${terminalText(stored)} is longer than its signed length, ${length} bytes`);
-    if (read < length) throw new Error(`the stored file ${terminalText(stored)} has ${read} bytes, the signed length is ${length}`);
-    const actual = hash.digest("hex");
-    if (actual !== sha256) throw new Error(`the stored file ${terminalText(stored)} is not the signed file: its sha256 is ${actual}, the signed one ${sha256}`);
-  } finally {
-    await handle.close();
-  }
+async function checkStored(dir: string, stored: string, length: number, sha256: string): Promise<void> {
+  const hashed = await hashVariantFile(dir, `targets/${stored}`, "target file", { maxBytes: length });
+  if (hashed.bytes !== length) throw new Error(`the stored file ${terminalText(stored)} has ${hashed.bytes} bytes, the signed length is ${length}`);
+  if (hashed.sha256 !== sha256) throw new Error(`the stored file ${terminalText(stored)} is not the signed file: its sha256 is ${hashed.sha256}, the signed one ${sha256}`);
 }
 
 /**
@@ -186,10 +170,10 @@ export async function checkRepository(options: RepositoryCheckOptions): Promise<
         const sha256 = info.hashes["sha256"];
         if (sha256 === undefined) throw new Error("its signed target info has no sha256, which a device requires");
         const stored = storedName(info.path, sha256, consistent);
-        if (fetcher) {
+        if (fetcher && dir !== undefined) {
           const file = fetcher.path(`local:/targets/${stored}`);
           if (file === undefined) throw new Error("its stored name leaves the repository");
-          await checkStored(file, stored, info.length, sha256);
+          await checkStored(dir, stored, info.length, sha256);
           // Any other hash it is signed with is checked too, as tuf-js checks every one.
           if (Object.keys(info.hashes).some((name) => name !== "sha256")) {
             const { handle } = await openRegularFile(file, { maxBytes: info.length, what: "target file", noFollow: true });

@@ -17,7 +17,11 @@ afterEach(async () => {
 const CHUNK = 256 * 1024;
 const CHUNKS = 32; // 8 MiB in all
 
-test("streams a large output and replaces the target only once the stream has finished", async () => {
+test.each([
+  ["one fsync at the end", 0],
+  ["flushed as it goes, between every chunk and the next", CHUNK + 1],
+  ["flushed as it goes, with the default step", undefined],
+])("streams a large output and replaces the target only once the stream has finished (%s)", async (_, syncEveryBytes) => {
   const target = path.join(scratch.dir, "weights.bin");
   await writeFile(target, "old");
   const seenMidway: string[] = [];
@@ -27,7 +31,7 @@ test("streams a large output and replaces the target only once the stream has fi
       yield uniform(String.fromCharCode(65 + (index % 26)), CHUNK);
     }
   }
-  await pipeline(Readable.from(source()), createAtomicWriteStream(target));
+  await pipeline(Readable.from(source()), createAtomicWriteStream(target, syncEveryBytes === undefined ? {} : { syncEveryBytes }));
   expect(seenMidway).toEqual(["old"]);
   const written = await readFile(target);
   expect(written.length).toBe(CHUNK * CHUNKS);
@@ -36,6 +40,11 @@ test("streams a large output and replaces the target only once the stream has fi
   }
   expect(await scratch.entries()).toEqual(["weights.bin"]);
 }, 60_000);
+
+test("refuses a step that is not a whole number of bytes", () => {
+  expect(() => createAtomicWriteStream(path.join(scratch.dir, "x"), { syncEveryBytes: -1 })).toThrow(RangeError);
+  expect(() => createAtomicWriteStream(path.join(scratch.dir, "x"), { syncEveryBytes: 1.5 })).toThrow(RangeError);
+});
 
 test("'finish' comes after the rename: the new content is in place when the stream says it is done", async () => {
   const target = path.join(scratch.dir, "out.txt");
@@ -54,7 +63,8 @@ test("a source that fails mid-stream leaves the old content and no temporary fil
     yield uniform("b", CHUNK);
     throw new Error("download cut off");
   }
-  const stream = createAtomicWriteStream(target);
+  // A flush is in flight when the source fails: it ends before the temporary file is removed.
+  const stream = createAtomicWriteStream(target, { syncEveryBytes: CHUNK });
   await expect(pipeline(Readable.from(failing()), stream)).rejects.toThrow("download cut off");
   // pipeline() can settle on the source's error before the destination's destroy has run; 'close' comes after it.
   if (!stream.closed) await new Promise((resolve) => stream.once("close", resolve));

@@ -13,6 +13,7 @@ export {
   type WriteFileAtomicOptions,
   type WriteJsonAtomicOptions,
 } from "./write-file-atomic.js";
-export { AtomicWriteStream, createAtomicWriteStream } from "./atomic-write-stream.js";
+export { AtomicWriteStream, createAtomicWriteStream, type AtomicWriteStreamOptions } from "./atomic-write-stream.js";
+export { DEFAULT_SYNC_EVERY_BYTES } from "./temp-file.js";
 export { removeStaleTempFiles } from "./stale-temp-files.js";
 export { syncDirectory } from "./sync-directory.js";

@@ -13,6 +13,15 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
+/**
+ * How much a stream writes before it asks for what it wrote to be flushed
+ * (`fdatasync`, not awaited before the next write), unless told otherwise:
+ * the disk then writes back while the producer goes on, and the fsync before
+ * the rename has little left to do. Copying a 100 MB file with one fsync at
+ * the end took 1.6x as long as with one every 16 MiB (src/bench/atomic-write.bench.mjs).
+ */
+export const DEFAULT_SYNC_EVERY_BYTES = 16 * 1024 * 1024;
+
 async function modeOfExisting(target: string): Promise<number | undefined> {
   try {
     const stats = await stat(target);

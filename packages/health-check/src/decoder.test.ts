@@ -69,7 +69,9 @@ describe("a decoder's fixture", () => {
     const result = await runHealthCheck(fp32, fixture);
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.deviation!.max).toBeLessThan(1e-6);
+    // Made without prepacked weights, checked with them: the kernels sum in another order, a few
+    // millionths of the scale apart — nothing next to two quantizations' 0.07 (rms).
+    expect(result.deviation!.max).toBeLessThan(1e-4);
     expect(result.top1).toEqual({ expected: fixture.expected.top[0], actual: fixture.expected.top[0], required: true });
     expect(result.latencyMs).toBeGreaterThan(0);
     expect(result.loadMs).toBeGreaterThan(0);
@@ -154,7 +156,7 @@ describe("a decoder's fixture", () => {
     expect(tight.budgetMs).toBe(0.000001);
     expect(tight.problems).toHaveLength(1);
     expect(tight.problems[0]).toMatch(/^the health check took [\d.e+-]+ ms \(median of 3 runs\), over the device's budget of 0\.000001 ms$/);
-    expect(tight.deviation!.max).toBeLessThan(1e-6);
+    expect(tight.deviation!.max).toBeLessThan(1e-4);
 
     const generous = await runHealthCheck(fp32, fixture, { budgetMs: 60_000, timedRuns: 1 });
     expect(generous.ok).toBe(true);

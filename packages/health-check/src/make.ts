@@ -26,7 +26,7 @@ export type ModelKind = "decoder" | "encoder" | "generic";
 export interface MakeHealthCheckOptions {
   /** The manifest's `kind` for the model: `decoder` requires the decoder convention; `encoder` and `generic` get a generic fixture. Default: a decoder fixture when the model follows the convention, else a generic one. */
   readonly kind?: ModelKind;
-  /** How ONNX Runtime runs the model (default: CPU, its defaults). */
+  /** How ONNX Runtime runs the model (default: CPU, its defaults, weights not prepacked — the fixture runs once). */
   readonly session?: SessionOptions;
 }
 
@@ -62,7 +62,7 @@ export const TOLERANCE: Tolerance = { rms: "0.4", max: "1" };
  * on the same machine.
  */
 export async function makeHealthCheck(modelPath: string, options: MakeHealthCheckOptions = {}): Promise<HealthCheck> {
-  const session = await createSession(modelPath, options.session ?? {});
+  const session = await createSession(modelPath, { prepackWeights: false, ...options.session });
   try {
     const layout = options.kind === "encoder" || options.kind === "generic" ? undefined : detectDecoder(session);
     if (options.kind === "decoder" && !layout) {

@@ -127,7 +127,7 @@ async function checkIntermediateDirectories(dir: string, name: string, what: str
 
 /** A file's length and sha256, read once, in bounded memory. */
 export interface HashedFile {
-  /** Bytes actually read (at most `limit + 1` when a limit is given). */
+  /** Bytes actually read (the size it reported when opened, or the read stops one chunk past it). */
   readonly bytes: number;
   /** The size the file reported when it was opened. */
   readonly size: number;
@@ -138,24 +138,38 @@ export interface HashedFile {
  * Streams one file of a variant: a regular file, not a link (neither the
  * file nor a directory between `dir` and it), read once in 1 MiB chunks.
  * Throws `UnreadableFileError` (a ConfigurationError) for a file missing, a
- * link, a directory or a special file, and a ConfigurationError for a file
- * that changed length while it was read.
+ * link, a directory or a special file, or one larger than `options.maxBytes`
+ * (refused before a byte is read), and a ConfigurationError for a file that
+ * changed length while it was read.
  */
-export async function hashVariantFile(dir: string, name: string, what = "variant file"): Promise<HashedFile> {
+export async function hashVariantFile(dir: string, name: string, what = "variant file", options: { readonly maxBytes?: number } = {}): Promise<HashedFile> {
   checkVariantFileName(name);
   await checkIntermediateDirectories(dir, name, what);
   const path = join(dir, ...name.split("/"));
-  const { handle, size } = await openRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what, noFollow: true });
+  const { handle, size } = await openRegularFile(path, { maxBytes: options.maxBytes ?? Number.MAX_SAFE_INTEGER, what, noFollow: true });
   try {
     const hash = createHash("sha256");
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size + 1, 1)));
+    // Two buffers: the next piece is read (on libuv's pool) while this one is hashed.
+    const length = Math.min(CHUNK, Math.max(size + 1, 1));
+    let current = Buffer.allocUnsafe(length);
+    let spare = Buffer.allocUnsafe(length);
     let bytes = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, bytes);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      bytes += bytesRead;
-      if (bytes > size) break; // grew while read: stop, it is refused below
+    let next: Promise<{ bytesRead: number }> | undefined = handle.read(current, 0, length, 0);
+    try {
+      for (;;) {
+        const { bytesRead }: { bytesRead: number } = await next;
+        next = undefined;
+        if (bytesRead === 0) break;
+        const piece = current.subarray(0, bytesRead);
+        bytes += bytesRead;
+        if (bytes > size) break; // grew while read: stop, it is refused below
+        [current, spare] = [spare, current];
+        next = handle.read(current, 0, length, bytes);
+        hash.update(piece);
+      }
+    } finally {
+      // A read still in flight (an error above) ends before the handle is closed.
+      await next?.catch(() => undefined);
     }
     if (bytes !== size) throw new ConfigurationError(`the ${what} ${path} changed while it was read (${size} bytes when opened, ${bytes} read); read it again once nothing writes it`);
     return { bytes, size, sha256: hash.digest("hex") };
