@@ -4,6 +4,7 @@
  * past the bounds, numbers that are not finite — is refused with a message
  * that says where, before a model is loaded.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isConfigurationError } from "@slmops/diagnostics";
 import { HEALTH_CHECK_LIMITS, InvalidHealthCheckError, makeHealthCheck, parseHealthCheck, runHealthCheck, type HealthCheck } from "./index.js";
 import { encoderModel, makerDecoder } from "./test-support/models.js";
+import * as schemas from "./fixture-schema.js";
+
+describe("the fixture validators", () => {
+  it("are compiled from the fixture schemas as they are now (else: npm run build && npm run generate)", async () => {
+    // @ts-expect-error: a plain script of this package, not TypeScript
+    const { fixtureValidatorsSource } = (await import("../scripts/fixture-validators-source.mjs")) as { fixtureValidatorsSource: (s: typeof schemas) => string };
+    const committed = readFileSync(join(import.meta.dirname, "generated", "fixture-validators.ts"), "utf8");
+    expect(committed === fixtureValidatorsSource(schemas), "src/generated/fixture-validators.ts is out of date: run npm run build && npm run generate in packages/health-check").toBe(true);
+  });
+});
 
 let dir: string;
 let model: string;

@@ -1,20 +1,18 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { tryParseDuration, tryParsePercentage, tryParseSize, type UnitResult } from "@slmops/units";
 import { error, type Problem } from "./problem.js";
-import { manifestSchema } from "./schema.js";
+import { validate as generatedValidator } from "./generated/manifest-validator.js";
 import { closest, listOf } from "./suggest.js";
 import { describeOwner, describeSubject, ownerPointer, segmentsOf, valueAt } from "./where.js";
 import { pointerSegment } from "./tree.js";
 
-let compiled: ValidateFunction | undefined;
-
-/** The compiled validator, built once per process (strict mode: the schema itself is checked too). */
+/**
+ * The manifest schema's validator, compiled ahead of time (Ajv's standalone
+ * code, strict: the schema itself was checked when it was made; see
+ * scripts/compile-schema.mjs), so reading a manifest does not compile it.
+ */
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, verbose: true });
-    compiled = ajv.compile(manifestSchema);
-  }
-  return compiled;
+  return generatedValidator as ValidateFunction;
 }
 
 /** Validates plain data against the manifest schema and explains every violation once. */

@@ -79,6 +79,13 @@ describe("slmops.schema.json", () => {
     for (const own of schema.examples as unknown[]) expect(validate(own)).toBe(true);
   });
 
+  it("is the schema the ahead-of-time validator was compiled from (else: npm run generate)", async () => {
+    // @ts-expect-error: a plain script of this package, not TypeScript
+    const { manifestValidatorSource } = (await import("../scripts/manifest-validator-source.mjs")) as { manifestValidatorSource: () => string };
+    const committed = readFileSync(join(import.meta.dirname, "generated", "manifest-validator.ts"), "utf8");
+    expect(committed === manifestValidatorSource(), "src/generated/manifest-validator.ts is out of date: run npm run generate in packages/manifest").toBe(true);
+  });
+
   it("is the file shipped in @slmops/schemas", () => {
     const shipped: unknown = JSON.parse(readFileSync(join(exampleDir, "../../schemas/slmops.schema.json"), "utf8"));
     expect(manifestSchema).toEqual(shipped);
