@@ -10,9 +10,9 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { initRepository, metadataDirectory, publishRelease, setRolloutState, generateSigningKey, type RoleName, type Signers, type SigningKey } from "@slmops/edge-release";
 import { makeHealthCheck } from "@slmops/health-check";
 import { newCohortSalt } from "@slmops/rollout-cohort";
@@ -300,13 +300,13 @@ describe("slmops collector and fleet status (SQLite, real processes)", { timeout
 
 describe("the SQLite driver, when it cannot load", { timeout: 60_000 }, () => {
   it("every other command runs; the collector commands fail with one message naming the fix", () => {
-    // The CLI as an install where better-sqlite3 was skipped (its optional build failed): the bundle and
-    // package.json, with only its other dependencies beside it.
+    // The CLI as an install where better-sqlite3 was skipped (its optional build failed): the bundle (bin.js
+    // and its chunks) and package.json, with only its other dependencies beside it.
     const dir = mkdtempSync(join(tmpdir(), "slmops-no-sqlite-"));
     try {
       const cliDir = join(dir, "node_modules", "@slmops", "cli");
       mkdirSync(join(cliDir, "dist"), { recursive: true });
-      cpSync(binPath, join(cliDir, "dist", "bin.js"));
+      for (const name of readdirSync(dirname(binPath)).filter((n) => n === "bin.js" || /^chunk-[A-Z0-9]+\.js$/.test(n))) cpSync(join(dirname(binPath), name), join(cliDir, "dist", name));
       cpSync(join(binPath, "..", "..", "package.json"), join(cliDir, "package.json"));
       for (const name of ["onnxruntime-node", "pg"]) symlinkSync(join(binPath, "..", "..", "node_modules", name), join(dir, "node_modules", name));
       const bin = join(cliDir, "dist", "bin.js");
