@@ -62,12 +62,7 @@ export function quantizeNBits(
   const { blockSize } = options;
   if (!isValidBlockSize(blockSize)) throw new RangeError(`block size must be a power of two of at least 16, got ${blockSize}`);
   if (weight.length !== K * N) throw new RangeError(`weight has ${weight.length} values, expected K·N = ${K * N}`);
-  const kBlocks = Math.ceil(K / blockSize);
-  const blobSize = (blockSize * bits) / 8;
-  const zpColumns = Math.ceil((kBlocks * bits) / 8);
-  const packed = new Uint8Array(N * kBlocks * blobSize);
-  const scales = new Float32Array(N * kBlocks);
-  const zeroPoints = options.symmetric ? undefined : new Uint8Array(N * zpColumns);
+  const layout = new NBitsLayout(K, N, bits, blockSize, options.symmetric);
   const quantizer = new BlockQuantizer(
     {
       bits,
@@ -80,8 +75,6 @@ export function quantizeNBits(
   );
   const block = new Float32Array(blockSize);
   const codes = new Uint8Array(blockSize);
-  const perByte = 8 / bits;
-  const mask = (1 << bits) - 1;
 
   // Work on a few output columns at a time, transposed so each block's
   // values are contiguous (a column of W is strided by N in memory).
@@ -95,29 +88,74 @@ export function quantizeNBits(
     }
     for (let j = 0; j < width; j++) {
       const n = n0 + j;
-      for (let b = 0; b < kBlocks; b++) {
+      for (let b = 0; b < layout.kBlocks; b++) {
         const k0 = b * blockSize;
         const length = Math.min(blockSize, K - k0);
         block.set(columns.subarray(j * K + k0, j * K + k0 + length));
         const { scale, zeroPoint } = quantizer.quantize(block, length, codes);
-        codes.fill(zeroPoint, length); // padding decodes to zero
-        scales[n * kBlocks + b] = scale;
-        const base = (n * kBlocks + b) * blobSize;
-        if (bits === 4) {
-          for (let i = 0; i < blobSize; i++) packed[base + i] = (codes[2 * i]! & 15) | ((codes[2 * i + 1]! & 15) << 4);
-        } else {
-          for (let i = 0; i < blockSize; i++) {
-            packed[base + Math.floor(i / perByte)]! |= (codes[i]! & mask) << ((i % perByte) * bits);
-          }
-        }
-        if (zeroPoints) {
-          zeroPoints[n * zpColumns + Math.floor(b / perByte)]! |= (zeroPoint & mask) << ((b % perByte) * bits);
-        }
+        layout.setBlock(n, b, codes, length, scale, zeroPoint);
       }
       onColumn?.(n + 1, N);
     }
   }
-  return { K, N, bits, blockSize, kBlocks, blobSize, packed, scales, zeroPoints };
+  return layout.result();
+}
+
+/**
+ * The MatMulNBits tensors of one weight, filled block by block: codes,
+ * scale and zero point of block `b` of output column `n`. Codes past a
+ * short last block are written as the zero point, so they decode to zero.
+ */
+export class NBitsLayout {
+  readonly kBlocks: number;
+  readonly blobSize: number;
+  readonly #zpColumns: number;
+  readonly #packed: Uint8Array;
+  readonly #scales: Float32Array;
+  readonly #zeroPoints: Uint8Array | undefined;
+
+  constructor(
+    readonly K: number,
+    readonly N: number,
+    readonly bits: number,
+    readonly blockSize: number,
+    symmetric: boolean,
+  ) {
+    if (!isValidBlockSize(blockSize)) throw new RangeError(`block size must be a power of two of at least 16, got ${blockSize}`);
+    this.kBlocks = Math.ceil(K / blockSize);
+    this.blobSize = (blockSize * bits) / 8;
+    this.#zpColumns = Math.ceil((this.kBlocks * bits) / 8);
+    this.#packed = new Uint8Array(N * this.kBlocks * this.blobSize);
+    this.#scales = new Float32Array(N * this.kBlocks);
+    this.#zeroPoints = symmetric ? undefined : new Uint8Array(N * this.#zpColumns);
+  }
+
+  /** Stores one block; `codes[0..length)` are its codes (the array is padded in place). */
+  setBlock(n: number, b: number, codes: Uint8Array, length: number, scale: number, zeroPoint: number): void {
+    const { bits, blockSize, blobSize, kBlocks } = this;
+    const perByte = 8 / bits;
+    const mask = (1 << bits) - 1;
+    codes.fill(zeroPoint, length, blockSize); // padding decodes to zero
+    this.#scales[n * kBlocks + b] = scale;
+    const packed = this.#packed;
+    const base = (n * kBlocks + b) * blobSize;
+    if (bits === 4) {
+      for (let i = 0; i < blobSize; i++) packed[base + i] = (codes[2 * i]! & 15) | ((codes[2 * i + 1]! & 15) << 4);
+    } else {
+      packed.fill(0, base, base + blobSize);
+      for (let i = 0; i < blockSize; i++) packed[base + Math.floor(i / perByte)]! |= (codes[i]! & mask) << ((i % perByte) * bits);
+    }
+    if (this.#zeroPoints) {
+      const at = n * this.#zpColumns + Math.floor(b / perByte);
+      const shift = (b % perByte) * bits;
+      this.#zeroPoints[at] = (this.#zeroPoints[at]! & ~(mask << shift)) | ((zeroPoint & mask) << shift);
+    }
+  }
+
+  result(): NBitsWeight {
+    const { K, N, bits, blockSize, kBlocks, blobSize } = this;
+    return { K, N, bits, blockSize, kBlocks, blobSize, packed: this.#packed, scales: this.#scales, zeroPoints: this.#zeroPoints };
+  }
 }
 
 /** Reconstructs the [K, N] float weight a MatMulNBits node computes with. */
