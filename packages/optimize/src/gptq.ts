@@ -169,3 +169,34 @@ export function quantizeGptq(weight: Float32Array, K: number, N: number, hessian
   }
   return layout.result();
 }
+
+/**
+ * The layer's output error of replacing `weight` by `quantized` (both
+ * [K, N]), as GPTQ measures it: Σₙ dₙᵀ·H·dₙ with d = W − Ŵ, i.e. the mean
+ * squared error of x·W over the activations H was made from.
+ */
+export function outputError(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float64Array): number {
+  return columnOutputErrors(weight, quantized, K, N, hessian).reduce((a, b) => a + b, 0);
+}
+
+/** {@link outputError} of each output column n: dₙᵀ·H·dₙ. */
+export function columnOutputErrors(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float64Array): Float64Array {
+  const d = new Float64Array(K * N);
+  for (let i = 0; i < K * N; i++) d[i] = weight[i]! - quantized[i]!;
+  // (H·D)[a, :] = Σ_b H[a, b]·D[b, :], then D[a, n]·(H·D)[a, n] summed over a.
+  const hd = new Float64Array(N);
+  const total = new Float64Array(N);
+  for (let a = 0; a < K; a++) {
+    hd.fill(0);
+    const ha = a * K;
+    for (let b = 0; b < K; b++) {
+      const f = hessian[ha + b]!;
+      if (f === 0) continue;
+      const db = b * N;
+      for (let n = 0; n < N; n++) hd[n]! += f * d[db + n]!;
+    }
+    const da = a * N;
+    for (let n = 0; n < N; n++) total[n]! += d[da + n]! * hd[n]!;
+  }
+  return total;
+}

@@ -158,6 +158,37 @@ export class NBitsLayout {
   }
 }
 
+/**
+ * A weight whose output column n is column n of `candidates[choice[n]]`:
+ * each column of a MatMulNBits weight (its blocks, scales and zero points)
+ * is stored apart from the others, so columns can be taken from different
+ * quantizations of one weight (same K, N, bits, block size and symmetry).
+ */
+export function mixColumns(candidates: readonly NBitsWeight[], choice: Int32Array): NBitsWeight {
+  const first = candidates[0];
+  if (!first) throw new RangeError("no candidates to mix");
+  const { K, N, bits, blockSize, kBlocks, blobSize } = first;
+  for (const c of candidates) {
+    if (c.K !== K || c.N !== N || c.bits !== bits || c.blockSize !== blockSize || (c.zeroPoints === undefined) !== (first.zeroPoints === undefined)) {
+      throw new RangeError("candidates to mix must share K, N, bits, block size and symmetry");
+    }
+  }
+  if (choice.length !== N) throw new RangeError(`choice has ${choice.length} entries, expected N = ${N}`);
+  const zpColumns = Math.ceil((kBlocks * bits) / 8);
+  const packed = new Uint8Array(first.packed.length);
+  const scales = new Float32Array(first.scales.length);
+  const zeroPoints = first.zeroPoints ? new Uint8Array(first.zeroPoints.length) : undefined;
+  for (let n = 0; n < N; n++) {
+    const c = candidates[choice[n]!];
+    if (!c) throw new RangeError(`choice ${choice[n]} for column ${n} is not a candidate`);
+    const blob = kBlocks * blobSize;
+    packed.set(c.packed.subarray(n * blob, (n + 1) * blob), n * blob);
+    scales.set(c.scales.subarray(n * kBlocks, (n + 1) * kBlocks), n * kBlocks);
+    if (zeroPoints && c.zeroPoints) zeroPoints.set(c.zeroPoints.subarray(n * zpColumns, (n + 1) * zpColumns), n * zpColumns);
+  }
+  return { K, N, bits, blockSize, kBlocks, blobSize, packed, scales, zeroPoints };
+}
+
 /** Reconstructs the [K, N] float weight a MatMulNBits node computes with. */
 export function dequantizeNBits(q: NBitsWeight): Float32Array {
   const { K, N, bits, blockSize, kBlocks, blobSize, packed, scales, zeroPoints } = q;

@@ -16,8 +16,12 @@ export interface QuantizePassOptions {
   readonly "block-size"?: number;
   /** Default `false` for int4 (zero point per block), `true` for int8 (always, with dynamic activations). */
   readonly symmetric?: boolean;
-  /** Block-wise only: `rtn` (default) or `minimize-error`. */
-  readonly method?: "rtn" | "minimize-error";
+  /**
+   * Block-wise only: `rtn` (default), `minimize-error`, or `gptq` (calibrated:
+   * each layer's output error on activations from calibration text; needs
+   * the calibration token sequences, `OptimizeOptions.calibration`).
+   */
+  readonly method?: "rtn" | "minimize-error" | "gptq";
   /** Block-wise only: MatMulNBits' `accuracy_level` (fp32 = 1 … int8 = 4); default unset. */
   readonly "accuracy-level"?: "fp32" | "fp16" | "bf16" | "int8";
   /** Node names to leave in full precision. */
@@ -62,7 +66,7 @@ export type NormalizedPass =
       readonly activations: "none";
       readonly blockSize: number;
       readonly symmetric: boolean;
-      readonly method: "rtn" | "minimize-error";
+      readonly method: "rtn" | "minimize-error" | "gptq";
       readonly accuracyLevel: number | undefined;
       readonly excludeNodes: readonly string[];
       /** `minimize-error` only; not manifest options. Defaults `uniform` and 0 (see block-quant.ts). */
@@ -121,7 +125,7 @@ export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
         activations,
         blockSize,
         symmetric: boolean(o.symmetric, `${at}.symmetric`, weights === "int8"),
-        method: oneOf(o.method, `${at}.method`, ["rtn", "minimize-error"] as const, "rtn"),
+        method: oneOf(o.method, `${at}.method`, ["rtn", "minimize-error", "gptq"] as const, "rtn"),
         accuracyLevel: level === null ? undefined : ACCURACY_LEVELS[level],
         excludeNodes,
       };

@@ -16,7 +16,8 @@ import { optimizeGraph, type GraphOptimizeStats } from "./graph-optimize-pass.js
 import { describeModelFiles, externalDataFiles, loadModel, saveModel, type ModelFiles } from "./model-io.js";
 import { describePass, normalizePass, type NormalizedPass, type PassSpec } from "./pass-options.js";
 import { pruneModel, type PruneStats } from "./prune-pass.js";
-import { quantizeModel, type QuantizeStats } from "./quantize-pass.js";
+import type { Calibration } from "./calibration.js";
+import { quantizeModel, quantizeModelCalibrated, type QuantizeStats } from "./quantize-pass.js";
 import { validateSourceModel } from "./validate-source.js";
 
 /** Progress through a pipeline, reported per tensor (for a progress bar). */
@@ -50,6 +51,8 @@ export interface OptimizeOptions {
   readonly onProgress?: (progress: OptimizeProgress) => void;
   /** The manifest's model `kind`; `decoder` makes the source model's decoder inputs and outputs a requirement. */
   readonly kind?: ModelKind;
+  /** Calibration text as token sequences, for `method: gptq` (kept apart from the evaluation text). */
+  readonly calibration?: Calibration;
 }
 
 /** Compressed sizes (gzip) before and after a pass, for passes that only help compression. */
@@ -110,6 +113,10 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
   const started = performance.now();
   const passes = options.passes.map((p, i) => normalizePass(p, `passes[${i}]`));
   if (passes.length === 0) throw new ConfigurationError("a variant needs at least one pass");
+  const calibrated = passes.findIndex((p) => p.name === "quantize" && p.activations === "none" && p.method === "gptq");
+  if (calibrated >= 0 && options.calibration === undefined) {
+    throw new ConfigurationError(`passes[${calibrated}].quantize.method: gptq calibrates on text, and none was given; name the model's calibration data (or its eval set), or use rtn or minimize-error`);
+  }
   const fileName = options.fileName ?? "model.onnx";
   if (fileName.includes("/") || fileName.includes("\\") || fileName.startsWith(".")) {
     throw new ConfigurationError(`variant file name \`${fileName}\` must be a plain file name, like model.onnx`);
@@ -135,7 +142,10 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
     let measuring = 0; // time spent measuring compressed sizes, not part of the pass
     switch (pass.name) {
       case "quantize":
-        stats = quantizeModel(model, pass, onTensor);
+        stats =
+          pass.activations === "none" && pass.method === "gptq" && options.calibration
+            ? await quantizeModelCalibrated(model, pass, options.calibration, onTensor)
+            : quantizeModel(model, pass, onTensor);
         break;
       case "convert":
         stats = convertToFloat16(model, pass, onTensor);

@@ -10,6 +10,7 @@ import * as ort from "onnxruntime-node";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 
 export { detectDecoder, DecoderLayoutError, type CacheSlot, type DecoderLayout } from "./decoder-layout.js";
+export { decoderFeeds, emptyCache, nextCache, type KvCache } from "./decoder-feeds.js";
 
 export type ElementType =
   | "float32"

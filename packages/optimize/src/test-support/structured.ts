@@ -26,6 +26,8 @@ export interface StructuredDecoder {
   readonly path: string;
   readonly config: ModelConfig;
   readonly sequences: number[][];
+  /** Calibration token sequences from other text of the same kind (none of `sequences`). */
+  readonly calibration: number[][];
 }
 
 /** The example project's directory in this repository. */
@@ -61,6 +63,8 @@ export async function exampleDecoder(count: number, length: number): Promise<Str
     path: join(modelDir, "model.onnx"),
     config,
     sequences: sequencesOf(tokenizer, texts, length),
+    // The eval lines after the ones measured on.
+    calibration: sequencesOf(tokenizer, lines.slice(count, 2 * count).map((l) => (JSON.parse(l) as { text: string }).text), length),
   };
 }
 
@@ -71,5 +75,11 @@ export async function fittedDecoder(dir: string, seed: number, count: number, le
   const path = join(dir, "model.onnx");
   await writeFile(path, encodeModel(makeModel(config)));
   const tokenizer = trainByteLevelBpe(trainingCorpus(seed), config.vocab);
-  return { label: `nano seed ${seed}`, path, config, sequences: sequencesOf(tokenizer, stories(seed, "corpus/eval", count), length) };
+  return {
+    label: `nano seed ${seed}`,
+    path,
+    config,
+    sequences: sequencesOf(tokenizer, stories(seed, "corpus/eval", count), length),
+    calibration: sequencesOf(tokenizer, stories(seed, "corpus/calibration", count), length),
+  };
 }
