@@ -16,6 +16,7 @@ import {
 } from "@slmops/action-kit";
 import { describeError } from "@slmops/diagnostics";
 import { loadManifest } from "@slmops/manifest";
+import { loadCalibration } from "@slmops/bench";
 import { buildVariants, UnknownVariantFilterError, type BuiltVariant, type VariantOutcome } from "@slmops/optimize";
 import { formatSize } from "@slmops/units";
 import { DEFAULT_VARIANTS_DIR } from "@slmops/variant-identity";
@@ -71,6 +72,7 @@ export async function main(): Promise<void> {
       root: workspace,
       outDir,
       filter: { ...(model ? { model } : {}), ...(variant ? { variant } : {}) },
+      calibrationFor: (m) => loadCalibration(m),
       onProgress: (s, p) => {
         if (p.done === 0) core.info(`${s.model.id}/${s.variant.id}: pass ${p.pass + 1}/${p.passCount} ${p.description}`);
       },

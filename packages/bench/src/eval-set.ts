@@ -99,3 +99,26 @@ export async function loadEval(source: EvalSource, limits: EvalLimits): Promise<
     tokens: sequences.reduce((sum, s) => sum + s.length, 0),
   };
 }
+
+/** How much calibration text `method: gptq` uses: the first 64 texts, each up to 256 tokens. */
+export const CALIBRATION_LIMITS: EvalLimits = { maxSequences: 64, maxSequenceTokens: 256 };
+
+interface TextPaths {
+  readonly dataset: { readonly written: string; readonly resolved: string };
+  readonly tokenizer?: { readonly written: string; readonly resolved: string };
+}
+
+/**
+ * A model's calibration text for `method: gptq`, tokenized: its
+ * `calibration:` (with its tokenizer, else the eval set's), else its eval
+ * set. `source` names the file as the manifest writes it.
+ */
+export async function loadCalibration(model: { readonly id: string; readonly calibration?: TextPaths; readonly eval?: TextPaths }): Promise<{ sequences: number[][]; source: string }> {
+  const text = model.calibration ?? model.eval;
+  const tokenizer = model.calibration?.tokenizer ?? model.eval?.tokenizer;
+  if (!text || !tokenizer) {
+    throw new ConfigurationError(`model \`${model.id}\` has no calibration text with a tokenizer; add \`calibration: { dataset: …, tokenizer: … }\` (or \`eval:\` with a tokenizer) to it in the manifest`);
+  }
+  const loaded = await loadEval({ dataset: text.dataset.resolved, tokenizer: tokenizer.resolved }, CALIBRATION_LIMITS);
+  return { sequences: loaded.sequences, source: text.dataset.written };
+}

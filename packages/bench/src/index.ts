@@ -11,7 +11,7 @@
 export { runBenchmark, checkExecutionProviders } from "./harness.js";
 export type { BenchDevice, BenchModel, BenchOptions, BenchPhase, BenchProgress, BenchSettings, BenchVariant } from "./harness.js";
 export type { EvalSource } from "./eval-set.js";
-export { loadEval, parseEvalLines } from "./eval-set.js";
+export { CALIBRATION_LIMITS, loadCalibration, loadEval, parseEvalLines } from "./eval-set.js";
 export { measureModel, measureGeneric, measureDecoder, computeReference, peakRssBytes } from "./measure.js";
 export type { Measurement, MeasureJob, MeasurePhase, MeasureProgress, ModelKind, ReferenceJob, SessionSettings } from "./measure.js";
 export { runUnderRules, validateRunRules } from "./run-rules.js";

@@ -212,3 +212,50 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     expect(r.stdout).toMatch(/story-lm +int4 +quantize → graph-optimize/);
   });
 });
+
+describe("slmops optimize with method: gptq (real example model, calibration text apart from the eval set)", { timeout: 300_000 }, () => {
+  it("calibrates on the model's calibration text and halves round-to-nearest's KL on the eval set, as slmops bench measures it", () => {
+    const dir = exampleCopy();
+    const lines = readFileSync(join(dir, "data", "eval.jsonl"), "utf8").split("\n").filter((l) => l.trim() !== "");
+    // The eval set keeps the first half; the second half is the calibration text.
+    writeFileSync(join(dir, "data", "eval.jsonl"), `${lines.slice(0, 32).join("\n")}\n`);
+    writeFileSync(join(dir, "data", "calibration.jsonl"), `${lines.slice(32).join("\n")}\n`);
+    writeFileSync(
+      join(dir, "slmops.yaml"),
+      [
+        "version: 1",
+        "models:",
+        "  - id: story-lm",
+        "    source: models/story-lm/model.onnx",
+        "    kind: decoder",
+        "    eval: { dataset: data/eval.jsonl, tokenizer: models/story-lm/tokenizer.json }",
+        "    calibration: { dataset: data/calibration.jsonl }",
+        "    variants:",
+        "      - id: int4-rtn",
+        "        passes: [ { quantize: { weights: int4, block-size: 32, method: rtn } } ]",
+        "      - id: int4-gptq",
+        "        passes: [ { quantize: { weights: int4, block-size: 32, method: gptq } } ]",
+        "devices:",
+        "  - id: local",
+        "    runs-on: [self-hosted]",
+        "    execution-providers: [cpu]",
+        "",
+      ].join("\n"),
+    );
+    const built = optimizeJson(dir);
+    expect(built.map((v) => v.variant)).toEqual(["int4-rtn", "int4-gptq"]);
+    const bench = runCli(["bench", "--warmup", "1", "--min-iterations", "3", "--min-duration", "100ms", "--prompt-tokens", "8", "--generate-tokens", "4", "--json"], { cwd: dir });
+    expect(bench.status, bench.stderr).toBe(0);
+    const report = JSON.parse(bench.stdout) as { results: { variant: string; accuracy?: { "kl-divergence": number } }[] };
+    const kl = (variant: string) => report.results.find((r) => r.variant === variant)?.accuracy?.["kl-divergence"] ?? NaN;
+    // Measured: 0.119 (rtn) against 0.039 (gptq).
+    expect(kl("int4-gptq")).toBeLessThan(0.5 * kl("int4-rtn"));
+
+    // Without text to calibrate on, the manifest says so at the pass, before anything is built.
+    writeFileSync(join(dir, "slmops.yaml"), readFileSync(join(dir, "slmops.yaml"), "utf8").replace(/ {4}eval: .*\n {4}calibration: .*\n/, ""));
+    const refused = runCli(["optimize", "--variant", "int4-gptq"], { cwd: dir });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/slmops\.yaml:\d+:\d+: error: `method: gptq` calibrates on text, and this model has none/);
+    expect(hasStackTrace(refused.stderr)).toBe(false);
+  });
+});

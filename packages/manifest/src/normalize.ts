@@ -75,6 +75,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 function normalizeModel(model: RawObject, m: number, root: string): Model {
   const id = model.id as string;
   const evaluation = objectAt(model, "eval");
+  const calibration = objectAt(model, "calibration");
   return {
     id,
     ...optional("description", stringAt(model, "description")),
@@ -84,6 +85,12 @@ function normalizeModel(model: RawObject, m: number, root: string): Model {
       "eval",
       evaluation
         ? { dataset: path(evaluation.dataset as string, root), ...optional("tokenizer", typeof evaluation.tokenizer === "string" ? path(evaluation.tokenizer, root) : undefined) }
+        : undefined,
+    ),
+    ...optional(
+      "calibration",
+      calibration
+        ? { dataset: path(calibration.dataset as string, root), ...optional("tokenizer", typeof calibration.tokenizer === "string" ? path(calibration.tokenizer, root) : undefined) }
         : undefined,
     ),
     variants: listAt(model, "variants").map((variant, v) => normalizeVariant(variant as RawObject, id, `/models/${m}/variants/${v}`)),
@@ -117,7 +124,7 @@ function normalizePass(pass: RawObject): Pass {
       symmetric: typeof quantize.symmetric === "boolean" ? quantize.symmetric : int8,
       excludeNodes,
       blockSize: (quantize["block-size"] as 16 | 32 | 64 | 128 | undefined) ?? DEFAULTS.blockSize,
-      method: (quantize.method as "rtn" | "minimize-error" | undefined) ?? DEFAULTS.method,
+      method: (quantize.method as "rtn" | "minimize-error" | "gptq" | undefined) ?? DEFAULTS.method,
       ...optional("accuracyLevel", quantize["accuracy-level"] as "fp32" | "fp16" | "bf16" | "int8" | undefined),
     };
   }

@@ -78,6 +78,16 @@ function uniqueIds(items: readonly unknown[], pointer: string, noun: string, pro
 
 function checkPasses(data: RawObject, problems: Problem[]): void {
   listAt(data, "models").forEach((model, m) => {
+    const evaluation = objectAt(model, "eval");
+    const calibration = objectAt(model, "calibration");
+    const calibrationSet = stringAt(calibration, "dataset");
+    if (calibrationSet !== undefined && calibrationSet === stringAt(evaluation, "dataset")) {
+      problems.push(
+        error("model/calibration-is-eval", `/models/${m}/calibration/dataset`, "the calibration text is the eval set", "calibrate on other text of the same kind, so the accuracy metrics measure text the quantization did not see; or remove `calibration:` to calibrate on the eval set knowingly"),
+      );
+    }
+    const hasTokenizer = stringAt(calibration, "tokenizer") !== undefined || stringAt(evaluation, "tokenizer") !== undefined;
+    const hasText = calibrationSet !== undefined || stringAt(evaluation, "dataset") !== undefined;
     listAt(model, "variants").forEach((variant, v) => {
       let quantized = -1;
       listAt(variant, "passes").forEach((pass, p) => {
@@ -87,6 +97,16 @@ function checkPasses(data: RawObject, problems: Problem[]): void {
           if (quantized >= 0) {
             problems.push(error("pass/quantized-twice", `${base}/quantize`, "this variant already quantizes its weights", `pass ${quantized + 1} quantizes them; a variant quantizes once — make another variant for another setting`, "key"));
           } else quantized = p;
+          if (quantize.method === "gptq" && (!hasText || !hasTokenizer)) {
+            problems.push(
+              error(
+                "pass/gptq-needs-text",
+                `${base}/quantize/method`,
+                `\`method: gptq\` calibrates on text, and this model has ${hasText ? "no tokenizer for it" : "none"}`,
+                hasText ? "add `tokenizer:` to the model's `calibration:` or `eval:`" : "add `calibration: { dataset: …, tokenizer: … }` to the model (text apart from its eval set), or use `rtn` or `minimize-error`",
+              ),
+            );
+          }
           if (quantize.activations === "dynamic") {
             if (quantize.weights !== "int8") {
               problems.push(error("pass/dynamic-int8-only", `${base}/quantize/activations`, "dynamic activation quantization applies to int8 weights only", "remove `activations`, or quantize to `int8`", "key"));
@@ -410,6 +430,11 @@ async function checkPaths(data: RawObject, context: SemanticContext): Promise<Pr
     if (dataset !== undefined) checks.push({ pointer: `/models/${m}/eval/dataset`, written: dataset, what: "eval dataset", owner });
     const tokenizer = stringAt(evaluation, "tokenizer");
     if (tokenizer !== undefined) checks.push({ pointer: `/models/${m}/eval/tokenizer`, written: tokenizer, what: "tokenizer", owner });
+    const calibration = objectAt(model, "calibration");
+    const calibrationSet = stringAt(calibration, "dataset");
+    if (calibrationSet !== undefined) checks.push({ pointer: `/models/${m}/calibration/dataset`, written: calibrationSet, what: "calibration dataset", owner });
+    const calibrationTokenizer = stringAt(calibration, "tokenizer");
+    if (calibrationTokenizer !== undefined) checks.push({ pointer: `/models/${m}/calibration/tokenizer`, written: calibrationTokenizer, what: "tokenizer", owner });
   });
   // Many models often share a file (one eval set): each path is checked on disk once, and again only to explain a failure.
   const verdicts = new Map<string, Promise<Problem | undefined>>();

@@ -60,6 +60,8 @@ export interface Model {
   readonly source: ManifestPath;
   readonly kind: ModelKind;
   readonly eval?: ModelEval;
+  /** Text `method: gptq` calibrates on (else the eval set). */
+  readonly calibration?: ModelEval;
   readonly variants: readonly Variant[];
   /** JSON pointer of this model in the manifest, for `locate`. */
   readonly pointer: string;
@@ -88,7 +90,8 @@ export interface BlockQuantizePass extends QuantizeCommon {
   readonly activations: "none";
   /** Weights sharing one scale; 32 unless written. */
   readonly blockSize: 16 | 32 | 64 | 128;
-  readonly method: "rtn" | "minimize-error";
+  /** `gptq` calibrates on the model's calibration text (else its eval set). */
+  readonly method: "rtn" | "minimize-error" | "gptq";
   /** MatMulNBits accuracy level, when written. */
   readonly accuracyLevel?: "fp32" | "fp16" | "bf16" | "int8";
 }

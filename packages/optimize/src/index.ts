@@ -23,7 +23,9 @@ export {
   type PrunePassOptions,
   type QuantizePassOptions,
 } from "./pass-options.js";
-export { quantizeModel, type QuantizePass, type QuantizeStats, type TensorProgress } from "./quantize-pass.js";
+export { GPTQ_DAMPENINGS, quantizeModel, quantizeModelCalibrated, type QuantizePass, type QuantizeStats, type TensorProgress } from "./quantize-pass.js";
+export { DEFAULT_HESSIAN_BUDGET_BYTES, hessianGroups, withHessians, type ActivationSpec, type Calibration, type KeptRows } from "./calibration.js";
+export { DEFAULT_DAMPENING, HessianError, columnOutputErrors, outputError, quantizeGptq, upperCholeskyOfInverse, type GptqOptions } from "./gptq.js";
 export { convertToFloat16, type ConvertPass, type ConvertStats } from "./convert-pass.js";
 export { pruneModel, type PrunePass, type PruneStats } from "./prune-pass.js";
 export { optimizeGraph, type GraphOptimizePass, type GraphOptimizeStats } from "./graph-optimize-pass.js";
@@ -41,6 +43,7 @@ export { compareLogits, pairedKlDifference, rmse, type LogitComparison } from ".
 export { float16ToFloat32, float32ToFloat16, fromFloat16Bits, toFloat16Bits } from "./float16.js";
 export {
   buildVariants,
+  needsCalibration,
   passSpecOf,
   selectVariants,
   UnknownVariantFilterError,

@@ -11,6 +11,7 @@ import { discardBuild, pathInside, publishBuild, startBuild, type Build } from "
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { Manifest, Model, Pass, Variant } from "@slmops/manifest";
 import { variantDirectory } from "@slmops/variant-identity";
+import type { Calibration } from "./calibration.js";
 import type { ModelFile, ModelFiles } from "./model-io.js";
 import type { PassSpec } from "./pass-options.js";
 import { optimizeModel, type OptimizeProgress, type PassRecord } from "./pipeline.js";
@@ -199,6 +200,17 @@ export interface BuildVariantsOptions {
   readonly onProgress?: (selected: SelectedVariant, progress: OptimizeProgress) => void;
   /** A variant finished, built or failed. */
   readonly onVariantEnd?: (outcome: VariantOutcome, index: number, count: number) => void;
+  /**
+   * The calibration text of a model, as token sequences, for variants with
+   * `method: gptq` (its `calibration:`, else its eval set, tokenized). Asked
+   * once per model, only when a selected variant needs it.
+   */
+  readonly calibrationFor?: (model: Model) => Promise<Calibration>;
+}
+
+/** Whether the variant has a pass that calibrates (`method: gptq`). */
+export function needsCalibration(variant: Variant): boolean {
+  return variant.passes.some((p) => p.kind === "quantize" && p.activations === "none" && p.method === "gptq");
 }
 
 /**
@@ -216,24 +228,32 @@ export async function buildVariants(options: BuildVariantsOptions): Promise<Vari
   const selected = selectVariants(options.manifest, options.filter);
   const outcomes: VariantOutcome[] = [];
   const root = selected.length > 0 ? await outputRoot(options) : options.outDir;
+  const calibrations = new Map<string, Promise<Calibration>>();
   for (const [index, entry] of selected.entries()) {
     options.onVariantStart?.(entry, index, selected.length);
-    const outcome = await buildOne(entry, options, root);
+    const outcome = await buildOne(entry, options, root, calibrations);
     outcomes.push(outcome);
     options.onVariantEnd?.(outcome, index, selected.length);
   }
   return outcomes;
 }
 
-async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, root: string): Promise<VariantOutcome> {
+async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, root: string, calibrations: Map<string, Promise<Calibration>>): Promise<VariantOutcome> {
   const started = performance.now();
   const model = entry.model.id;
   const variant = entry.variant.id;
   let build: Build | undefined;
   try {
     const target = variantDirectory(options.outDir, model, variant);
+    let calibration: Calibration | undefined;
+    if (needsCalibration(entry.variant) && options.calibrationFor) {
+      let pending = calibrations.get(model);
+      if (!pending) calibrations.set(model, (pending = options.calibrationFor(entry.model)));
+      calibration = await pending;
+    }
     build = await startBuild(root, join(options.outDir, model), variant);
     const record = await optimizeModel({
+      ...(calibration ? { calibration } : {}),
       source: entry.model.source.resolved,
       passes: entry.variant.passes.map(passSpecOf),
       kind: entry.model.kind,

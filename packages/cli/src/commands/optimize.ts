@@ -107,6 +107,10 @@ async function runOptimize(context: CommandContext): Promise<number> {
     root: loaded.root,
     outDir,
     filter: clean(filter),
+    calibrationFor: async (model) => {
+      const { loadCalibration } = await import("@slmops/bench");
+      return loadCalibration(model);
+    },
     onVariantStart: (s, index, count) => {
       current = `[${index + 1}/${count}] ${name(s)}`;
       lastPass = -1;
