@@ -18,9 +18,10 @@ function memory(field) {
   return field === "VmHWM" ? process.resourceUsage().maxRSS * 1024 : process.memoryUsage().rss;
 }
 
-const [source, outDir, passesJson] = process.argv.slice(2);
+const [source, outDir, passesJson, calibrationFile] = process.argv.slice(2);
 const startRssBytes = memory("VmRSS");
 const t0 = performance.now();
-const record = await optimizeModel({ source, outDir, passes: JSON.parse(passesJson) });
+const calibration = calibrationFile ? JSON.parse(readFileSync(calibrationFile, "utf8")) : undefined;
+const record = await optimizeModel({ source, outDir, passes: JSON.parse(passesJson), ...(calibration ? { calibration } : {}) });
 const wallMs = performance.now() - t0;
 process.stdout.write(JSON.stringify({ record, wallMs, peakRssBytes: memory("VmHWM"), startRssBytes }) + "\n");

@@ -14,6 +14,7 @@ import { ConfigurationError } from "@slmops/diagnostics";
 import { DataType, encodeModel, type ModelProto } from "@slmops/onnx";
 import { createSession, decoderFeeds, detectDecoder, emptyCache, type TensorData } from "@slmops/runtime";
 import { graphOf } from "./graph.js";
+import { multiplyInJs, type Multiply } from "./matrix-product.js";
 
 /** Token id sequences of calibration text, each run as one prefill from an empty cache. */
 export interface Calibration {
@@ -58,27 +59,20 @@ export function hessianGroups(activations: readonly ActivationSpec[], budgetByte
   return groups;
 }
 
-/** Adds Σ_t x_t x_tᵀ of `rows` rows of `x` ([rows, K]) to `h` (upper triangle only; see {@link mirror}). */
-function accumulate(h: Float64Array, x: ArrayLike<number>, rows: number, K: number): void {
-  const row = new Float64Array(K);
-  for (let r = 0; r < rows; r++) {
-    const base = r * K;
-    for (let k = 0; k < K; k++) row[k] = x[base + k]!;
-    for (let i = 0; i < K; i++) {
-      const xi = row[i]!;
-      if (xi === 0) continue;
-      const hi = i * K;
-      for (let j = i; j < K; j++) h[hi + j]! += xi * row[j]!;
-    }
-  }
+/** Adds Σ_t x_t x_tᵀ of `rows` rows of `x` ([rows, K]) to `h`, as Xᵀ·X through `multiply`. */
+async function accumulate(h: Float64Array, x: Float32Array, rows: number, K: number, multiply: Multiply): Promise<void> {
+  const xt = new Float32Array(K * rows);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < K; k++) xt[k * rows + r] = x[r * K + k]!;
+  const product = await multiply(xt, x.subarray(0, rows * K), K, rows, K);
+  for (let i = 0; i < K * K; i++) h[i]! += product[i]!;
 }
 
-/** Copies the upper triangle onto the lower one and divides by `count`. */
+/** Divides by `count` and makes the sum exactly symmetric (the mean of it and its transpose). */
 function mirror(h: Float64Array, K: number, count: number): void {
-  const f = count > 0 ? 1 / count : 0;
+  const f = count > 0 ? 0.5 / count : 0;
   for (let i = 0; i < K; i++) {
     for (let j = i; j < K; j++) {
-      const v = h[i * K + j]! * f;
+      const v = (h[i * K + j]! + h[j * K + i]!) * f;
       h[i * K + j] = v;
       h[j * K + i] = v;
     }
@@ -95,8 +89,9 @@ export async function withHessians(
   activations: readonly ActivationSpec[],
   calibration: Calibration,
   use: (hessians: ReadonlyMap<string, Float64Array>, rows: ReadonlyMap<string, KeptRows>) => void | Promise<void>,
-  options: { readonly budgetBytes?: number; readonly onSequence?: (done: number, total: number) => void } = {},
+  options: { readonly budgetBytes?: number; readonly onSequence?: (done: number, total: number) => void; readonly multiply?: Multiply } = {},
 ): Promise<void> {
+  const multiply = options.multiply ?? multiplyInJs;
   const sequences = calibration.sequences.filter((s) => s.length > 0);
   if (sequences.length === 0) throw new ConfigurationError(`the calibration text${calibration.source ? ` (${calibration.source})` : ""} has no tokens; GPTQ needs text to calibrate on`);
   const groups = hessianGroups(activations, options.budgetBytes ?? DEFAULT_HESSIAN_BUDGET_BYTES);
@@ -128,7 +123,7 @@ export async function withHessians(
           if (!value || value.type !== "float32") throw new ConfigurationError(`GPTQ needs the fp32 activation ${a.name}, but the model gives ${value?.type ?? "nothing"} there; quantize before converting to fp16`);
           const rows = value.data.length / a.features;
           if (!Number.isInteger(rows)) throw new Error(`activation ${a.name} has ${value.data.length} values, not a multiple of its ${a.features} features`);
-          accumulate(sums.get(a.name)!, value.data as Float32Array, rows, a.features);
+          await accumulate(sums.get(a.name)!, value.data as Float32Array, rows, a.features, multiply);
           if (a.keepRows !== undefined) {
             const have = kept.get(a.name) ?? { data: new Float32Array(a.keepRows * a.features), rows: 0 };
             const take = Math.min(rows, a.keepRows - have.rows);

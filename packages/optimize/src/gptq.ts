@@ -23,6 +23,7 @@
  */
 import { BlockQuantizer, type QuantMethod } from "./block-quant.js";
 import { NBitsLayout, type NBitsWeight } from "./matmul-nbits.js";
+import { multiplyInJs, type Multiply } from "./matrix-product.js";
 
 export interface GptqOptions {
   readonly bits: 4 | 8;
@@ -37,6 +38,8 @@ export interface GptqOptions {
   readonly scales?: QuantMethod;
   /** λ: added to H's diagonal as a fraction of its mean; default {@link DEFAULT_DAMPENING}. */
   readonly dampening?: number;
+  /** {@link gptqFactor} of the Hessian at this dampening, when already computed (it is then not computed again). */
+  readonly factor?: Float64Array;
 }
 
 /** The dampening GPTQ's authors use (1% of the mean diagonal). */
@@ -93,35 +96,61 @@ export function upperCholeskyOfInverse(a: Float64Array, n: number): Float64Array
 }
 
 /**
+ * The factor GPTQ works with: the upper Cholesky factor of the inverse of
+ * the Hessian with λ·mean(diag H) added to its diagonal (λ = `dampening`,
+ * raised tenfold while the matrix is not positive definite), a feature never
+ * seen on the calibration text (H[k, k] = 0) given a unit diagonal. Weights
+ * that read the same activation share it (the query, key and value
+ * projections): compute it once and pass it as {@link GptqOptions.factor}.
+ */
+export function gptqFactor(hessian: Float64Array, K: number, dampening = DEFAULT_DAMPENING): Float64Array {
+  if (hessian.length !== K * K) throw new RangeError(`the Hessian has ${hessian.length} values, expected K·K = ${K * K}`);
+  const h = Float64Array.from(hessian);
+  let diagonalSum = 0;
+  for (let k = 0; k < K; k++) {
+    if (h[k * K + k]! <= 0) h[k * K + k] = 1;
+    diagonalSum += h[k * K + k]!;
+  }
+  for (let damp = dampening, tries = 0; tries <= 10; damp *= 10, tries++) {
+    const damped = Float64Array.from(h);
+    const add = (damp * diagonalSum) / K;
+    for (let k = 0; k < K; k++) damped[k * K + k]! += add;
+    const u = upperCholeskyOfInverse(damped, K);
+    if (u) return u;
+  }
+  throw new HessianError("the calibration Hessian is not positive definite even with dampening; the activations hold non-finite values");
+}
+
+/** Rows quantized between two updates of the rows after them (GPTQ's lazy batch). */
+const BATCH = 128;
+
+/**
  * Quantizes `weight` ([K, N] row-major, not changed) with GPTQ against
  * `hessian` (K×K, row-major: E[x xᵀ] over the calibration activations; not
- * changed). `onRow` is called now and then with the rows done.
+ * changed). Rows are taken in batches of 128: within a batch each row's
+ * error updates the batch's later rows at once, and the rows after the
+ * batch get the whole batch's errors in one product through `multiply`
+ * (the same result, as one matrix product instead of 128 rank-one updates).
+ * `onRow` is called after each block with the rows done.
  */
-export function quantizeGptq(weight: Float32Array, K: number, N: number, hessian: Float64Array, options: GptqOptions, onRow?: (done: number, total: number) => void): NBitsWeight {
+export async function quantizeGptq(
+  weight: Float32Array,
+  K: number,
+  N: number,
+  hessian: Float64Array,
+  options: GptqOptions,
+  multiply: Multiply = multiplyInJs,
+  onRow?: (done: number, total: number) => void,
+): Promise<NBitsWeight> {
   if (weight.length !== K * N) throw new RangeError(`weight has ${weight.length} values, expected K·N = ${K * N}`);
   if (hessian.length !== K * K) throw new RangeError(`the Hessian has ${hessian.length} values, expected K·K = ${K * K}`);
   const { bits, blockSize, symmetric } = options;
   const layout = new NBitsLayout(K, N, bits, blockSize, symmetric);
   const w = Float64Array.from(weight);
-  const h = Float64Array.from(hessian);
-  let diagonalSum = 0;
-  for (let k = 0; k < K; k++) {
-    if (h[k * K + k]! <= 0) {
-      // Never active on the calibration text: nothing to preserve; its weights are dropped.
-      h[k * K + k] = 1;
-      w.fill(0, k * N, (k + 1) * N);
-    }
-    diagonalSum += h[k * K + k]!;
-  }
-  let u: Float64Array | undefined;
-  for (let damp = options.dampening ?? DEFAULT_DAMPENING, tries = 0; u === undefined; damp *= 10, tries++) {
-    if (tries > 10) throw new HessianError("the calibration Hessian is not positive definite even with dampening; the activations hold non-finite values");
-    const damped = Float64Array.from(h);
-    const add = (damp * diagonalSum) / K;
-    for (let k = 0; k < K; k++) damped[k * K + k]! += add;
-    u = upperCholeskyOfInverse(damped, K);
-  }
-
+  // Never active on the calibration text: nothing to preserve; its weights are dropped.
+  for (let k = 0; k < K; k++) if (hessian[k * K + k]! <= 0) w.fill(0, k * N, (k + 1) * N);
+  const u = options.factor ?? gptqFactor(hessian, K, options.dampening);
+  if (u.length !== K * K) throw new RangeError(`the factor has ${u.length} values, expected K·K = ${K * K}`);
   const quantizer = new BlockQuantizer({ bits, symmetric, method: options.scales ?? "minimize-error" }, blockSize);
   const maxCode = (1 << bits) - 1;
   const block = new Float32Array(blockSize);
@@ -130,41 +159,56 @@ export function quantizeGptq(weight: Float32Array, K: number, N: number, hessian
   // The codes of the block being quantized, per column: [N, blockSize].
   const codes = new Uint8Array(N * blockSize);
   const scratch = new Uint8Array(blockSize);
-  const error = new Float64Array(N);
-  for (let k = 0; k < K; k++) {
-    const b = Math.floor(k / blockSize);
-    const k0 = b * blockSize;
-    const length = Math.min(blockSize, K - k0);
-    if (k === k0) {
+  const batch = Math.max(BATCH, blockSize);
+  const errors = new Float64Array(batch * N);
+  for (let k0 = 0; k0 < K; k0 += batch) {
+    const k1 = Math.min(K, k0 + batch);
+    for (let k = k0; k < k1; k++) {
+      const b = Math.floor(k / blockSize);
+      const first = b * blockSize;
+      const length = Math.min(blockSize, K - first);
+      if (k === first) {
+        for (let n = 0; n < N; n++) {
+          for (let i = 0; i < length; i++) block[i] = w[(first + i) * N + n]!;
+          const p = quantizer.quantize(block, length, scratch);
+          scale[n] = p.scale;
+          zero[n] = p.zeroPoint;
+        }
+      }
+      const row = k * N;
+      const diagonal = u[k * K + k]!;
+      const e = (k - k0) * N;
       for (let n = 0; n < N; n++) {
-        for (let i = 0; i < length; i++) block[i] = w[(k0 + i) * N + n]!;
-        const p = quantizer.quantize(block, length, scratch);
-        scale[n] = p.scale;
-        zero[n] = p.zeroPoint;
+        const s = scale[n]!;
+        const x = w[row + n]!;
+        let q = zero[n]!;
+        if (s !== 0) {
+          q = Math.round(x / s) + zero[n]!;
+          q = q < 0 ? 0 : q > maxCode ? maxCode : q;
+        }
+        codes[n * blockSize + (k - first)] = q;
+        errors[e + n] = (x - s * (q - zero[n]!)) / diagonal;
+      }
+      // Within the batch: this row's error on the batch's later rows.
+      for (let j = k + 1; j < k1; j++) {
+        const f = u[k * K + j]!;
+        if (f === 0) continue;
+        const rj = j * N;
+        for (let n = 0; n < N; n++) w[rj + n]! -= f * errors[e + n]!;
+      }
+      if (k === first + length - 1) {
+        for (let n = 0; n < N; n++) layout.setBlock(n, b, codes.subarray(n * blockSize, (n + 1) * blockSize), length, scale[n]!, zero[n]!);
+        onRow?.(k + 1, K);
       }
     }
-    const row = k * N;
-    const diagonal = u![k * K + k]!;
-    for (let n = 0; n < N; n++) {
-      const s = scale[n]!;
-      const x = w[row + n]!;
-      let q = zero[n]!;
-      if (s !== 0) {
-        q = Math.round(x / s) + zero[n]!;
-        q = q < 0 ? 0 : q > maxCode ? maxCode : q;
-      }
-      codes[n * blockSize + (k - k0)] = q;
-      error[n] = (x - s * (q - zero[n]!)) / diagonal;
-    }
-    for (let j = k + 1; j < K; j++) {
-      const f = u![k * K + j]!;
-      if (f === 0) continue;
-      const rj = j * N;
-      for (let n = 0; n < N; n++) w[rj + n]! -= f * error[n]!;
-    }
-    if (k === k0 + length - 1) {
-      for (let n = 0; n < N; n++) layout.setBlock(n, b, codes.subarray(n * blockSize, (n + 1) * blockSize), length, scale[n]!, zero[n]!);
-      onRow?.(k + 1, K);
+    // After the batch: W[k1:, :] −= U[k0:k1, k1:]ᵀ · E.
+    const rest = K - k1;
+    if (rest > 0) {
+      const rows = k1 - k0;
+      const ut = new Float32Array(rest * rows);
+      for (let j = 0; j < rest; j++) for (let i = 0; i < rows; i++) ut[j * rows + i] = u[(k0 + i) * K + k1 + j]!;
+      const update = await multiply(ut, Float32Array.from(errors.subarray(0, rows * N)), rest, rows, N);
+      for (let i = 0; i < rest * N; i++) w[k1 * N + i]! -= update[i]!;
     }
   }
   return layout.result();
@@ -175,28 +219,16 @@ export function quantizeGptq(weight: Float32Array, K: number, N: number, hessian
  * [K, N]), as GPTQ measures it: Σₙ dₙᵀ·H·dₙ with d = W − Ŵ, i.e. the mean
  * squared error of x·W over the activations H was made from.
  */
-export function outputError(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float64Array): number {
-  return columnOutputErrors(weight, quantized, K, N, hessian).reduce((a, b) => a + b, 0);
+export async function outputError(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float64Array, multiply: Multiply = multiplyInJs): Promise<number> {
+  return (await columnOutputErrors(weight, quantized, K, N, Float32Array.from(hessian), multiply)).reduce((a, b) => a + b, 0);
 }
 
-/** {@link outputError} of each output column n: dₙᵀ·H·dₙ. */
-export function columnOutputErrors(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float64Array): Float64Array {
-  const d = new Float64Array(K * N);
+/** {@link outputError} of each output column n: dₙᵀ·H·dₙ, with H·D through `multiply`. */
+export async function columnOutputErrors(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float32Array, multiply: Multiply = multiplyInJs): Promise<Float64Array> {
+  const d = new Float32Array(K * N);
   for (let i = 0; i < K * N; i++) d[i] = weight[i]! - quantized[i]!;
-  // (H·D)[a, :] = Σ_b H[a, b]·D[b, :], then D[a, n]·(H·D)[a, n] summed over a.
-  const hd = new Float64Array(N);
+  const hd = await multiply(hessian, d, K, K, N);
   const total = new Float64Array(N);
-  for (let a = 0; a < K; a++) {
-    hd.fill(0);
-    const ha = a * K;
-    for (let b = 0; b < K; b++) {
-      const f = hessian[ha + b]!;
-      if (f === 0) continue;
-      const db = b * N;
-      for (let n = 0; n < N; n++) hd[n]! += f * d[db + n]!;
-    }
-    const da = a * N;
-    for (let n = 0; n < N; n++) total[n]! += d[da + n]! * hd[n]!;
-  }
+  for (let i = 0; i < K * N; i++) total[i % N]! += d[i]! * hd[i]!;
   return total;
 }

@@ -22,7 +22,8 @@ import { MS_DOMAIN, NameScope, ensureOpset, graphOf, initializerMap, isOnnxOp, n
 import { quantizeInt8PerChannel } from "./int8.js";
 import { withHessians, type ActivationSpec, type Calibration, type KeptRows } from "./calibration.js";
 import { compareLogits } from "./metrics.js";
-import { columnOutputErrors, quantizeGptq } from "./gptq.js";
+import { columnOutputErrors, gptqFactor, quantizeGptq } from "./gptq.js";
+import { openMatrixProduct, type Multiply } from "./matrix-product.js";
 import { dequantizeNBits, mixColumns, quantizeNBits, type NBitsWeight } from "./matmul-nbits.js";
 import type { NormalizedPass } from "./pass-options.js";
 import { floatTensor, isFloatTensor, rawTensor, viewFloats } from "./tensors.js";
@@ -216,27 +217,30 @@ export const GPTQ_DAMPENINGS = [0.01, 0.1] as const;
  *   mix is kept only if its KL on those rows is below every whole
  *   candidate's (else the best whole candidate is).
  */
-function calibratedWeight(
+async function calibratedWeight(
   weight: Float32Array,
   K: number,
   N: number,
   hessian: Float64Array,
   options: { bits: 4 | 8; blockSize: number; symmetric: boolean },
+  multiply: Multiply,
+  factors: readonly Float64Array[],
   head?: KeptRows,
-): NBitsWeight {
-  const candidates = [
-    ...GPTQ_DAMPENINGS.map((dampening) => quantizeGptq(weight, K, N, hessian, { ...options, dampening })),
-    quantizeNBits(weight, K, N, { ...options, method: "rtn" }),
-    quantizeNBits(weight, K, N, { ...options, method: "minimize-error" }),
-  ];
+): Promise<NBitsWeight> {
+  const candidates: NBitsWeight[] = [];
+  for (const [i, dampening] of GPTQ_DAMPENINGS.entries()) candidates.push(await quantizeGptq(weight, K, N, hessian, { ...options, dampening, factor: factors[i]! }, multiply));
+  candidates.push(quantizeNBits(weight, K, N, { ...options, method: "rtn" }), quantizeNBits(weight, K, N, { ...options, method: "minimize-error" }));
   const dequantized = candidates.map((c) => dequantizeNBits(c));
   if (!head) {
-    const errors = dequantized.map((q) => columnOutputErrors(weight, q, K, N, hessian));
+    const h32 = Float32Array.from(hessian);
+    const errors: Float64Array[] = [];
+    for (const q of dequantized) errors.push(await columnOutputErrors(weight, q, K, N, h32, multiply));
     return mixColumns(candidates, leastPerColumn(errors, N));
   }
-  const reference = product(head, weight, K, N);
+  const reference = await multiply(head.data, weight, head.rows, K, N);
   const probabilities = softmaxRows(reference, N);
-  const logits = dequantized.map((q) => product(head, q, K, N));
+  const logits: Float32Array[] = [];
+  for (const q of dequantized) logits.push(await multiply(head.data, q, head.rows, K, N));
   const errors = logits.map((z) => {
     const e = new Float64Array(N);
     for (let i = 0; i < z.length; i++) {
@@ -247,7 +251,7 @@ function calibratedWeight(
   });
   const mixed = mixColumns(candidates, leastPerColumn(errors, N));
   const whole = [mixed, ...candidates];
-  const kl = [product(head, dequantizeNBits(mixed), K, N), ...logits].map((z) => compareLogits(reference, z, N).klDivergence);
+  const kl = [await multiply(head.data, dequantizeNBits(mixed), head.rows, K, N), ...logits].map((z) => compareLogits(reference, z, N).klDivergence);
   return whole[kl.indexOf(Math.min(...kl))]!;
 }
 
@@ -275,23 +279,6 @@ function softmaxRows(logits: Float32Array, N: number): Float32Array {
     let sum = 0;
     for (let n = 0; n < N; n++) sum += Math.exp(logits[r * N + n]! - max);
     for (let n = 0; n < N; n++) out[r * N + n] = Math.exp(logits[r * N + n]! - max) / sum;
-  }
-  return out;
-}
-
-/** x·W for the kept rows x ([rows, K]) and W ([K, N]): [rows, N]. */
-function product(x: KeptRows, w: Float32Array, K: number, N: number): Float32Array {
-  const out = new Float32Array(x.rows * N);
-  const acc = new Float64Array(N);
-  for (let r = 0; r < x.rows; r++) {
-    acc.fill(0);
-    for (let k = 0; k < K; k++) {
-      const v = x.data[r * K + k]!;
-      if (v === 0) continue;
-      const wk = k * N;
-      for (let n = 0; n < N; n++) acc[n]! += v * w[wk + n]!;
-    }
-    out.set(acc, r * N);
   }
   return out;
 }
@@ -339,15 +326,28 @@ export async function quantizeModelCalibrated(
   const bits = pass.weights === "int4" ? 4 : 8;
   const precomputed = new Map<string, NBitsWeight>();
   let done = 0;
-  await withHessians(model, activations, calibration, (hessians, rows) => {
-    for (const [name, hessian] of hessians) {
-      for (const t of byActivation.get(name) ?? []) {
-        const [K, N] = t.weight.dims as [number, number];
-        const head = graphOutputs.has(t.node.output[0]) ? rows.get(name) : undefined;
-        precomputed.set(t.weight.name!, calibratedWeight(viewFloats(t.weight), K, N, hessian, { bits, blockSize: pass.blockSize, symmetric: pass.symmetric }, head));
-        onTensor?.({ tensor: t.weight.name!, done: ++done, total: seen.size });
-      }
-    }
-  }, options);
+  const product = await openMatrixProduct();
+  try {
+    await withHessians(
+      model,
+      activations,
+      calibration,
+      async (hessians, rows) => {
+        for (const [name, hessian] of hessians) {
+          const K = activations.find((a) => a.name === name)!.features;
+          const factors = GPTQ_DAMPENINGS.map((dampening) => gptqFactor(hessian, K, dampening));
+          for (const t of byActivation.get(name) ?? []) {
+            const N = t.weight.dims[1] as number;
+            const head = graphOutputs.has(t.node.output[0]) ? rows.get(name) : undefined;
+            precomputed.set(t.weight.name!, await calibratedWeight(viewFloats(t.weight), K, N, hessian, { bits, blockSize: pass.blockSize, symmetric: pass.symmetric }, product.multiply, factors, head));
+            onTensor?.({ tensor: t.weight.name!, done: ++done, total: seen.size });
+          }
+        }
+      },
+      { ...options, multiply: product.multiply },
+    );
+  } finally {
+    await product.release();
+  }
   return quantizeModel(model, pass, undefined, precomputed);
 }
