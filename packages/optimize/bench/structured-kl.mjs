@@ -3,7 +3,10 @@
 // committed model and maker `nano` decoders fitted the same way (`fit:
 // bigram`) for seeds 1..N, each over its own eval text. Per model: KL(fp32 ‖
 // variant) of round-to-nearest and of the error-minimizing search, with every
-// MatMul quantized and with only the LM head quantized. Prints a Markdown
+// MatMul quantized and with only the LM head quantized, and of calibrated
+// GPTQ (`method: gptq`) on calibration text of the same kind kept apart from
+// the eval text (the example: its eval lines after the ones measured; the
+// fitted models: their own "corpus/calibration" stories). Prints a Markdown
 // table. Run after a build:
 //
 //   node bench/structured-kl.mjs            (block 32, seeds 1..7)
@@ -62,28 +65,29 @@ try {
     const configPath = join(modelDir, "config.json");
     const config = parseConfigJson(await readFile(configPath, "utf8"), configPath);
     const tokenizer = tokenizerFromJson(await readFile(join(modelDir, "tokenizer.json"), "utf8"));
-    const texts = (await readFile(join(example, "data", "eval.jsonl"), "utf8")).split("\n").filter((l) => l.trim()).slice(0, SEQUENCES).map((l) => JSON.parse(l).text);
-    models.push({ label: `example story-lm (seed ${config.seed})`, path: join(modelDir, "model.onnx"), config, tokenizer, texts });
+    const lines = (await readFile(join(example, "data", "eval.jsonl"), "utf8")).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l).text);
+    models.push({ label: `example story-lm (seed ${config.seed})`, path: join(modelDir, "model.onnx"), config, tokenizer, texts: lines.slice(0, SEQUENCES), calibration: lines.slice(SEQUENCES, 2 * SEQUENCES) });
   }
   for (let seed = 1; seed <= SEEDS; seed++) {
     const config = resolveConfig({ preset: "nano", seed, tied: false, fit: "bigram" });
     const path = join(dir, `seed-${seed}.onnx`);
     await writeFile(path, encodeModel(makeModel(config)));
-    models.push({ label: `nano fit bigram, seed ${seed}`, path, config, tokenizer: trainByteLevelBpe(trainingCorpus(seed), config.vocab), texts: stories(seed, "corpus/eval", SEQUENCES) });
+    models.push({ label: `nano fit bigram, seed ${seed}`, path, config, tokenizer: trainByteLevelBpe(trainingCorpus(seed), config.vocab), texts: stories(seed, "corpus/eval", SEQUENCES), calibration: stories(seed, "corpus/calibration", SEQUENCES) });
   }
   console.log(`int4, block ${BLOCK}, zero points; KL(fp32 ‖ variant) over ${SEQUENCES} eval texts of up to ${TOKENS} tokens each\n`);
-  console.log("| model | rtn | minimize-error | ratio | rtn, LM head only | minimize-error, LM head only |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-  const sums = { rtn: 0, search: 0 };
+  console.log("| model | rtn | minimize-error | ratio | rtn, LM head only | minimize-error, LM head only | gptq | gptq / rtn |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const sums = { rtn: 0, search: 0, gptq: 0 };
   let wins = 0;
   for (const [index, m] of models.entries()) {
     const sequences = m.texts.map((t) => [m.tokenizer.bosId, ...encodeText(m.tokenizer, t)].slice(0, TOKENS));
+    const calibration = { sequences: m.calibration.map((t) => [m.tokenizer.bosId, ...encodeText(m.tokenizer, t)].slice(0, TOKENS)) };
     const reference = await logitsOf(m.path, m.config, sequences);
     const matmuls = [];
     const kl = async (method, headOnly) => {
       const quantize = { weights: "int4", "block-size": BLOCK, method, symmetric: false };
       if (headOnly) quantize["exclude-nodes"] = matmuls;
-      const record = await optimizeModel({ source: m.path, outDir: join(dir, `${index}-${method}-${headOnly}`), passes: [{ quantize }] });
+      const record = await optimizeModel({ source: m.path, outDir: join(dir, `${index}-${method}-${headOnly}`), passes: [{ quantize }], calibration });
       return compareLogits(reference, await logitsOf(record.output.path, m.config, sequences), m.config.vocab).klDivergence;
     };
     const graph = (await readModel(m.path)).graph;
@@ -92,13 +96,15 @@ try {
     const search = await kl("minimize-error", false);
     const rtnHead = await kl("rtn", true);
     const searchHead = await kl("minimize-error", true);
+    const gptq = await kl("gptq", false);
     sums.rtn += rtn;
     sums.search += search;
+    sums.gptq += gptq;
     if (search < rtn) wins++;
-    console.log(`| ${m.label} | ${rtn.toFixed(4)} | ${search.toFixed(4)} | ${(search / rtn).toFixed(2)} | ${rtnHead.toFixed(4)} | ${searchHead.toFixed(4)} |`);
+    console.log(`| ${m.label} | ${rtn.toFixed(4)} | ${search.toFixed(4)} | ${(search / rtn).toFixed(2)} | ${rtnHead.toFixed(4)} | ${searchHead.toFixed(4)} | ${gptq.toFixed(4)} | ${(gptq / rtn).toFixed(2)} |`);
   }
   const n = models.length;
-  console.log(`| mean of ${n} | ${(sums.rtn / n).toFixed(4)} | ${(sums.search / n).toFixed(4)} | ${(sums.search / sums.rtn).toFixed(2)} | | |`);
+  console.log(`| mean of ${n} | ${(sums.rtn / n).toFixed(4)} | ${(sums.search / n).toFixed(4)} | ${(sums.search / sums.rtn).toFixed(2)} | | | ${(sums.gptq / n).toFixed(4)} | ${(sums.gptq / sums.rtn).toFixed(2)} |`);
   console.log(`\nminimize-error lower on ${wins} of ${n}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
