@@ -344,7 +344,7 @@ export async function quantizeModelCalibrated(
           }
         }
       },
-      { ...options, multiply: product.multiply },
+      { ...options, multiply: product.multiply, onSequence: (d, t) => onTensor?.({ tensor: "calibration text through ONNX Runtime", done: d, total: t }) },
     );
   } finally {
     await product.release();
