@@ -25,6 +25,7 @@ import { readJournal, writeJournal, type InstalledVersion, type Journal, type Up
 import { agentLayout, versionDirName, type AgentLayout } from "./layout.js";
 import { acquireLock } from "./lock.js";
 import { openTrustedMetadata } from "./trusted-metadata.js";
+import { hashPrefixedName } from "./target-name.js";
 
 /** Health checks of one release the agent may die in before the release counts as failed here. */
 export const MAX_INTERRUPTED_HEALTH_CHECKS = 2;
@@ -276,8 +277,7 @@ export class Agent {
       const info = await updater.getTargetInfo(`${prefix}/${file.name}`);
       const sha256 = info?.hashes["sha256"];
       if (!info || !sha256 || info.length !== file.bytes || sha256 !== file.sha256) throw new CheckFailure(`the release's file ${file.name} is not signed as its variant says`, false);
-      const slash = info.path.lastIndexOf("/");
-      const url = `${c.repository}/targets/${info.path.slice(0, slash + 1)}${sha256}.${info.path.slice(slash + 1)}`;
+      const url = `${c.repository}/targets/${hashPrefixedName(info.path, sha256)}`;
       await this.#deps.download(url, join(staging, file.name), { length: info.length, sha256 }, { readTimeoutMs: c.download.readTimeoutMs });
     }
     // Verifying: each file was checked against its signed length and sha256 as it arrived; together they

@@ -23,6 +23,7 @@ import { hashVariantFile } from "@slmops/variant-identity";
 import { Updater, type Fetcher } from "tuf-js";
 import { DownloadHTTPError } from "tuf-js/dist/error.js";
 import { downloadFile } from "./download.js";
+import { hashPrefixedName } from "./target-name.js";
 
 export interface RepositoryCheckOptions {
   /** The repository: an http(s) URL, or a directory on this machine. */
@@ -91,12 +92,6 @@ interface RoleMetadata {
   readonly delegations?: { readonly roles?: readonly { readonly name: string; readonly paths?: readonly string[] }[] };
 }
 
-/** The name a target is stored under: hash-prefixed in a consistent snapshot (TUF 1.0, 5.7.3). */
-function storedName(path: string, sha256: string, consistent: boolean): string {
-  if (!consistent) return path;
-  const slash = path.lastIndexOf("/");
-  return `${path.slice(0, slash + 1)}${sha256}.${path.slice(slash + 1)}`;
-}
 
 /**
  * A stored target against its signed length and sha256: a regular file
@@ -169,7 +164,7 @@ export async function checkRepository(options: RepositoryCheckOptions): Promise<
         if (!info) throw new Error("not trusted");
         const sha256 = info.hashes["sha256"];
         if (sha256 === undefined) throw new Error("its signed target info has no sha256, which a device requires");
-        const stored = storedName(info.path, sha256, consistent);
+        const stored = consistent ? hashPrefixedName(info.path, sha256) : info.path;
         if (fetcher && dir !== undefined) {
           const file = fetcher.path(`local:/targets/${stored}`);
           if (file === undefined) throw new Error("its stored name leaves the repository");

@@ -126,9 +126,9 @@ export async function withHessians(
           await accumulate(sums.get(a.name)!, value.data as Float32Array, rows, a.features, multiply);
           if (a.keepRows !== undefined) {
             const have = kept.get(a.name) ?? { data: new Float32Array(a.keepRows * a.features), rows: 0 };
-            const take = Math.min(rows, a.keepRows - have.rows);
-            if (take > 0) have.data.set((value.data as Float32Array).subarray(0, take * a.features), have.rows * a.features);
-            kept.set(a.name, { data: have.data, rows: have.rows + Math.max(take, 0) });
+            const take = Math.max(0, Math.min(rows, a.keepRows - have.rows));
+            have.data.set((value.data as Float32Array).subarray(0, take * a.features), have.rows * a.features);
+            kept.set(a.name, { data: have.data, rows: have.rows + take });
           }
           counts.set(a.name, counts.get(a.name)! + rows);
         }
@@ -138,6 +138,11 @@ export async function withHessians(
     } finally {
       await session.release();
     }
-    await use(sums, new Map([...kept].map(([name, k]) => [name, { data: k.data.subarray(0, k.rows * (group.find((a) => a.name === name)?.features ?? 0)), rows: k.rows }])));
+    const rows = new Map<string, KeptRows>();
+    for (const a of group) {
+      const k = kept.get(a.name);
+      if (k) rows.set(a.name, { data: k.data.subarray(0, k.rows * a.features), rows: k.rows });
+    }
+    await use(sums, rows);
   }
 }

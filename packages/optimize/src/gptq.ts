@@ -215,15 +215,11 @@ export async function quantizeGptq(
 }
 
 /**
- * The layer's output error of replacing `weight` by `quantized` (both
- * [K, N]), as GPTQ measures it: Σₙ dₙᵀ·H·dₙ with d = W − Ŵ, i.e. the mean
- * squared error of x·W over the activations H was made from.
+ * The layer's output error, per output column n, of replacing `weight` by
+ * `quantized` (both [K, N]), as GPTQ measures it: dₙᵀ·H·dₙ with d = W − Ŵ,
+ * the squared error of x·Wₙ over the activations H was made from; H·D is
+ * computed through `multiply`.
  */
-export async function outputError(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float64Array, multiply: Multiply = multiplyInJs): Promise<number> {
-  return (await columnOutputErrors(weight, quantized, K, N, Float32Array.from(hessian), multiply)).reduce((a, b) => a + b, 0);
-}
-
-/** {@link outputError} of each output column n: dₙᵀ·H·dₙ, with H·D through `multiply`. */
 export async function columnOutputErrors(weight: Float32Array, quantized: Float32Array, K: number, N: number, hessian: Float32Array, multiply: Multiply = multiplyInJs): Promise<Float64Array> {
   const d = new Float32Array(K * N);
   for (let i = 0; i < K * N; i++) d[i] = weight[i]! - quantized[i]!;

@@ -25,7 +25,7 @@ export {
 } from "./pass-options.js";
 export { GPTQ_DAMPENINGS, quantizeModel, quantizeModelCalibrated, type QuantizePass, type QuantizeStats, type TensorProgress } from "./quantize-pass.js";
 export { DEFAULT_HESSIAN_BUDGET_BYTES, hessianGroups, withHessians, type ActivationSpec, type Calibration, type KeptRows } from "./calibration.js";
-export { DEFAULT_DAMPENING, HessianError, columnOutputErrors, gptqFactor, outputError, quantizeGptq, upperCholeskyOfInverse, type GptqOptions } from "./gptq.js";
+export { DEFAULT_DAMPENING, HessianError, columnOutputErrors, gptqFactor, quantizeGptq, upperCholeskyOfInverse, type GptqOptions } from "./gptq.js";
 export { convertToFloat16, type ConvertPass, type ConvertStats } from "./convert-pass.js";
 export { pruneModel, type PrunePass, type PruneStats } from "./prune-pass.js";
 export { optimizeGraph, type GraphOptimizePass, type GraphOptimizeStats } from "./graph-optimize-pass.js";
