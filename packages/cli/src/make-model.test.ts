@@ -172,4 +172,26 @@ describe("slmops make-model when the machine refuses the write", { timeout: 120_
       if (!("skip" in readOnly)) readOnly.unmount();
     }
   });
+
+  it("writes the exporters' layouts: Optimum's merged decoder with external data, GenAI's with genai_config.json", async () => {
+    const merged = makeModel(["--preset", "nano", "--layers", "2", "--graph-layout", "optimum-merged", "--out", "merged"]);
+    expect(merged.json.files.map((f) => f.kind)).toEqual(["model", "modelData", "tokenizer", "tokenizerConfig", "eval", "config"]);
+    expect(readdirSync(join(merged.cwd, "merged")).filter((f) => f.startsWith("decoder"))).toEqual(["decoder_model_merged.onnx", "decoder_model_merged.onnx_data"]);
+    for (const file of merged.json.files) expect(sha256(join(merged.cwd, file.path)), file.path).toBe(file.sha256);
+    const session = await createSession(join(merged.cwd, "merged", "decoder_model_merged.onnx"));
+    try {
+      expect(session.inputNames.at(-1)).toBe("use_cache_branch");
+    } finally {
+      await session.release();
+    }
+    const genai = makeModel(["--preset", "nano", "--graph-layout", "genai", "--out", "genai"]);
+    expect(genai.json.files.map((f) => f.kind)).toEqual(["model", "genaiConfig", "tokenizer", "tokenizerConfig", "eval", "config"]);
+    const config = JSON.parse(readFileSync(join(genai.cwd, "genai", "genai_config.json"), "utf8")) as { model: { decoder: { filename: string; num_hidden_layers: number } } };
+    expect(config.model.decoder).toMatchObject({ filename: "model.onnx", num_hidden_layers: 4 });
+
+    const wrong = runCli(["make-model", "--graph-layout", "genia", "--out", "x"], { cwd: tempDir("cli-make-model-") });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/Unknown graph layout `genia`[\s\S]*did you mean `--graph-layout genai`\?/);
+  });
+
 });

@@ -43,10 +43,10 @@ describe("the example manifest", () => {
     expect(model?.eval?.tokenizer?.written).toBe("models/story-lm/tokenizer.json");
     expect(model?.variants.map((v) => v.id)).toEqual(["int4", "int4-rtn", "int8", "fp16", "pruned-int8"]);
     expect(model?.variants[0]?.passes).toEqual([
-      { kind: "quantize", weights: "int4", activations: "none", symmetric: false, excludeNodes: [], blockSize: 32, method: "minimize-error", accuracyLevel: "int8" },
+      { kind: "quantize", weights: "int4", activations: "none", symmetric: false, excludeNodes: [], blockSize: 32, method: "minimize-error", accuracyLevel: "int8", overrides: [] },
       { kind: "graph-optimize", level: "extended", allowMachineSpecific: false },
     ]);
-    expect(model?.variants[2]?.passes).toEqual([{ kind: "quantize", weights: "int8", activations: "none", symmetric: true, excludeNodes: [], blockSize: 32, method: "rtn" }]);
+    expect(model?.variants[2]?.passes).toEqual([{ kind: "quantize", weights: "int8", activations: "none", symmetric: true, excludeNodes: [], blockSize: 32, method: "rtn", overrides: [] }]);
     expect(model?.variants[3]?.passes).toEqual([{ kind: "convert", to: "fp16", keepIoTypes: true, keepOps: ["LayerNormalization", "Softmax"] }]);
     expect(model?.variants[4]?.passes[0]).toEqual({ kind: "prune", sparsity: 0.5, scope: "per-layer" });
   });

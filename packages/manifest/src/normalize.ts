@@ -126,6 +126,14 @@ function normalizePass(pass: RawObject): Pass {
       blockSize: (quantize["block-size"] as 16 | 32 | 64 | 128 | undefined) ?? DEFAULTS.blockSize,
       method: (quantize.method as "rtn" | "minimize-error" | "gptq" | undefined) ?? DEFAULTS.method,
       ...optional("accuracyLevel", quantize["accuracy-level"] as "fp32" | "fp16" | "bf16" | "int8" | undefined),
+      overrides: ((quantize.overrides as RawObject[] | undefined) ?? []).map((o) => ({
+        nodes: o.nodes as string[],
+        ...optional("weights", o.weights as "int4" | "int8" | undefined),
+        ...optional("blockSize", o["block-size"] as 16 | 32 | 64 | 128 | undefined),
+        ...optional("symmetric", o.symmetric as boolean | undefined),
+        ...optional("method", o.method as "rtn" | "minimize-error" | "gptq" | undefined),
+        ...optional("accuracyLevel", o["accuracy-level"] as "fp32" | "fp16" | "bf16" | "int8" | undefined),
+      })),
     };
   }
   const convert = objectAt(pass, "convert");

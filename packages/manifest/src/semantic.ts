@@ -97,11 +97,16 @@ function checkPasses(data: RawObject, problems: Problem[]): void {
           if (quantized >= 0) {
             problems.push(error("pass/quantized-twice", `${base}/quantize`, "this variant already quantizes its weights", `pass ${quantized + 1} quantizes them; a variant quantizes once — make another variant for another setting`, "key"));
           } else quantized = p;
-          if (quantize.method === "gptq" && (!hasText || !hasTokenizer)) {
+          const overrides = listAt(quantize, "overrides");
+          const gptqAt =
+            quantize.method === "gptq"
+              ? `${base}/quantize/method`
+              : overrides.flatMap((o, i) => (isObject(o) && o.method === "gptq" ? [`${base}/quantize/overrides/${i}/method`] : []))[0];
+          if (gptqAt !== undefined && (!hasText || !hasTokenizer)) {
             problems.push(
               error(
                 "pass/gptq-needs-text",
-                `${base}/quantize/method`,
+                gptqAt,
                 `\`method: gptq\` calibrates on text, and this model has ${hasText ? "no tokenizer for it" : "none"}`,
                 hasText ? "add `tokenizer:` to the model's `calibration:` or `eval:`" : "add `calibration: { dataset: …, tokenizer: … }` to the model (text apart from its eval set), or use `rtn` or `minimize-error`",
               ),
@@ -111,7 +116,7 @@ function checkPasses(data: RawObject, problems: Problem[]): void {
             if (quantize.weights !== "int8") {
               problems.push(error("pass/dynamic-int8-only", `${base}/quantize/activations`, "dynamic activation quantization applies to int8 weights only", "remove `activations`, or quantize to `int8`", "key"));
             }
-            for (const key of ["block-size", "method", "accuracy-level"]) {
+            for (const key of ["block-size", "method", "accuracy-level", "overrides"]) {
               if (has(quantize, key)) {
                 problems.push(error("pass/block-only", `${base}/quantize/${key}`, `\`${key}\` applies to block-wise weight-only quantization, not to \`activations: dynamic\` (per-channel weights)`, "remove it, or remove `activations: dynamic`", "key"));
               }

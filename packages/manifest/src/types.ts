@@ -94,6 +94,19 @@ export interface BlockQuantizePass extends QuantizeCommon {
   readonly method: "rtn" | "minimize-error" | "gptq";
   /** MatMulNBits accuracy level, when written. */
   readonly accuracyLevel?: "fp32" | "fp16" | "bf16" | "int8";
+  /** Mixed precision: other settings for the MatMuls each override's `nodes` select (the first that selects one applies). */
+  readonly overrides: readonly QuantizeOverride[];
+}
+
+/** An override of a block-wise quantize pass, as written: what it leaves out is the pass's. */
+export interface QuantizeOverride {
+  /** Node names or patterns (`*`, `**`, `{a,b}`). */
+  readonly nodes: readonly string[];
+  readonly weights?: "int4" | "int8";
+  readonly blockSize?: 16 | 32 | 64 | 128;
+  readonly symmetric?: boolean;
+  readonly method?: "rtn" | "minimize-error" | "gptq";
+  readonly accuracyLevel?: "fp32" | "fp16" | "bf16" | "int8";
 }
 
 /** Per-channel int8 weights with activations quantized at run time (`activations: dynamic`). */

@@ -3,14 +3,15 @@
  * outputs the way PyTorch exports do (`/model/layers.0/self_attn/q_proj/MatMul`
  * → `…/MatMul_output_0`) and collects nodes and initializers in order.
  */
-import { AttributeType, DataType, emptyTensor, type AttributeProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from "@slmops/onnx";
+import { AttributeType, DataType, emptyTensor, type AttributeProto, type GraphProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from "@slmops/onnx";
 
 /** `TensorProto.DataType` codes the maker uses. */
 export const FLOAT = DataType.FLOAT;
 export const INT64 = DataType.INT64;
+export const INT32 = DataType.INT32;
 export const BOOL = DataType.BOOL;
 
-export type AttributeValue = number | readonly number[] | { readonly float: number };
+export type AttributeValue = number | readonly number[] | { readonly float: number } | GraphProto;
 
 function attribute(name: string, value: AttributeValue): AttributeProto {
   const base: AttributeProto = {
@@ -25,6 +26,7 @@ function attribute(name: string, value: AttributeValue): AttributeProto {
   };
   if (typeof value === "number") return { ...base, type: AttributeType.INT, i: BigInt(value) };
   if ("float" in value) return { ...base, type: AttributeType.FLOAT, f: value.float };
+  if ("node" in value) return { ...base, type: AttributeType.GRAPH, g: value };
   return { ...base, type: AttributeType.INTS, ints: (value as readonly number[]).map((v) => BigInt(v)) };
 }
 
@@ -69,6 +71,7 @@ export class GraphBuilder {
     inputs: readonly string[],
     attributes: Readonly<Record<string, AttributeValue>> = {},
     outputs: number | readonly string[] = 1,
+    domain?: string,
   ): string[] {
     const outputNames =
       typeof outputs === "number" ? Array.from({ length: outputs }, (_, k) => `${name}_output_${k}`) : [...outputs];
@@ -80,6 +83,7 @@ export class GraphBuilder {
       attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
       metadataProps: [],
       deviceConfigurations: [],
+      ...(domain ? { domain } : {}),
     });
     return outputNames;
   }
@@ -87,6 +91,21 @@ export class GraphBuilder {
   /** Like {@link op} for a node with exactly one output. */
   op1(opType: string, name: string, inputs: readonly string[], attributes: Readonly<Record<string, AttributeValue>> = {}): string {
     return this.op(opType, name, inputs, attributes, 1)[0] as string;
+  }
+
+  /** The nodes and initializers so far as a graph (a model's, or a subgraph that reads its inputs from the graph around it). */
+  graph(name: string, inputs: readonly ValueInfoProto[], outputs: readonly ValueInfoProto[]): GraphProto {
+    return {
+      node: this.nodes,
+      name,
+      initializer: this.initializers,
+      sparseInitializer: [],
+      input: [...inputs],
+      output: [...outputs],
+      valueInfo: [],
+      quantizationAnnotation: [],
+      metadataProps: [],
+    };
   }
 
   initializer(tensor: TensorProto): string {

@@ -20,20 +20,26 @@ export {
 } from "./config.js";
 export {
   DIM,
+  GRAPH_LAYOUTS,
   IR_VERSION,
+  LAYOUT_FILE_NAMES,
   MAKER_FORMAT,
   OPSET,
   decoderInputNames,
   decoderOutputNames,
+  genaiConfig,
   makeModel,
   ropeInverseFrequencies,
+  type GraphLayout,
   type MakeModelOptions,
   type Progress,
   type ProgressCallback,
 } from "./model.js";
 export { EMBED_TOKENS, FINAL_NORM, LM_HEAD, layerWeightName, makeWeights, weightCount, type Weight } from "./weights.js";
 export {
+  BOS_ID,
   BOS_TOKEN,
+  EOS_ID,
   EOS_TOKEN,
   tokenizerConfigJson,
   tokenizerJson,

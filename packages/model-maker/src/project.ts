@@ -4,14 +4,14 @@
  * made again byte for byte.
  */
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
-import { encodeModel } from "@slmops/onnx";
+import { encodeModel, writeModel, type ModelProto } from "@slmops/onnx";
 import { writeFileAtomic } from "@slmops/atomic-file";
 import { ensureOutputDirectory } from "@slmops/contained-fs";
 import { headDim, parameterCount, resolveConfig, validateConfig, type ModelConfig, type ModelOptions } from "./config.js";
 import { evalJsonl, trainingCorpus } from "./corpus.js";
-import { MAKER_FORMAT, makeModel, type ProgressCallback } from "./model.js";
+import { LAYOUT_FILE_NAMES, MAKER_FORMAT, genaiConfig, makeModel, type GraphLayout, type ProgressCallback } from "./model.js";
 import { tokenizerConfigJson, tokenizerJson, trainByteLevelBpe } from "./tokenizer.js";
 
 /** Where each file of a project goes, relative to the project directory. */
@@ -53,12 +53,19 @@ export function repositoryLayout(modelId: string): ProjectLayout {
 export interface ModelProject {
   readonly config: ModelConfig;
   readonly parameters: number;
+  readonly graphLayout: GraphLayout;
+  /** The model as a graph: what the merged layout writes with its weights in external data. */
+  readonly model: ModelProto;
   readonly files: { readonly [K in keyof ProjectLayout]: Uint8Array };
+  /** The genai layout's `genai_config.json`. */
+  readonly genaiConfig?: Uint8Array;
 }
 
 export interface ProjectOptions {
   /** Called as weights are made and files are written. */
   readonly onProgress?: ProgressCallback;
+  /** The exporter layout of the model's graph; default `plain` (see model.ts). */
+  readonly graphLayout?: GraphLayout;
 }
 
 export interface WriteProjectOptions extends ProjectOptions {
@@ -74,6 +81,8 @@ export interface WrittenProject {
   readonly paths: { readonly [K in keyof ProjectLayout]: string };
   /** Size of each file in bytes. */
   readonly bytes: { readonly [K in keyof ProjectLayout]: number };
+  /** Files a layout adds beside the model: the merged decoder's external data, the genai layout's `genai_config.json`. */
+  readonly extra: readonly { readonly kind: "modelData" | "genaiConfig"; readonly path: string; readonly bytes: number }[];
 }
 
 const text = new TextEncoder();
@@ -155,7 +164,8 @@ export function parseConfigJson(source: string, file = "config.json"): ModelConf
 export function makeModelProject(options: ModelOptions = {}, projectOptions: ProjectOptions = {}): ModelProject {
   const config = resolveConfig(options);
   const onProgress = projectOptions.onProgress;
-  const model = makeModel(config, onProgress ? { onProgress } : {});
+  const graphLayout = projectOptions.graphLayout ?? "plain";
+  const model = makeModel(config, { layout: graphLayout, ...(onProgress ? { onProgress } : {}) });
   onProgress?.({ phase: "encode", done: 0, total: 1 });
   const modelBytes = encodeModel(model);
   onProgress?.({ phase: "encode", done: 1, total: 1 });
@@ -167,6 +177,9 @@ export function makeModelProject(options: ModelOptions = {}, projectOptions: Pro
   return {
     config,
     parameters: parameterCount(config),
+    graphLayout,
+    model,
+    ...(graphLayout === "genai" ? { genaiConfig: text.encode(genaiConfig(config, LAYOUT_FILE_NAMES.genai)) } : {}),
     files: {
       model: modelBytes,
       tokenizer: text.encode(tokenizerJson(tokenizer)),
@@ -193,24 +206,39 @@ export async function writeModelProject(
   options: ModelOptions = {},
   writeOptions: WriteProjectOptions = {},
 ): Promise<WrittenProject> {
-  const layout: ProjectLayout = { ...DEFAULT_LAYOUT, ...writeOptions.layout };
+  const graphLayout = writeOptions.graphLayout ?? "plain";
+  // The exporter's own file name for the model, unless the caller placed it.
+  const layout: ProjectLayout = { ...DEFAULT_LAYOUT, model: LAYOUT_FILE_NAMES[graphLayout], ...writeOptions.layout };
   for (const [key, path] of Object.entries(layout)) checkRelative(key, path);
-  const project = makeModelProject(options, writeOptions.onProgress ? { onProgress: writeOptions.onProgress } : {});
+  const project = makeModelProject(options, { graphLayout, ...(writeOptions.onProgress ? { onProgress: writeOptions.onProgress } : {}) });
   await ensureOutputDirectory(undefined, dir);
   const keys = Object.keys(layout) as (keyof ProjectLayout)[];
   const paths = {} as Record<keyof ProjectLayout, string>;
   const bytes = {} as Record<keyof ProjectLayout, number>;
+  const extra: { kind: "modelData" | "genaiConfig"; path: string; bytes: number }[] = [];
   let done = 0;
   for (const key of keys) {
     const path = join(dir, layout[key]);
     // The output directory may already hold a tree (a repository): no link inside it is followed.
     await ensureOutputDirectory(dir, dirname(path));
-    await writeFileAtomic(path, project.files[key]);
+    if (key === "model" && graphLayout === "optimum-merged") {
+      // As Optimum writes it: the weights in `<model>_data` beside the model.
+      const written = await writeModel(path, project.model, { externalData: { location: `${basename(path)}_data` } });
+      bytes[key] = written.modelBytes;
+      if (written.dataPath) extra.push({ kind: "modelData", path: written.dataPath, bytes: written.dataBytes });
+    } else {
+      await writeFileAtomic(path, project.files[key]);
+      bytes[key] = project.files[key].byteLength;
+    }
+    if (key === "model" && project.genaiConfig) {
+      const configPath = join(dirname(path), "genai_config.json");
+      await writeFileAtomic(configPath, project.genaiConfig);
+      extra.push({ kind: "genaiConfig", path: configPath, bytes: project.genaiConfig.byteLength });
+    }
     paths[key] = path;
-    bytes[key] = project.files[key].byteLength;
     writeOptions.onProgress?.({ phase: "write", done: ++done, total: keys.length });
   }
-  return { config: project.config, parameters: project.parameters, paths, bytes };
+  return { config: project.config, parameters: project.parameters, paths, bytes, extra };
 }
 
 /**

@@ -13,6 +13,9 @@ import { MIN_VOCAB } from "./config.js";
 
 export const BOS_TOKEN = "<|begin_of_text|>";
 export const EOS_TOKEN = "<|end_of_text|>";
+/** The special tokens' ids: first in the vocabulary. */
+export const BOS_ID = 0;
+export const EOS_ID = 1;
 const SPECIAL_TOKENS = [BOS_TOKEN, EOS_TOKEN] as const;
 
 /** The GPT-2 pre-tokenization pattern, as the ByteLevel pre-tokenizer applies it. */
@@ -128,7 +131,7 @@ export function trainByteLevelBpe(texts: readonly string[], vocab: number): Trai
   }
   const reservedFrom = tokens.length;
   for (let n = 0; tokens.length < vocab; n++) tokens.push(`<|reserved_${n}|>`);
-  return { tokens, merges, bosId: 0, eosId: 1, reservedFrom };
+  return { tokens, merges, bosId: BOS_ID, eosId: EOS_ID, reservedFrom };
 }
 
 /** `tokenizer.json` text (Hugging Face tokenizers format), deterministic byte for byte. */

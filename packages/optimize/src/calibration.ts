@@ -10,10 +10,14 @@
  * calibration text is run once per group, so peak memory stays near the
  * budget plus one session whatever the model's size.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigurationError } from "@slmops/diagnostics";
 import { DataType, encodeModel, type ModelProto } from "@slmops/onnx";
-import { createSession, decoderFeeds, detectDecoder, emptyCache, type TensorData } from "@slmops/runtime";
+import { createSession, decoderFeeds, detectDecoder, emptyCache, type Session, type TensorData } from "@slmops/runtime";
 import { graphOf } from "./graph.js";
+import { externalDataFiles, saveModel } from "./model-io.js";
 import { multiplyInJs, type Multiply } from "./matrix-product.js";
 
 /** Token id sequences of calibration text, each run as one prefill from an empty cache. */
@@ -84,6 +88,24 @@ function mirror(h: Float64Array, K: number, count: number): void {
  * ({@link hessianGroups}); each group's map is handed to `use` and let go
  * before the next group is collected. `model` is not changed.
  */
+/**
+ * A session on the model as it is now. Weights kept in external data (a
+ * large export, or Optimum's merged decoder) are written beside a scratch
+ * copy, since ONNX Runtime reads external data relative to a model file.
+ */
+async function openForCalibration(model: ModelProto): Promise<Session> {
+  const options = { graphOptimizationLevel: "disabled" } as const;
+  if (externalDataFiles(model).length === 0) return createSession(encodeModel(model), options);
+  const dir = await mkdtemp(join(tmpdir(), "slmops-calibration-"));
+  try {
+    const path = join(dir, "model.onnx");
+    await saveModel(model, path);
+    return await createSession(path, options);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function withHessians(
   model: ModelProto,
   activations: readonly ActivationSpec[],
@@ -102,13 +124,12 @@ export async function withHessians(
   for (const group of groups) {
     // The activations as extra graph outputs, for this group's session only.
     graph.output = [...outputs, ...group.filter((a) => !outputs.some((o) => o.name === a.name)).map((a) => ({ name: a.name, type: { tensorType: { elemType: DataType.FLOAT } }, metadataProps: [] }))];
-    let bytes: Uint8Array;
+    let session: Session;
     try {
-      bytes = encodeModel(model);
+      session = await openForCalibration(model);
     } finally {
       graph.output = outputs;
     }
-    const session = await createSession(bytes, { graphOptimizationLevel: "disabled" });
     let sums: Map<string, Float64Array>;
     const kept = new Map<string, KeptRows>();
     try {

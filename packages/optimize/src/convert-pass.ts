@@ -14,13 +14,18 @@
  * - With `keep-io-types` (the default) float graph inputs and outputs stay
  *   fp32, with Casts at the edges, so callers need no change.
  *
- * Graphs with control flow (If, Loop, Scan) are refused rather than half converted.
+ * - A merged decoder (Optimum's `If` on `use_cache_branch`) is converted
+ *   branch by branch, each as the decoder it is; the weights both branches
+ *   read are converted once.
+ *
+ * Other graphs with control flow (If, Loop, Scan) are refused rather than half converted.
  */
 import { ConfigurationError } from "@slmops/diagnostics";
 import { DataType, attr, makeAttribute, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "@slmops/onnx";
 import { inferElementTypes } from "./element-types.js";
 import { FLOAT16_MAX } from "./float16.js";
 import { NameScope, graphOf, node } from "./graph.js";
+import { USE_CACHE_BRANCH, mergedDecoderBranches } from "./merged-decoder.js";
 import type { NormalizedPass } from "./pass-options.js";
 import type { TensorProgress } from "./quantize-pass.js";
 import { floatTensor, readFloats } from "./tensors.js";
@@ -39,6 +44,8 @@ const FP32_ONLY = new Set(["DynamicQuantizeLinear"]);
 
 /** Runs the convert pass on `model` in place. */
 export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?: TensorProgress): ConvertStats {
+  const merged = mergedDecoderBranches(model);
+  if (merged) return convertMergedDecoder(model, merged, pass, onTensor);
   const graph = graphOf(model);
   for (const n of graph.node) {
     if (CONTROL_FLOW.has(n.opType ?? "")) {
@@ -182,7 +189,42 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
   return { initializersConverted: floatInitializers.length, nodesKeptInFp32: kept, castsAdded: casts };
 }
 
-/** Constants up to this many elements may feed the fp32 region; larger float tensors are weights. */
+/**
+ * Each branch of a merged decoder converted as a decoder of its own: its
+ * nodes over the main graph's inputs, outputs and weights. The weights are
+ * the same tensors for both branches, so the second finds them converted;
+ * what a branch adds (Casts, bounds) stays in that branch.
+ */
+function convertMergedDecoder(model: ModelProto, merged: NonNullable<ReturnType<typeof mergedDecoderBranches>>, pass: ConvertPass, onTensor?: TensorProgress): ConvertStats {
+  const main = graphOf(model);
+  const others = main.node.filter((n) => n !== merged.node);
+  if (others.length > 0) {
+    throw new ConfigurationError(`convert to fp16 handles a merged decoder whose main graph holds only its If; this one also has ${others.length} other node(s) (e.g. ${others[0]?.name ?? others[0]?.opType ?? ""}); leave it in fp32`);
+  }
+  const total = { initializersConverted: 0, nodesKeptInFp32: 0, castsAdded: 0 };
+  for (const branch of [merged.withPast, merged.noPast]) {
+    const graph: GraphProto = {
+      ...main,
+      node: branch.node,
+      initializer: [...main.initializer, ...branch.initializer],
+      input: main.input.filter((i) => i.name !== USE_CACHE_BRANCH),
+      valueInfo: branch.valueInfo,
+    };
+    const before = new Set(graph.initializer);
+    const stats = convertToFloat16({ ...model, graph }, pass, onTensor);
+    branch.node = graph.node;
+    branch.initializer = [...branch.initializer, ...graph.initializer.filter((t) => !before.has(t))];
+    branch.valueInfo = graph.valueInfo;
+    // The branch's outputs have the types the decoder's outputs now have.
+    branch.output = branch.output.map((o) => ({ ...o, type: main.output.find((m) => m.name === o.name)?.type ?? o.type }));
+    total.initializersConverted += stats.initializersConverted;
+    total.nodesKeptInFp32 += stats.nodesKeptInFp32;
+    total.castsAdded += stats.castsAdded;
+  }
+  return total;
+}
+
+/** Vectors up to this many elements may feed the fp32 region; larger float tensors, and every matrix, are weights. */
 const SMALL_CONSTANT = 1 << 16;
 
 /**
@@ -191,16 +233,19 @@ const SMALL_CONSTANT = 1 << 16;
  * inputs and large float initializers (weights) are activations' sources.
  */
 function fp32Region(graph: GraphProto, types: ReadonlyMap<string, number>): NodeProto[] {
+  // Float16 counts as float: a merged decoder's second branch reads weights the first already converted.
+  const floating = (type: number | undefined) => type === DataType.FLOAT || type === DataType.FLOAT16;
   const tainted = new Set<string>();
-  for (const i of graph.input) if (i.type?.tensorType?.elemType === DataType.FLOAT && i.name) tainted.add(i.name);
+  for (const i of graph.input) if (floating(i.type?.tensorType?.elemType) && i.name) tainted.add(i.name);
   for (const t of graph.initializer) {
     const count = t.dims.reduce((a, b) => a * b, 1);
-    if (t.dataType === DataType.FLOAT && count > SMALL_CONSTANT && t.name) tainted.add(t.name);
+    // A matrix is a weight however small (a small model's projections); vectors and scalars are constants.
+    if (floating(t.dataType) && (t.dims.length >= 2 || count > SMALL_CONSTANT) && t.name) tainted.add(t.name);
   }
   const region: NodeProto[] = [];
   for (const n of graph.node) {
     if (n.input.some((x) => tainted.has(x))) {
-      for (const o of n.output) if (types.get(o) === DataType.FLOAT) tainted.add(o);
+      for (const o of n.output) if (floating(types.get(o))) tainted.add(o);
     } else {
       region.push(n);
     }

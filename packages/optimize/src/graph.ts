@@ -38,16 +38,39 @@ export function useCounts(graph: GraphProto): Map<string, number> {
   return counts;
 }
 
-/** Hands out names not used anywhere in the graph yet. */
+/**
+ * The graph and every graph nested in it (the branches of an `If`, the
+ * bodies of `Loop` and `Scan`), outermost first. A nested graph reads the
+ * values of the graphs around it, such as the weights a merged decoder's two
+ * branches share from its main graph.
+ */
+export function allGraphs(graph: GraphProto): GraphProto[] {
+  const out: GraphProto[] = [];
+  const visit = (g: GraphProto) => {
+    out.push(g);
+    for (const node of g.node) {
+      for (const a of node.attribute) {
+        if (a.g) visit(a.g);
+        a.graphs.forEach(visit);
+      }
+    }
+  };
+  visit(graph);
+  return out;
+}
+
+/** Hands out names not used anywhere in the graph (or a graph nested in it) yet. */
 export class NameScope {
   readonly #taken = new Set<string>();
 
-  constructor(graph: GraphProto) {
-    for (const t of graph.initializer) if (t.name) this.#taken.add(t.name);
-    for (const v of [...graph.input, ...graph.output, ...graph.valueInfo]) if (v.name) this.#taken.add(v.name);
-    for (const n of graph.node) {
-      for (const x of [...n.input, ...n.output]) this.#taken.add(x);
-      if (n.name) this.#taken.add(n.name);
+  constructor(root: GraphProto) {
+    for (const graph of allGraphs(root)) {
+      for (const t of graph.initializer) if (t.name) this.#taken.add(t.name);
+      for (const v of [...graph.input, ...graph.output, ...graph.valueInfo]) if (v.name) this.#taken.add(v.name);
+      for (const n of graph.node) {
+        for (const x of [...n.input, ...n.output]) this.#taken.add(x);
+        if (n.name) this.#taken.add(n.name);
+      }
     }
   }
 

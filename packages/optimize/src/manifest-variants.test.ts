@@ -6,7 +6,7 @@ import { parseManifest } from "@slmops/manifest";
 import type { Manifest } from "@slmops/manifest";
 import { describe, expect, it } from "vitest";
 import { variantDigest } from "@slmops/variant-identity";
-import { buildVariants, passSpecOf, selectVariants, UnknownVariantFilterError, type VariantOutcome } from "./manifest-variants.js";
+import { buildVariants, executionProvidersOf, passSpecOf, selectVariants, UnknownVariantFilterError, type VariantOutcome } from "./manifest-variants.js";
 import { normalizePass } from "./pass-options.js";
 
 const MANIFEST = `version: 1
@@ -26,6 +26,14 @@ models:
         passes: [ { convert: { to: fp16, keep-io-types: false, keep-ops: [Softmax] } } ]
       - id: pruned
         passes: [ { prune: { sparsity: 25%, scope: global } }, { graph-optimize: { level: all, allow-machine-specific: true } } ]
+      - id: int4-mixed
+        passes:
+          - quantize:
+              weights: int4
+              method: minimize-error
+              overrides:
+                - { nodes: [/lm_head/MatMul], weights: int8 }
+                - { nodes: ["/model/layers.0/**"], block-size: 128, method: rtn, accuracy-level: fp32 }
   - id: chat-lm
     source: chat.onnx
     variants:
@@ -49,22 +57,40 @@ describe("manifest variants", () => {
     const passes = (model: number, variant: number) => m.models[model]?.variants[variant]?.passes ?? [];
     const normalized = (model: number, variant: number) => passes(model, variant).map((p, i) => normalizePass(passSpecOf(p), `passes[${i}]`));
     expect(normalized(0, 0)).toEqual([
-      { name: "quantize", weights: "int4", activations: "none", blockSize: 64, symmetric: false, method: "minimize-error", accuracyLevel: 4, excludeNodes: ["lm_head"] },
+      { name: "quantize", weights: "int4", activations: "none", blockSize: 64, symmetric: false, method: "minimize-error", accuracyLevel: 4, excludeNodes: ["lm_head"], overrides: [] },
       { name: "graph-optimize", level: "basic", allowMachineSpecific: false },
     ]);
-    expect(normalized(0, 1)).toEqual([{ name: "quantize", weights: "int4", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] }]);
-    expect(normalized(0, 2)).toEqual([{ name: "quantize", weights: "int8", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] }]);
+    expect(normalized(0, 1)).toEqual([{ name: "quantize", weights: "int4", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [], overrides: [] }]);
+    expect(normalized(0, 2)).toEqual([{ name: "quantize", weights: "int8", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [], overrides: [] }]);
     expect(normalized(0, 3)).toEqual([{ name: "convert", to: "fp16", keepIoTypes: false, keepOps: ["Softmax"] }]);
     expect(normalized(0, 4)).toEqual([
       { name: "prune", sparsity: 0.25, scope: "global" },
       { name: "graph-optimize", level: "all", allowMachineSpecific: true },
     ]);
+    // An override keeps what it writes and takes the rest from the pass; int8 over an int4 pass is symmetric, as int8 is by default.
+    expect(normalized(0, 5)).toEqual([
+      {
+        name: "quantize", weights: "int4", activations: "none", blockSize: 32, symmetric: false, method: "minimize-error", accuracyLevel: undefined, excludeNodes: [],
+        overrides: [
+          { nodes: ["/lm_head/MatMul"], weights: "int8", blockSize: 32, symmetric: true, method: "minimize-error", accuracyLevel: undefined },
+          { nodes: ["/model/layers.0/**"], weights: "int4", blockSize: 128, symmetric: false, method: "rtn", accuracyLevel: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it("gathers the execution providers of every device, cpu without devices", async () => {
+    const m = await manifest();
+    expect(executionProvidersOf(m)).toEqual(["cpu"]);
+    const devices = [{ executionProviders: ["cuda", "cpu"] }, { executionProviders: ["webgpu", "cpu"] }];
+    expect(executionProvidersOf({ ...m, devices } as unknown as Manifest)).toEqual(["cuda", "cpu", "webgpu"]);
+    expect(executionProvidersOf({ ...m, devices: [] })).toEqual(["cpu"]);
   });
 
   it("selects by model, by variant id across models, and by model/variant", async () => {
     const m = await manifest();
     const ids = (filter: Parameters<typeof selectVariants>[1]) => selectVariants(m, filter).map((s) => `${s.model.id}/${s.variant.id}`);
-    expect(ids({})).toEqual(["story-lm/int4", "story-lm/int4-sym", "story-lm/int8", "story-lm/fp16", "story-lm/pruned", "chat-lm/int8"]);
+    expect(ids({})).toEqual(["story-lm/int4", "story-lm/int4-sym", "story-lm/int8", "story-lm/fp16", "story-lm/pruned", "story-lm/int4-mixed", "chat-lm/int8"]);
     expect(ids({ model: "chat-lm" })).toEqual(["chat-lm/int8"]);
     expect(ids({ variant: "int8" })).toEqual(["story-lm/int8", "chat-lm/int8"]);
     expect(ids({ variant: "chat-lm/int8" })).toEqual(["chat-lm/int8"]);
@@ -98,7 +124,7 @@ describe("manifest variants", () => {
     const variant = failure({ model: "chat-lm", variant: "fp16" }) as UnknownVariantFilterError;
     expect(variant.message).toBe("no variant `fp16` in model `chat-lm`; its variants are `int8`");
     expect(variant.available).toEqual(["int8"]);
-    expect((failure({ variant: "int2" }) as UnknownVariantFilterError).available).toEqual(["int4", "int4-sym", "int8", "fp16", "pruned"]);
+    expect((failure({ variant: "int2" }) as UnknownVariantFilterError).available).toEqual(["int4", "int4-sym", "int8", "fp16", "pruned", "int4-mixed"]);
     expect((failure({ model: "chat-lm", variant: "story-lm/int8" }) as Error).message).toMatch(/names model `story-lm` but the model filter is `chat-lm`/);
   });
 

@@ -140,6 +140,18 @@ export function passSpecOf(pass: Pass): PassSpec {
           method: pass.method,
           ...(pass.accuracyLevel === undefined ? {} : { "accuracy-level": pass.accuracyLevel }),
           "exclude-nodes": [...pass.excludeNodes],
+          ...(pass.overrides.length === 0
+            ? {}
+            : {
+                overrides: pass.overrides.map((o) => ({
+                  nodes: [...o.nodes],
+                  ...(o.weights === undefined ? {} : { weights: o.weights }),
+                  ...(o.blockSize === undefined ? {} : { "block-size": o.blockSize }),
+                  ...(o.symmetric === undefined ? {} : { symmetric: o.symmetric }),
+                  ...(o.method === undefined ? {} : { method: o.method }),
+                  ...(o.accuracyLevel === undefined ? {} : { "accuracy-level": o.accuracyLevel }),
+                })),
+              }),
         },
       };
     case "convert":
@@ -210,7 +222,7 @@ export interface BuildVariantsOptions {
 
 /** Whether the variant has a pass that calibrates (`method: gptq`). */
 export function needsCalibration(variant: Variant): boolean {
-  return variant.passes.some((p) => p.kind === "quantize" && p.activations === "none" && p.method === "gptq");
+  return variant.passes.some((p) => p.kind === "quantize" && p.activations === "none" && (p.method === "gptq" || p.overrides.some((o) => o.method === "gptq")));
 }
 
 /**
@@ -257,6 +269,7 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, r
       source: entry.model.source.resolved,
       passes: entry.variant.passes.map(passSpecOf),
       kind: entry.model.kind,
+      executionProviders: executionProvidersOf(options.manifest),
       outDir: build.path,
       ...(options.onProgress ? { onProgress: (p: OptimizeProgress) => options.onProgress?.(entry, p) } : {}),
     });
@@ -280,6 +293,12 @@ async function buildOne(entry: SelectedVariant, options: BuildVariantsOptions, r
   } finally {
     if (build !== undefined) await discardBuild(build);
   }
+}
+
+/** Every execution provider the manifest's devices name (a variant may run on any device); `cpu` without devices. */
+export function executionProvidersOf(manifest: Manifest): string[] {
+  const providers = new Set(manifest.devices.flatMap((d) => d.executionProviders));
+  return providers.size === 0 ? ["cpu"] : [...providers];
 }
 
 /** The directory nothing is written outside of, and below which no link is followed (see `root`). */

@@ -23,9 +23,10 @@ describe("pass options", () => {
       method: "rtn",
       accuracyLevel: undefined,
       excludeNodes: [],
+      overrides: [],
     });
     // int8 is block-wise weight-only (MatMulNBits, 8 bits), symmetric, unless it asks for dynamic activations.
-    expect(normalizePass({ quantize: { weights: "int8" } })).toEqual({ name: "quantize", weights: "int8", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [] });
+    expect(normalizePass({ quantize: { weights: "int8" } })).toEqual({ name: "quantize", weights: "int8", activations: "none", blockSize: 32, symmetric: true, method: "rtn", accuracyLevel: undefined, excludeNodes: [], overrides: [] });
     expect(normalizePass({ quantize: { weights: "int8", activations: "dynamic" } })).toEqual({ name: "quantize", weights: "int8", activations: "dynamic", excludeNodes: [] });
     expect(normalizePass({ convert: { to: "fp16" } })).toEqual({ name: "convert", to: "fp16", keepIoTypes: true, keepOps: [] });
     expect(normalizePass({ prune: { sparsity: "25%" } })).toEqual({ name: "prune", sparsity: 0.25, scope: "per-layer" });

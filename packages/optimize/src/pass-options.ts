@@ -24,8 +24,27 @@ export interface QuantizePassOptions {
   readonly method?: "rtn" | "minimize-error" | "gptq";
   /** Block-wise only: MatMulNBits' `accuracy_level` (fp32 = 1 … int8 = 4); default unset. */
   readonly "accuracy-level"?: "fp32" | "fp16" | "bf16" | "int8";
-  /** Node names to leave in full precision. */
+  /** Nodes to leave in full precision: names or patterns (`node-patterns.ts`). */
   readonly "exclude-nodes"?: readonly string[];
+  /**
+   * Block-wise only: other settings for some nodes (mixed precision), the
+   * first override whose `nodes` match a MatMul applying to it.
+   */
+  readonly overrides?: readonly QuantizeOverrideOptions[];
+}
+
+/**
+ * Settings for the MatMuls `nodes` selects (names or patterns). What it does
+ * not write is the pass's, but for `symmetric`, which follows the default of
+ * the override's own `weights` when it changes them.
+ */
+export interface QuantizeOverrideOptions {
+  readonly nodes: readonly string[];
+  readonly weights?: "int4" | "int8";
+  readonly "block-size"?: number;
+  readonly symmetric?: boolean;
+  readonly method?: "rtn" | "minimize-error" | "gptq";
+  readonly "accuracy-level"?: "fp32" | "fp16" | "bf16" | "int8";
 }
 
 export interface ConvertPassOptions {
@@ -58,21 +77,39 @@ export type PassSpec =
 
 export type PassName = "quantize" | "convert" | "prune" | "graph-optimize";
 
+/** How block-wise weights are quantized: a pass's settings, or an override's with the pass's filled in. */
+export interface BlockSettings {
+  readonly weights: "int4" | "int8";
+  readonly blockSize: number;
+  readonly symmetric: boolean;
+  readonly method: "rtn" | "minimize-error" | "gptq";
+  /** MatMulNBits' `accuracy_level` (1-4); undefined leaves it to ONNX Runtime. */
+  readonly accuracyLevel: number | undefined;
+  /**
+   * Why `accuracyLevel` is what it is when the manifest did not write it:
+   * the default chosen for the execution providers the variant runs on
+   * (`accuracy-level.ts`). Absent when written, or before defaults are resolved.
+   */
+  readonly accuracyLevelDefault?: string;
+}
+
+/** An override with every setting resolved. */
+export interface NormalizedOverride extends BlockSettings {
+  readonly nodes: readonly string[];
+}
+
 /** A pass with every default filled in. */
 export type NormalizedPass =
-  | {
+  | (BlockSettings & {
       readonly name: "quantize";
-      readonly weights: "int4" | "int8";
       readonly activations: "none";
-      readonly blockSize: number;
-      readonly symmetric: boolean;
-      readonly method: "rtn" | "minimize-error" | "gptq";
-      readonly accuracyLevel: number | undefined;
       readonly excludeNodes: readonly string[];
+      /** Mixed precision: the first whose `nodes` match a MatMul sets how it is quantized. */
+      readonly overrides: readonly NormalizedOverride[];
       /** `minimize-error` only; not manifest options. Defaults `uniform` and 0 (see block-quant.ts). */
       readonly weighting?: ErrorWeighting;
       readonly biasWeight?: number;
-    }
+    })
   | { readonly name: "quantize"; readonly weights: "int8"; readonly activations: "dynamic"; readonly excludeNodes: readonly string[] }
   | { readonly name: "convert"; readonly to: "fp16"; readonly keepIoTypes: boolean; readonly keepOps: readonly string[] }
   | { readonly name: "prune"; readonly sparsity: number; readonly scope: "per-layer" | "global" }
@@ -100,13 +137,13 @@ export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
   const o = object(body, at);
   switch (name) {
     case "quantize": {
-      allowOnly(o, at, ["weights", "activations", "block-size", "symmetric", "method", "accuracy-level", "exclude-nodes"]);
+      allowOnly(o, at, ["weights", "activations", "block-size", "symmetric", "method", "accuracy-level", "exclude-nodes", "overrides"]);
       const weights = oneOf(o.weights, `${at}.weights`, ["int4", "int8"] as const, undefined);
       const activations = oneOf(o.activations, `${at}.activations`, ["none", "dynamic"] as const, "none");
       const excludeNodes = stringList(o["exclude-nodes"], `${at}.exclude-nodes`);
       if (activations === "dynamic") {
         if (weights !== "int8") throw new ConfigurationError(`${at}.activations: dynamic activation quantization applies to int8 weights only; remove it or use weights: int8`);
-        for (const key of ["block-size", "method", "accuracy-level"] as const) {
+        for (const key of ["block-size", "method", "accuracy-level", "overrides"] as const) {
           if (o[key] !== undefined) throw new ConfigurationError(`${at}.${key} applies to block-wise weight-only quantization, not to activations: dynamic; remove it or remove activations: dynamic`);
         }
         if (o.symmetric === false) {
@@ -114,21 +151,21 @@ export function normalizePass(spec: unknown, where = "pass"): NormalizedPass {
         }
         return { name: "quantize", weights, activations, excludeNodes };
       }
-      const blockSize = o["block-size"] ?? 32;
-      if (typeof blockSize !== "number" || !isValidBlockSize(blockSize) || blockSize > 128) {
-        throw new ConfigurationError(`${at}.block-size must be 16, 32, 64 or 128, got ${JSON.stringify(blockSize)}`);
-      }
-      const level = oneOf(o["accuracy-level"], `${at}.accuracy-level`, ["fp32", "fp16", "bf16", "int8"] as const, null);
-      return {
-        name: "quantize",
-        weights,
-        activations,
-        blockSize,
-        symmetric: boolean(o.symmetric, `${at}.symmetric`, weights === "int8"),
-        method: oneOf(o.method, `${at}.method`, ["rtn", "minimize-error", "gptq"] as const, "rtn"),
-        accuracyLevel: level === null ? undefined : ACCURACY_LEVELS[level],
-        excludeNodes,
-      };
+      const settings = blockSettings(o, at, { weights, blockSize: 32, symmetric: undefined, method: "rtn", accuracyLevel: undefined });
+      if (o.overrides !== undefined && !Array.isArray(o.overrides)) throw new ConfigurationError(`${at}.overrides must be a list of { nodes, weights, … }`);
+      const overrides = ((o.overrides ?? []) as unknown[]).map((entry, i): NormalizedOverride => {
+        const where = `${at}.overrides[${i}]`;
+        const e = object(entry, where);
+        allowOnly(e, where, ["nodes", "weights", "block-size", "symmetric", "method", "accuracy-level"]);
+        const nodes = stringList(e.nodes, `${where}.nodes`);
+        if (nodes.length === 0) throw new ConfigurationError(`${where}.nodes must name at least one node (a name or a pattern like \`/model/layers.0/**\`)`);
+        const own = oneOf(e.weights, `${where}.weights`, ["int4", "int8"] as const, settings.weights);
+        return {
+          nodes,
+          ...blockSettings(e, where, { ...settings, weights: own, symmetric: own === settings.weights ? settings.symmetric : undefined }),
+        };
+      });
+      return { name: "quantize", activations, ...settings, excludeNodes, overrides };
     }
     case "convert": {
       allowOnly(o, at, ["to", "keep-io-types", "keep-ops"]);
@@ -168,7 +205,7 @@ export function describePass(pass: NormalizedPass): string {
   switch (pass.name) {
     case "quantize":
       return pass.activations === "none"
-        ? `quantize(${pass.weights}, block ${pass.blockSize}, ${pass.symmetric ? "symmetric" : "zero points"}, ${pass.method}${pass.accuracyLevel ? `, accuracy ${pass.accuracyLevel}` : ""})`
+        ? `quantize(${describeSettings(pass)}${pass.overrides.map((o) => `; ${o.nodes.join(" ")}: ${describeSettings(o)}`).join("")})`
         : "quantize(int8, per-channel, dynamic activations)";
     case "convert":
       return `convert(fp16${pass.keepIoTypes ? ", fp32 io" : ""}${pass.keepOps.length ? `, keep ${pass.keepOps.join("/")}` : ""})`;
@@ -177,6 +214,38 @@ export function describePass(pass: NormalizedPass): string {
     case "graph-optimize":
       return `graph-optimize(${pass.level})`;
   }
+}
+
+/** The block-wise settings `o` writes, the rest from `inherit` (`symmetric` undefined: the default for the weights). */
+function blockSettings(
+  o: Record<string, unknown>,
+  at: string,
+  inherit: Omit<BlockSettings, "symmetric"> & { readonly symmetric: boolean | undefined },
+): BlockSettings {
+  const weights = oneOf(o.weights, `${at}.weights`, ["int4", "int8"] as const, inherit.weights);
+  const blockSize = o["block-size"] ?? inherit.blockSize;
+  if (typeof blockSize !== "number" || !isValidBlockSize(blockSize) || blockSize > 128) {
+    throw new ConfigurationError(`${at}.block-size must be 16, 32, 64 or 128, got ${JSON.stringify(blockSize)}`);
+  }
+  const level = oneOf(o["accuracy-level"], `${at}.accuracy-level`, ["fp32", "fp16", "bf16", "int8"] as const, null);
+  return {
+    weights,
+    blockSize,
+    symmetric: boolean(o.symmetric, `${at}.symmetric`, inherit.symmetric ?? weights === "int8"),
+    method: oneOf(o.method, `${at}.method`, ["rtn", "minimize-error", "gptq"] as const, inherit.method),
+    accuracyLevel: level === null ? inherit.accuracyLevel : ACCURACY_LEVELS[level],
+  };
+}
+
+/** The manifest's name of an accuracy level number. */
+export function accuracyLevelName(level: number): string {
+  return Object.entries(ACCURACY_LEVELS).find(([, n]) => n === level)?.[0] ?? String(level);
+}
+
+/** `int4, block 32, zero points, rtn, accuracy int8 (default for cpu)` */
+export function describeSettings(s: BlockSettings): string {
+  const level = s.accuracyLevel === undefined ? "" : `, accuracy ${accuracyLevelName(s.accuracyLevel)}${s.accuracyLevelDefault ? ` (${s.accuracyLevelDefault})` : ""}`;
+  return `${s.weights}, block ${s.blockSize}, ${s.symmetric ? "symmetric" : "zero points"}, ${s.method}${level}`;
 }
 
 function object(v: unknown, at: string): Record<string, unknown> {

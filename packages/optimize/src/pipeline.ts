@@ -11,13 +11,14 @@ import { createGzip } from "node:zlib";
 import { ConfigurationError } from "@slmops/diagnostics";
 import type { ModelKind } from "@slmops/manifest";
 import { tensorRawBytes, type ModelProto } from "@slmops/onnx";
+import { withDefaultAccuracyLevel } from "./accuracy-level.js";
 import { convertToFloat16, type ConvertStats } from "./convert-pass.js";
 import { optimizeGraph, type GraphOptimizeStats } from "./graph-optimize-pass.js";
 import { describeModelFiles, externalDataFiles, loadModel, saveModel, type ModelFiles } from "./model-io.js";
 import { describePass, normalizePass, type NormalizedPass, type PassSpec } from "./pass-options.js";
 import { pruneModel, type PruneStats } from "./prune-pass.js";
 import type { Calibration } from "./calibration.js";
-import { quantizeModel, quantizeModelCalibrated, type QuantizeStats } from "./quantize-pass.js";
+import { calibrates, quantizeModel, quantizeModelCalibrated, type QuantizeStats } from "./quantize-pass.js";
 import { validateSourceModel } from "./validate-source.js";
 
 /** Progress through a pipeline, reported per tensor (for a progress bar). */
@@ -53,6 +54,13 @@ export interface OptimizeOptions {
   readonly kind?: ModelKind;
   /** Calibration text as token sequences, for `method: gptq` (kept apart from the evaluation text). */
   readonly calibration?: Calibration;
+  /**
+   * The ONNX Runtime execution providers the variant will run on (every
+   * device's, in any order); default `["cpu"]`. They choose the defaults a
+   * pass leaves open, such as block-wise quantization's accuracy level
+   * (`accuracy-level.ts`); the record says what was chosen.
+   */
+  readonly executionProviders?: readonly string[];
 }
 
 /** Compressed sizes (gzip) before and after a pass, for passes that only help compression. */
@@ -104,6 +112,12 @@ async function gzippedSize(model: ModelProto): Promise<number> {
   return bytes;
 }
 
+/** A pass with the defaults that depend on the execution providers filled in. */
+function withProviderDefaults(pass: NormalizedPass, providers: readonly string[]): NormalizedPass {
+  if (pass.name !== "quantize" || pass.activations !== "none") return pass;
+  return { ...withDefaultAccuracyLevel(pass, providers), overrides: pass.overrides.map((o) => withDefaultAccuracyLevel(o, providers)) };
+}
+
 /**
  * Runs `passes` over `source` and writes the variant to `outDir`. Throws
  * ConfigurationError for a mistake in the passes (before any work is done)
@@ -111,9 +125,10 @@ async function gzippedSize(model: ModelProto): Promise<number> {
  */
 export async function optimizeModel(options: OptimizeOptions): Promise<VariantRecord> {
   const started = performance.now();
-  const passes = options.passes.map((p, i) => normalizePass(p, `passes[${i}]`));
+  const providers = options.executionProviders ?? ["cpu"];
+  const passes = options.passes.map((p, i) => withProviderDefaults(normalizePass(p, `passes[${i}]`), providers));
   if (passes.length === 0) throw new ConfigurationError("a variant needs at least one pass");
-  const calibrated = passes.findIndex((p) => p.name === "quantize" && p.activations === "none" && p.method === "gptq");
+  const calibrated = passes.findIndex(calibrates);
   if (calibrated >= 0 && options.calibration === undefined) {
     throw new ConfigurationError(`passes[${calibrated}].quantize.method: gptq calibrates on text, and none was given; name the model's calibration data (or its eval set), or use rtn or minimize-error`);
   }
@@ -143,7 +158,7 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
     switch (pass.name) {
       case "quantize":
         stats =
-          pass.activations === "none" && pass.method === "gptq" && options.calibration
+          calibrates(pass) && options.calibration
             ? await quantizeModelCalibrated(model, pass, options.calibration, onTensor)
             : quantizeModel(model, pass, onTensor);
         break;

@@ -17,15 +17,17 @@
  * Weights used elsewhere too (say, a tied embedding) are kept alongside.
  */
 import { ConfigurationError } from "@slmops/diagnostics";
-import { DataType, type ModelProto, type NodeProto, type TensorProto } from "@slmops/onnx";
-import { MS_DOMAIN, NameScope, ensureOpset, graphOf, initializerMap, isOnnxOp, node, useCounts } from "./graph.js";
+import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "@slmops/onnx";
+import { MS_DOMAIN, NameScope, allGraphs, ensureOpset, graphOf, initializerMap, isOnnxOp, node, useCounts } from "./graph.js";
 import { quantizeInt8PerChannel } from "./int8.js";
 import { withHessians, type ActivationSpec, type Calibration, type KeptRows } from "./calibration.js";
 import { compareLogits } from "./metrics.js";
 import { columnOutputErrors, gptqFactor, quantizeGptq } from "./gptq.js";
 import { openMatrixProduct, type Multiply } from "./matrix-product.js";
 import { dequantizeNBits, mixColumns, quantizeNBits, type NBitsWeight } from "./matmul-nbits.js";
-import type { NormalizedPass } from "./pass-options.js";
+import { withoutCacheBranch } from "./merged-decoder.js";
+import { firstMatchingPattern } from "./node-patterns.js";
+import { describeSettings, type BlockSettings, type NormalizedOverride, type NormalizedPass } from "./pass-options.js";
 import { floatTensor, isFloatTensor, rawTensor, viewFloats } from "./tensors.js";
 
 export type QuantizePass = Extract<NormalizedPass, { name: "quantize" }>;
@@ -40,38 +42,100 @@ export interface QuantizeStats {
   readonly parameters: number;
   /** MatMuls left as they were (excluded, or B not a 2-D float initializer). */
   readonly skipped: number;
+  /** Block-wise passes with overrides (mixed precision): which MatMuls got which settings, the pass's own first. */
+  readonly mixed?: readonly QuantizedNodes[];
 }
 
 interface Target {
   readonly node: NodeProto;
+  /** The graph the node is in: the model's, or a nested one (a merged decoder's branch). */
+  readonly graph: GraphProto;
   readonly index: number;
   readonly weight: TensorProto;
+  /** The graph whose initializer the weight is: the node's own, or the model's (weights a merged decoder's branches share). */
+  readonly owner: GraphProto;
+  /** How this MatMul's weight is quantized: the pass's settings or an override's (block-wise passes). */
+  readonly settings: BlockSettings | undefined;
 }
 
 function missingCalibration(weight: string): never {
   throw new Error(`internal: the gptq weight ${weight} was not quantized with its calibration Hessian first`);
 }
 
-/** Finds the MatMuls the pass rewrites. */
-function findTargets(model: ModelProto, exclude: readonly string[]): { targets: Target[]; skipped: number } {
-  const graph = graphOf(model);
-  const initializers = initializerMap(graph);
-  const graphInputs = new Set(graph.input.map((i) => i.name));
+/** The key a quantized weight is kept under: a weight read by several MatMuls with the same settings is quantized once. */
+function weightKey(weight: string, settings: BlockSettings | undefined): string {
+  return settings ? `${weight}\u0000${settings.weights}/${settings.blockSize}/${settings.symmetric}/${settings.method}` : weight;
+}
+
+/** How the MatMuls of a pass were quantized: its own settings, and each override with the nodes it took. */
+export interface QuantizedNodes {
+  /** `int4, block 32, zero points, gptq`, or the override's nodes and settings. */
+  readonly settings: string;
+  /** The MatMuls quantized so, by node name. */
+  readonly nodes: readonly string[];
+}
+
+/**
+ * Finds the MatMuls the pass rewrites, each with its settings. A name or
+ * pattern in `exclude-nodes` or an override that selects no MatMul is a
+ * mistake (a misspelt name would otherwise quietly quantize the node it meant
+ * to spare), reported with some of the model's MatMul names.
+ */
+function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]; skipped: number } {
+  const main = graphOf(model);
+  const mainInitializers = initializerMap(main);
+  const overrides = pass.activations === "none" ? pass.overrides : [];
+  const used = new Set<string>();
   const targets: Target[] = [];
   let skipped = 0;
-  graph.node.forEach((n, index) => {
-    if (!isOnnxOp(n, "MatMul")) return;
-    const weight = initializers.get(n.input[1] ?? "");
-    const eligible =
-      weight !== undefined &&
-      !graphInputs.has(weight.name) && // an input with a default can be overridden at run time
-      weight.dims.length === 2 &&
-      isFloatTensor(weight) &&
-      !exclude.includes(n.name ?? "");
-    if (eligible) targets.push({ node: n, index, weight });
-    else skipped++;
-  });
+  const matmuls = new Set<string>();
+  for (const graph of allGraphs(main)) {
+    const own = graph === main ? mainInitializers : initializerMap(graph);
+    // An input with a default can be overridden at run time.
+    const graphInputs = new Set([...main.input, ...graph.input].map((i) => i.name));
+    graph.node.forEach((n, index) => {
+      if (!isOnnxOp(n, "MatMul")) return;
+      const name = n.name ?? "";
+      matmuls.add(name);
+      const excludedBy = firstMatchingPattern(name, pass.excludeNodes);
+      if (excludedBy !== undefined) used.add(`exclude-nodes\u0000${excludedBy}`);
+      const input = n.input[1] ?? "";
+      const owner = own.has(input) ? graph : main;
+      const weight = own.get(input) ?? mainInitializers.get(input);
+      const eligible = weight !== undefined && !graphInputs.has(weight.name) && weight.dims.length === 2 && isFloatTensor(weight) && excludedBy === undefined;
+      if (!eligible) {
+        skipped++;
+        return;
+      }
+      let settings: BlockSettings | undefined = pass.activations === "none" ? pass : undefined;
+      for (const [i, o] of overrides.entries()) {
+        const by = firstMatchingPattern(name, o.nodes);
+        if (by === undefined) continue;
+        used.add(`overrides[${i}]\u0000${by}`);
+        settings = o;
+        break;
+      }
+      targets.push({ node: n, graph, index, weight, owner, settings });
+    });
+  }
+  const unused = [
+    ...pass.excludeNodes.filter((p) => !used.has(`exclude-nodes\u0000${p}`)).map((p) => `exclude-nodes \`${p}\``),
+    ...overrides.flatMap((o, i) => o.nodes.filter((p) => !used.has(`overrides[${i}]\u0000${p}`)).map((p) => `overrides[${i}] \`${p}\``)),
+  ];
+  if (unused.length > 0) {
+    const some = [...matmuls].filter((m) => m !== "").slice(0, 4).map((m) => `\`${m}\``);
+    throw new ConfigurationError(
+      `quantize: ${unused.join(", ")} ${unused.length === 1 ? "selects" : "select"} no MatMul of the model ` +
+        `(an earlier override or exclude-nodes may have taken them); its ${matmuls.size} MatMul node names look like ${some.join(", ") || "(unnamed)"}: ` +
+        "write a name or a pattern (`*` within a part, `**` across parts) that matches",
+    );
+  }
   return { targets, skipped };
+}
+
+/** Whether the pass calibrates: block-wise with `method: gptq`, for its own MatMuls or an override's. */
+export function calibrates(pass: NormalizedPass): boolean {
+  return pass.name === "quantize" && pass.activations === "none" && (pass.method === "gptq" || pass.overrides.some((o) => o.method === "gptq"));
 }
 
 /**
@@ -80,7 +144,7 @@ function findTargets(model: ModelProto, exclude: readonly string[]): { targets: 
  */
 export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: TensorProgress, precomputed?: ReadonlyMap<string, NBitsWeight>): QuantizeStats {
   const graph = graphOf(model);
-  const { targets, skipped } = findTargets(model, pass.excludeNodes);
+  const { targets, skipped } = findTargets(model, pass);
   if (targets.length === 0) {
     throw new ConfigurationError(
       "quantize found no MatMul with a constant 2-D float weight to quantize; the model may already be quantized, or every such node is in exclude-nodes",
@@ -88,15 +152,21 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
   }
   const uses = useCounts(graph);
   const names = new NameScope(graph);
-  const replaced = new Map<number, NodeProto[]>();
-  const added: TensorProto[] = [];
-  const done = new Map<string, string[]>(); // weight name → names of its quantized tensors
-  const dropped = new Set<string>();
+  const replaced = new Map<GraphProto, Map<number, NodeProto[]>>();
+  const added = new Map<GraphProto, TensorProto[]>(); // new tensors, in the graph the weight was in
+  const dropped = new Map<GraphProto, Set<string>>();
+  const addTo = (g: GraphProto, t: TensorProto) => added.set(g, [...(added.get(g) ?? []), t]);
+  const replace = (t: Target, nodes: NodeProto[]) => {
+    const inGraph = replaced.get(t.graph) ?? new Map<number, NodeProto[]>();
+    inGraph.set(t.index, nodes);
+    replaced.set(t.graph, inGraph);
+  };
+  const done = new Map<string, string[]>(); // weight key → names of its quantized tensors
   let parameters = 0;
-  const shared = new Map<string, readonly string[]>(); // activation → DynamicQuantizeLinear outputs (int8)
+  const shared = new Map<GraphProto, Map<string, readonly string[]>>(); // per graph: activation → DynamicQuantizeLinear outputs (int8)
 
   if (pass.activations === "none") ensureOpset(model, MS_DOMAIN, 1);
-  const bits = pass.weights === "int4" ? 4 : 8;
+  const quantizedAs = new Map<BlockSettings, string[]>();
 
   targets.forEach((t, i) => {
     const weightName = t.weight.name!;
@@ -105,40 +175,44 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
     const a = t.node.input[0]!;
     const y = t.node.output[0]!;
     const nodeName = t.node.name || names.fresh("MatMul");
-    let tensors = done.get(weightName);
+    const key = weightKey(weightName, t.settings);
+    let tensors = done.get(key);
 
     if (pass.activations === "none") {
+      const settings = t.settings ?? pass;
+      const bits = settings.weights === "int4" ? 4 : 8;
+      quantizedAs.set(settings, [...(quantizedAs.get(settings) ?? []), nodeName]);
       if (!tensors) {
-        const method = pass.method;
+        const method = settings.method;
         const q =
-          precomputed?.get(weightName) ??
+          precomputed?.get(key) ??
           (method === "gptq"
             ? missingCalibration(weightName)
             : quantizeNBits(viewFloats(t.weight), K, N, {
                 bits,
-                blockSize: pass.blockSize,
-                symmetric: pass.symmetric,
+                blockSize: settings.blockSize,
+                symmetric: settings.symmetric,
                 method,
                 ...(pass.weighting ? { weighting: pass.weighting } : {}),
                 ...(pass.biasWeight !== undefined ? { biasWeight: pass.biasWeight } : {}),
               }));
         const bName = names.fresh(`${baseName}_Q${bits}`);
         const sName = names.fresh(`${baseName}_scales`);
-        added.push(rawTensor(bName, DataType.UINT8, [N, q.kBlocks, q.blobSize], q.packed));
+        addTo(t.owner, rawTensor(bName, DataType.UINT8, [N, q.kBlocks, q.blobSize], q.packed));
         // Scales have A's type; a FLOAT16 weight means an fp16 graph.
-        added.push(floatTensor(sName, t.weight.dataType === DataType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT, [N * q.kBlocks], q.scales));
+        addTo(t.owner, floatTensor(sName, t.weight.dataType === DataType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT, [N * q.kBlocks], q.scales));
         tensors = [bName, sName];
         if (q.zeroPoints) {
           const zName = names.fresh(`${baseName}_zero_points`);
-          added.push(rawTensor(zName, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints));
+          addTo(t.owner, rawTensor(zName, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints));
           tensors.push(zName);
         }
-        done.set(weightName, tensors);
+        done.set(key, tensors);
         parameters += K * N;
       }
-      const attributes: Record<string, number> = { K, N, bits, block_size: pass.blockSize };
-      if (pass.accuracyLevel !== undefined) attributes.accuracy_level = pass.accuracyLevel;
-      replaced.set(t.index, [node("MatMulNBits", nodeName, [a, ...tensors], [y], attributes, MS_DOMAIN)]);
+      const attributes: Record<string, number> = { K, N, bits, block_size: settings.blockSize };
+      if (settings.accuracyLevel !== undefined) attributes.accuracy_level = settings.accuracyLevel;
+      replace(t, [node("MatMulNBits", nodeName, [a, ...tensors], [y], attributes, MS_DOMAIN)]);
     } else {
       if (t.weight.dataType !== DataType.FLOAT) {
         throw new ConfigurationError(
@@ -149,20 +223,22 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
         const q = quantizeInt8PerChannel(viewFloats(t.weight), K, N);
         const wName = names.fresh(`${baseName}_quantized`);
         const sName = names.fresh(`${baseName}_scale`);
-        added.push(rawTensor(wName, DataType.INT8, [K, N], q.codes));
-        added.push(rawTensor(sName, DataType.FLOAT, [N], q.scales));
+        addTo(t.owner, rawTensor(wName, DataType.INT8, [K, N], q.codes));
+        addTo(t.owner, rawTensor(sName, DataType.FLOAT, [N], q.scales));
         tensors = [wName, sName];
-        done.set(weightName, tensors);
+        done.set(key, tensors);
         parameters += K * N;
       }
       const [wName, sName] = tensors as [string, string];
       const nodes: NodeProto[] = [];
-      let dq = shared.get(a);
+      const inGraph = shared.get(t.graph) ?? new Map<string, readonly string[]>();
+      shared.set(t.graph, inGraph);
+      let dq = inGraph.get(a);
       if (!dq) {
         const base = a.replace(/[^A-Za-z0-9_.]/g, "_");
         dq = [names.fresh(`${base}_quantized`), names.fresh(`${base}_scale`), names.fresh(`${base}_zero_point`)];
         nodes.push(node("DynamicQuantizeLinear", names.fresh(`${nodeName}_DynamicQuantizeLinear`), [a], dq));
-        shared.set(a, dq);
+        inGraph.set(a, dq);
       }
       const [aq, aScale, aZero] = dq as [string, string, string];
       const product = names.fresh(`${nodeName}_MatMulInteger_output`);
@@ -174,21 +250,33 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
         node("Mul", names.fresh(`${nodeName}_scale_Mul`), [aScale, sName], [scale]),
         node("Mul", names.fresh(`${nodeName}_output_Mul`), [productFloat, scale], [y]),
       );
-      replaced.set(t.index, nodes);
+      replace(t, nodes);
     }
     const remaining = (uses.get(weightName) ?? 0) - 1;
     uses.set(weightName, remaining);
-    if (remaining === 0) dropped.add(weightName);
+    if (remaining === 0) dropped.set(t.owner, (dropped.get(t.owner) ?? new Set()).add(weightName));
     onTensor?.({ tensor: weightName, done: i + 1, total: targets.length });
   });
 
-  // Rebuild the node list in order (shared DynamicQuantizeLinear nodes come first where the activation is first used).
-  const nodes: NodeProto[] = [];
-  graph.node.forEach((n, index) => nodes.push(...(replaced.get(index) ?? [n])));
-  graph.node = nodes;
-  graph.initializer = [...graph.initializer.filter((t) => !dropped.has(t.name ?? "")), ...added];
-  graph.valueInfo = graph.valueInfo.filter((v) => !dropped.has(v.name ?? ""));
-  return { quantized: done.size, parameters, skipped };
+  // Rebuild each node list in order (shared DynamicQuantizeLinear nodes come first where the activation is first used).
+  for (const [g, inGraph] of replaced) {
+    const nodes: NodeProto[] = [];
+    g.node.forEach((n, index) => nodes.push(...(inGraph.get(index) ?? [n])));
+    g.node = nodes;
+  }
+  for (const g of new Set([...added.keys(), ...dropped.keys()])) {
+    const gone = dropped.get(g) ?? new Set<string>();
+    g.initializer = [...g.initializer.filter((t) => !gone.has(t.name ?? "")), ...(added.get(g) ?? [])];
+    g.valueInfo = g.valueInfo.filter((v) => !gone.has(v.name ?? ""));
+  }
+  const mixed =
+    pass.activations === "none" && pass.overrides.length > 0
+      ? [pass, ...pass.overrides].map((s) => ({
+          settings: s === pass ? describeSettings(s) : `${(s as NormalizedOverride).nodes.join(" ")}: ${describeSettings(s)}`,
+          nodes: quantizedAs.get(s) ?? [],
+        }))
+      : undefined;
+  return { quantized: done.size, parameters, skipped, ...(mixed ? { mixed } : {}) };
 }
 
 /**
@@ -301,35 +389,39 @@ export async function quantizeModelCalibrated(
   onTensor?: TensorProgress,
   options: { readonly budgetBytes?: number } = {},
 ): Promise<QuantizeStats> {
-  if (pass.activations !== "none" || pass.method !== "gptq") throw new Error("internal: quantizeModelCalibrated is for block-wise gptq passes");
-  const { targets } = findTargets(model, pass.excludeNodes);
-  if (targets.length === 0) return quantizeModel(model, pass, onTensor); // says why
+  if (!calibrates(pass)) throw new Error("internal: quantizeModelCalibrated is for block-wise passes with gptq");
+  // A merged decoder calibrates through its no-cache branch; what it learns of each weight serves both branches.
+  const view = withoutCacheBranch(model);
+  const { targets: all } = findTargets(view, pass);
+  // Overrides may take some MatMuls to another method; only gptq's are calibrated here.
+  const targets = all.filter((t) => t.settings?.method === "gptq");
+  if (targets.length === 0) return quantizeModel(model, pass, onTensor); // says why, or quantizes the overrides
   const byActivation = new Map<string, Target[]>();
   const seen = new Set<string>();
   for (const t of targets) {
     if (t.weight.dataType !== DataType.FLOAT) {
       throw new ConfigurationError(`GPTQ needs fp32 weights, but ${t.weight.name} is not; put the quantize pass before convert`);
     }
-    if (seen.has(t.weight.name!)) continue;
-    seen.add(t.weight.name!);
+    const key = weightKey(t.weight.name!, t.settings);
+    if (seen.has(key)) continue;
+    seen.add(key);
     const a = t.node.input[0]!;
     byActivation.set(a, [...(byActivation.get(a) ?? []), t]);
   }
   // The output head: a MatMul whose output is a graph output (a decoder's logits).
-  const graphOutputs = new Set(graphOf(model).output.map((o) => o.name));
+  const graphOutputs = new Set(graphOf(view).output.map((o) => o.name));
   const headActivation = targets.find((t) => graphOutputs.has(t.node.output[0]))?.node.input[0];
   const activations: ActivationSpec[] = [...byActivation].map(([name, ts]) => ({
     name,
     features: ts[0]!.weight.dims[0] as number,
     ...(name === headActivation ? { keepRows: HEAD_CALIBRATION_ROWS } : {}),
   }));
-  const bits = pass.weights === "int4" ? 4 : 8;
   const precomputed = new Map<string, NBitsWeight>();
   let done = 0;
   const product = await openMatrixProduct();
   try {
     await withHessians(
-      model,
+      view,
       activations,
       calibration,
       async (hessians, rows) => {
@@ -339,7 +431,9 @@ export async function quantizeModelCalibrated(
           for (const t of byActivation.get(name) ?? []) {
             const N = t.weight.dims[1] as number;
             const head = graphOutputs.has(t.node.output[0]) ? rows.get(name) : undefined;
-            precomputed.set(t.weight.name!, await calibratedWeight(viewFloats(t.weight), K, N, hessian, { bits, blockSize: pass.blockSize, symmetric: pass.symmetric }, product.multiply, factors, head));
+            const s = t.settings!;
+            const options = { bits: s.weights === "int4" ? (4 as const) : (8 as const), blockSize: s.blockSize, symmetric: s.symmetric };
+            precomputed.set(weightKey(t.weight.name!, s), await calibratedWeight(viewFloats(t.weight), K, N, hessian, options, product.multiply, factors, head));
             onTensor?.({ tensor: t.weight.name!, done: ++done, total: seen.size });
           }
         }

@@ -30,6 +30,7 @@ export function decoderFeeds(layout: DecoderLayout, tokens: readonly number[], p
   const feeds: Record<string, TensorData> = { input_ids: int64(tokens, [1, tokens.length]) };
   if (layout.hasAttentionMask) feeds.attention_mask = int64(new Array<number>(past + tokens.length).fill(1), [1, past + tokens.length]);
   if (layout.hasPositionIds) feeds.position_ids = int64(range(past, tokens.length), [1, tokens.length]);
+  if (layout.hasUseCacheBranch) feeds.use_cache_branch = { type: "bool", dims: [1], data: Uint8Array.of(past > 0 ? 1 : 0) };
   for (const [name, value] of cache) feeds[name] = value;
   return feeds;
 }

@@ -2,7 +2,10 @@
  * The decoder convention slmops follows (SPEC "ONNX conventions"): the
  * Hugging Face Optimum / Transformers.js export, inputs `input_ids`,
  * `attention_mask`, `position_ids` (optional), `past_key_values.{i}.key|value`;
- * outputs `logits`, `present.{i}.key|value`. One definition, read from a
+ * outputs `logits`, `present.{i}.key|value` — and `use_cache_branch` (bool,
+ * [1]) where Optimum merged the decoders with and without a cache into one
+ * model, or no `position_ids` where, as ONNX Runtime GenAI's builder writes
+ * it, attention computes positions from the mask. One definition, read from a
  * session's inputs and outputs, for the benchmark that feeds a decoder and
  * the optimizer that checks a model declared as one.
  */
@@ -24,12 +27,15 @@ export interface CacheSlot {
 export interface DecoderLayout {
   readonly hasAttentionMask: boolean;
   readonly hasPositionIds: boolean;
+  /** Optimum's merged decoder: `use_cache_branch` is fed true once the cache holds something. */
+  readonly hasUseCacheBranch: boolean;
   readonly cache: readonly CacheSlot[];
   /** Vocabulary size when the model states it; otherwise learnt from the first run. */
   readonly vocab: number | undefined;
 }
 
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
+export const USE_CACHE_BRANCH = "use_cache_branch";
 
 /** The decoder layout of a session, or undefined when it is not an Optimum-style decoder. */
 export function detectDecoder(session: Pick<Session, "inputs" | "outputs">): DecoderLayout | undefined {
@@ -58,9 +64,14 @@ export function detectDecoder(session: Pick<Session, "inputs" | "outputs">): Dec
   }
   if (cache.length === 0) return undefined;
   const vocabDim = outputs.get("logits")?.shape?.at(-1);
+  const branch = inputs.get(USE_CACHE_BRANCH);
+  if (branch && branch.type !== "bool") {
+    throw new DecoderLayoutError(`decoder input ${USE_CACHE_BRANCH} must be a bool of shape [1] (Optimum's merged decoder), got ${String(branch.type)}`);
+  }
   return {
     hasAttentionMask: inputs.has("attention_mask"),
     hasPositionIds: inputs.has("position_ids"),
+    hasUseCacheBranch: branch !== undefined,
     cache,
     vocab: typeof vocabDim === "number" ? vocabDim : undefined,
   };

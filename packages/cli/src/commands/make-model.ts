@@ -15,7 +15,7 @@ import { closest } from "../suggest.js";
 
 /** One file `slmops make-model` wrote. */
 export interface MadeFile {
-  /** What the file is: model, tokenizer, tokenizerConfig, eval or config. */
+  /** What the file is: model, modelData (external weights), genaiConfig, tokenizer, tokenizerConfig, eval or config. */
   readonly kind: string;
   /** Path relative to the working directory (absolute when `--out` was). */
   readonly path: string;
@@ -57,6 +57,12 @@ const VALUE_NAMES: Readonly<Record<string, string>> = { integer: "n", number: "x
 function makeModelOptionSpecs(): Record<string, OptionSpec> {
   const specs: Record<string, OptionSpec> = {
     out: { type: "string", valueName: "dir", description: "directory to write the project into (created if missing)" },
+    "graph-layout": {
+      type: "string",
+      valueName: "layout",
+      description:
+        "how the graph is laid out: plain (default), optimum-merged (Optimum's decoder_model_merged.onnx: an If on use_cache_branch, weights in external data) or genai (ONNX Runtime GenAI's builder: GroupQueryAttention, with genai_config.json)",
+    },
   };
   for (const flag of MODEL_FLAGS) {
     specs[flag.name] =
@@ -83,6 +89,7 @@ export const makeModelCommand: Command = {
     "slmops make-model --out models/story-lm",
     "slmops make-model --preset small --kv-heads 1 --seed 7 --out models/story-lm",
     "slmops make-model --preset nano --layers 2 --untied --out /tmp/m --json",
+    "slmops make-model --preset nano --graph-layout optimum-merged --out models/merged-lm",
   ],
   run: runMakeModel,
 };
@@ -130,13 +137,23 @@ async function runMakeModel(context: CommandContext): Promise<number> {
     });
   }
   const options = makeModelOptions(context.values);
+  const { GRAPH_LAYOUTS, writeModelProject, DEFAULT_LAYOUT } = await import("@slmops/model-maker");
+  const layoutFlag = context.values["graph-layout"] ?? "plain";
+  const graphLayout = GRAPH_LAYOUTS.find((l) => l === layoutFlag);
+  if (graphLayout === undefined) {
+    const suggestion = closest(String(layoutFlag), GRAPH_LAYOUTS);
+    throw new UsageError(`Unknown graph layout \`${String(layoutFlag)}\`.`, {
+      command: "make-model",
+      hint: suggestion ? `did you mean \`--graph-layout ${suggestion}\`?` : `the layouts are ${GRAPH_LAYOUTS.join(", ")}.`,
+    });
+  }
   const out = resolve(io.cwd, outFlag);
   const show = (path: string) => (isAbsolute(outFlag) ? path : relative(io.cwd, path).split(sep).join("/") || ".");
 
-  const { writeModelProject, DEFAULT_LAYOUT } = await import("@slmops/model-maker");
   const progress = new ProgressLine(io.stderr, { isTTY: io.stderrIsTTY, columns: terminalColumns(io.stderr) });
   let phase = "";
   const written = await writingOutput({ name: "--out", value: outFlag }, io.cwd, () => writeModelProject(out, options, {
+    graphLayout,
     onProgress: (p) => {
       const label = PHASES[p.phase] ?? p.phase;
       if (p.phase !== phase) {
@@ -152,6 +169,9 @@ async function runMakeModel(context: CommandContext): Promise<number> {
   for (const kind of kinds) {
     const path = written.paths[kind];
     files.push({ kind, path: show(path), bytes: written.bytes[kind], sha256: await sha256File(path) });
+    if (kind === "model") {
+      for (const e of written.extra) files.push({ kind: e.kind, path: show(e.path), bytes: e.bytes, sha256: await sha256File(e.path) });
+    }
   }
   const preset = options.preset ?? "tiny";
   if (json) {
