@@ -94,7 +94,7 @@ describe("slmops optimize (real example project, real process, real ONNX Runtime
     const digest = digestOf(join(dir, ".slmops", "variants", "story-lm", "int4-rtn", "model.onnx"));
     expect(row).toMatch(new RegExp(`^story-lm +int4-rtn +quantize +[\\d.]+KiB +0\\.\\d{3}× +${digest.slice(0, 12)} +[\\d.]+ s$`));
     expect(total).toBe("✓ 1 variant written to .slmops/variants");
-    expect(r.stderr).toContain("[1/1] story-lm/int4-rtn: quantize(int4, block 32, zero points, rtn)");
+    expect(r.stderr).toContain("[1/1] story-lm/int4-rtn: quantize(int4, block 32, zero points, rtn, accuracy int8 (default for cpu))");
     expect(r.stderr).not.toContain("\r");
   });
 

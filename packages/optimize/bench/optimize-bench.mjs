@@ -61,6 +61,11 @@ try {
     { id: "int4-minimize-error", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, method: "minimize-error" } }] },
     { id: "int4-gptq", bits: 4, calibrated: true, passes: [{ quantize: { weights: "int4", "block-size": 32, method: "gptq" } }] },
     { id: "int4-rtn-acc-int8", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, "accuracy-level": "int8" } }] },
+    // The CPU's default for int4 rtn is int8 compute (accuracy-level.ts); this is the exact level beside it.
+    { id: "int4-rtn-exact", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, "accuracy-level": "fp32" } }] },
+    // Mixed precision: the LM head at 8 bits (symmetric, block 32), everything else int4 rtn.
+    { id: "int4-head8", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, overrides: [{ nodes: ["/lm_head/MatMul"], weights: "int8" }] } }] },
+    { id: "int4-head8-exact", bits: 4, passes: [{ quantize: { weights: "int4", "block-size": 32, overrides: [{ nodes: ["/lm_head/MatMul"], weights: "int8", "accuracy-level": "fp32" }] } }] },
     { id: "int4-rtn-symmetric", bits: 4, symmetric: true, passes: [{ quantize: { weights: "int4", "block-size": 32, symmetric: true } }] },
     { id: "int4-minimize-error-symmetric", bits: 4, symmetric: true, passes: [{ quantize: { weights: "int4", "block-size": 32, symmetric: true, method: "minimize-error" } }] },
     { id: "int8", bits: "8b", passes: [{ quantize: { weights: "int8" } }] },

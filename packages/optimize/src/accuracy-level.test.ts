@@ -25,6 +25,13 @@ describe("the default accuracy level", () => {
     expect(level(int4, ["openvino"])).toBe("unset");
   });
 
+  it("is int8 compute for 8-bit nodes beside 4-bit ones (mixed precision), whose added error is small beside theirs", () => {
+    const int8 = { ...int4, weights: "int8" as const, symmetric: true };
+    expect(withDefaultAccuracyLevel(int8, ["cpu"], true)).toMatchObject({ accuracyLevel: 4, accuracyLevelDefault: "default for cpu beside 4-bit weights" });
+    expect(withDefaultAccuracyLevel(int8, ["cpu"], false).accuracyLevel).toBeUndefined();
+    expect(withDefaultAccuracyLevel(int8, ["webgpu"], true).accuracyLevel).toBeUndefined();
+  });
+
   it("never replaces a written level", () => {
     expect(level({ ...int4, accuracyLevel: 1 }, ["cpu"])).toBe("1 (written)");
   });

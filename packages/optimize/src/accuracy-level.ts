@@ -17,6 +17,11 @@
  *   the default. For gptq, whose KL is four times lower, the same
  *   rounding adds about 6%, and for 8-bit weights it multiplies the KL by
  *   1.7–2.7: both keep the exact level (ONNX Runtime's default) unless written.
+ *   But 8-bit nodes beside 4-bit ones (an override that keeps the LM head
+ *   at 8 bits) take `int8` too: their added error (6.7e-5 → 1.1e-4 nats
+ *   on the 100M preset) is under 1% of what the 4-bit nodes cost, and the
+ *   8-bit kernel at the exact level decodes at a tenth of fp32's speed, so an
+ *   exact 8-bit head alone made that variant 0.16× fp32 (BENCHMARKS.md).
  * - XNNPACK, CoreML and NNAPI do not run `com.microsoft` MatMulNBits; ONNX
  *   Runtime gives those nodes to the CPU provider, so the CPU's choice holds.
  * - CUDA, TensorRT and DirectML ignore the attribute: no preference.
@@ -44,21 +49,23 @@ const PROVIDERS: Readonly<Record<string, Preference>> = {
 };
 
 /** Whether the CPU provider's fast level costs no measurable accuracy for these settings (see the module comment). */
-function cpuPrefersInt8(s: BlockSettings): boolean {
-  return s.weights === "int4" && s.method !== "gptq";
+function cpuPrefersInt8(s: BlockSettings, beside4Bit: boolean): boolean {
+  return s.weights === "int4" ? s.method !== "gptq" : beside4Bit;
 }
 
 /**
  * `settings` with the default accuracy level for `providers` filled in (and
  * why, in `accuracyLevelDefault`), or as they are when the level was written
- * or no default applies.
+ * or no default applies. `beside4Bit`: the same pass quantizes other nodes to
+ * 4 bits (mixed precision).
  */
-export function withDefaultAccuracyLevel<S extends BlockSettings>(settings: S, providers: readonly string[]): S {
-  if (settings.accuracyLevel !== undefined || !cpuPrefersInt8(settings)) return settings;
+export function withDefaultAccuracyLevel<S extends BlockSettings>(settings: S, providers: readonly string[], beside4Bit = false): S {
+  if (settings.accuracyLevel !== undefined || !cpuPrefersInt8(settings, beside4Bit)) return settings;
   const named = providers.length === 0 ? ["cpu"] : providers.map((p) => p.toLowerCase());
   const unmeasured = named.filter((p) => (PROVIDERS[p] ?? "unmeasured") === "unmeasured");
   if (unmeasured.length > 0) return settings;
   const deciding = named.filter((p) => PROVIDERS[p] === "cpu");
   if (deciding.length === 0) return settings; // every provider ignores it
-  return { ...settings, accuracyLevel: INT8_COMPUTE, accuracyLevelDefault: `default for ${deciding.join(", ")}` };
+  const why = settings.weights === "int8" ? `default for ${deciding.join(", ")} beside 4-bit weights` : `default for ${deciding.join(", ")}`;
+  return { ...settings, accuracyLevel: INT8_COMPUTE, accuracyLevelDefault: why };
 }

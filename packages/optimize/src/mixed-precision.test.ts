@@ -62,18 +62,18 @@ describe("quantize overrides (mixed precision)", () => {
     for (const n of nodes) {
       const eight = isOverridden(n.name!);
       expect(attribute(n, "bits"), n.name).toBe(eight ? 8 : 4);
-      // int8 is symmetric by default (no zero points), int4 keeps them; the CPU's fast level is the default for int4 only.
+      // int8 is symmetric by default (no zero points), int4 keeps them; beside 4-bit nodes, the CPU's fast level is the 8-bit nodes' default too.
       expect(n.input.length, n.name).toBe(eight ? 3 : 4);
-      expect(attribute(n, "accuracy_level"), n.name).toBe(eight ? undefined : 4);
+      expect(attribute(n, "accuracy_level"), n.name).toBe(4);
     }
     const pass = record.passes[0]!;
     expect(pass.description).toBe(
-      `quantize(int4, block 32, zero points, rtn, accuracy int8 (default for cpu); ${HEAD} /model/layers.0/**: int8, block 32, symmetric, rtn)`,
+      `quantize(int4, block 32, zero points, rtn, accuracy int8 (default for cpu); ${HEAD} /model/layers.0/**: int8, block 32, symmetric, rtn, accuracy int8 (default for cpu beside 4-bit weights))`,
     );
     const mixed = (pass.stats as QuantizeStats).mixed!;
     expect(mixed.map((m) => m.settings)).toEqual([
       "int4, block 32, zero points, rtn, accuracy int8 (default for cpu)",
-      `${HEAD} /model/layers.0/**: int8, block 32, symmetric, rtn`,
+      `${HEAD} /model/layers.0/**: int8, block 32, symmetric, rtn, accuracy int8 (default for cpu beside 4-bit weights)`,
     ]);
     expect([...mixed[1]!.nodes].sort()).toEqual(overridden.map((n) => n.name).sort());
     expect(mixed[0]!.nodes.length + mixed[1]!.nodes.length).toBe(nodes.length);

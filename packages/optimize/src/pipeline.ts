@@ -115,7 +115,8 @@ async function gzippedSize(model: ModelProto): Promise<number> {
 /** A pass with the defaults that depend on the execution providers filled in. */
 function withProviderDefaults(pass: NormalizedPass, providers: readonly string[]): NormalizedPass {
   if (pass.name !== "quantize" || pass.activations !== "none") return pass;
-  return { ...withDefaultAccuracyLevel(pass, providers), overrides: pass.overrides.map((o) => withDefaultAccuracyLevel(o, providers)) };
+  const mixed = pass.overrides.length > 0 && [pass, ...pass.overrides].some((s) => s.weights === "int4");
+  return { ...withDefaultAccuracyLevel(pass, providers, mixed), overrides: pass.overrides.map((o) => withDefaultAccuracyLevel(o, providers, mixed)) };
 }
 
 /**
