@@ -11,6 +11,12 @@
 //
 //   node bench/structured-kl.mjs            (block 32, seeds 1..7)
 //   SLMOPS_BLOCK=16 SLMOPS_SEEDS=9 node bench/structured-kl.mjs
+//   SLMOPS_LEVELS=1 node bench/structured-kl.mjs
+//
+// SLMOPS_LEVELS=1 measures instead the cost of MatMulNBits' int8 compute
+// (`accuracy-level: int8`) against the exact level (`fp32`) for int4 rtn,
+// minimize-error and gptq and for int8: the figures behind the default
+// accuracy level (src/accuracy-level.ts).
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -74,6 +80,13 @@ try {
     await writeFile(path, encodeModel(makeModel(config)));
     models.push({ label: `nano fit bigram, seed ${seed}`, path, config, tokenizer: trainByteLevelBpe(trainingCorpus(seed), config.vocab), texts: stories(seed, "corpus/eval", SEQUENCES), calibration: stories(seed, "corpus/calibration", SEQUENCES) });
   }
+  if (process.env.SLMOPS_LEVELS === "1") await levels(models);
+  else await table(models);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function table(models) {
   console.log(`int4, block ${BLOCK}, zero points; KL(fp32 ‖ variant) over ${SEQUENCES} eval texts of up to ${TOKENS} tokens each\n`);
   console.log("| model | rtn | minimize-error | ratio | rtn, LM head only | minimize-error, LM head only | gptq | gptq / rtn |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -106,6 +119,35 @@ try {
   const n = models.length;
   console.log(`| mean of ${n} | ${(sums.rtn / n).toFixed(4)} | ${(sums.search / n).toFixed(4)} | ${(sums.search / sums.rtn).toFixed(2)} | | | ${(sums.gptq / n).toFixed(4)} | ${(sums.gptq / sums.rtn).toFixed(2)} |`);
   console.log(`\nminimize-error lower on ${wins} of ${n}`);
-} finally {
-  await rm(dir, { recursive: true, force: true });
+}
+
+async function levels(models) {
+  const forms = [
+    ["int4 rtn", { weights: "int4", "block-size": BLOCK, method: "rtn" }],
+    ["int4 minimize-error", { weights: "int4", "block-size": BLOCK, method: "minimize-error" }],
+    ["int4 gptq", { weights: "int4", "block-size": BLOCK, method: "gptq" }],
+    ["int8", { weights: "int8", "block-size": BLOCK }],
+  ];
+  const sums = forms.map(() => [0, 0]);
+  console.log(`block ${BLOCK}; KL(fp32 ‖ variant) at the exact level and with int8 compute, over ${SEQUENCES} eval texts of up to ${TOKENS} tokens each\n`);
+  console.log(`| model | ${forms.map(([f]) => `${f}: exact | int8 compute`).join(" | ")} |`);
+  console.log(`| --- |${forms.map(() => " ---: | ---: |").join("")}`);
+  for (const [index, m] of models.entries()) {
+    const sequences = m.texts.map((t) => [m.tokenizer.bosId, ...encodeText(m.tokenizer, t)].slice(0, TOKENS));
+    const calibration = { sequences: m.calibration.map((t) => [m.tokenizer.bosId, ...encodeText(m.tokenizer, t)].slice(0, TOKENS)) };
+    const reference = await logitsOf(m.path, m.config, sequences);
+    const cells = [];
+    for (const [f, [, quantize]] of forms.entries()) {
+      for (const [l, level] of ["fp32", "int8"].entries()) {
+        const record = await optimizeModel({ source: m.path, outDir: join(dir, `levels-${index}-${f}-${level}`), passes: [{ quantize: { ...quantize, "accuracy-level": level } }], calibration });
+        const kl = compareLogits(reference, await logitsOf(record.output.path, m.config, sequences), m.config.vocab).klDivergence;
+        sums[f][l] += kl;
+        cells.push(kl.toExponential(3));
+      }
+    }
+    console.log(`| ${m.label} | ${cells.join(" | ")} |`);
+  }
+  const n = models.length;
+  console.log(`| mean of ${n} | ${sums.map(([e, i]) => `${(e / n).toExponential(3)} | ${(i / n).toExponential(3)}`).join(" | ")} |`);
+  console.log(`\nint8 compute ÷ exact, mean KL: ${forms.map(([f], i) => `${f} ${(sums[i][1] / sums[i][0]).toFixed(3)}`).join(", ")}`);
 }
