@@ -25,7 +25,7 @@ describe("the default accuracy level", () => {
     expect(level(int4, ["openvino"])).toBe("unset");
   });
 
-  it("is int8 compute for 8-bit nodes beside 4-bit ones (mixed precision), whose added error is small beside theirs", () => {
+  it("is int8 compute for an 8-bit override in a 4-bit pass (mixed precision), whose added error is small beside the 4-bit nodes'", () => {
     const int8 = { ...int4, weights: "int8" as const, symmetric: true };
     expect(withDefaultAccuracyLevel(int8, ["cpu"], true)).toMatchObject({ accuracyLevel: 4, accuracyLevelDefault: "default for cpu beside 4-bit weights" });
     expect(withDefaultAccuracyLevel(int8, ["cpu"], false).accuracyLevel).toBeUndefined();

@@ -17,8 +17,8 @@
  *   the default. For gptq, whose KL is four times lower, the same
  *   rounding adds about 6%, and for 8-bit weights it multiplies the KL by
  *   1.7–2.7: both keep the exact level (ONNX Runtime's default) unless written.
- *   But 8-bit nodes beside 4-bit ones (an override that keeps the LM head
- *   at 8 bits) take `int8` too: their added error (6.7e-5 → 1.1e-4 nats
+ *   But an 8-bit override in a 4-bit pass (one that keeps the LM head at 8
+ *   bits) takes `int8` too: their added error (6.7e-5 → 1.1e-4 nats
  *   on the 100M preset) is under 1% of what the 4-bit nodes cost, and the
  *   8-bit kernel at the exact level decodes at a tenth of fp32's speed, so an
  *   exact 8-bit head alone made that variant 0.16× fp32 (BENCHMARKS.md).
@@ -28,10 +28,9 @@
  * - WebGPU, QNN and OpenVINO read it or compile the node their own way, and
  *   nothing here measures them: with one of those, ONNX Runtime's default stays.
  */
-import type { BlockSettings } from "./pass-options.js";
+import { ACCURACY_LEVELS, type BlockSettings } from "./pass-options.js";
 
-/** MatMulNBits' `accuracy_level` for int8 compute. */
-const INT8_COMPUTE = 4;
+const INT8_COMPUTE = ACCURACY_LEVELS.int8;
 
 type Preference = "cpu" | "ignores" | "unmeasured";
 

@@ -84,11 +84,6 @@ function mirror(h: Float64Array, K: number, count: number): void {
 }
 
 /**
- * The Hessians of `activations` over `calibration`, one group at a time
- * ({@link hessianGroups}); each group's map is handed to `use` and let go
- * before the next group is collected. `model` is not changed.
- */
-/**
  * A session on the model as it is now. Weights kept in external data (a
  * large export, or Optimum's merged decoder) are written beside a scratch
  * copy, since ONNX Runtime reads external data relative to a model file.
@@ -99,13 +94,18 @@ async function openForCalibration(model: ModelProto): Promise<Session> {
   const dir = await mkdtemp(join(tmpdir(), "slmops-calibration-"));
   try {
     const path = join(dir, "model.onnx");
-    await saveModel(model, path);
+    await saveModel(model, path, true);
     return await createSession(path, options);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+/**
+ * The Hessians of `activations` over `calibration`, one group at a time
+ * ({@link hessianGroups}); each group's map is handed to `use` and let go
+ * before the next group is collected. `model` is not changed.
+ */
 export async function withHessians(
   model: ModelProto,
   activations: readonly ActivationSpec[],

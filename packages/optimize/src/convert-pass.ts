@@ -21,7 +21,7 @@
  * Other graphs with control flow (If, Loop, Scan) are refused rather than half converted.
  */
 import { ConfigurationError } from "@slmops/diagnostics";
-import { DataType, attr, makeAttribute, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "@slmops/onnx";
+import { DataType, attr, makeAttribute, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from "@slmops/onnx";
 import { inferElementTypes } from "./element-types.js";
 import { FLOAT16_MAX } from "./float16.js";
 import { NameScope, graphOf, node } from "./graph.js";
@@ -42,10 +42,30 @@ const CONTROL_FLOW = new Set(["If", "Loop", "Scan"]);
 /** Operators that only take float32 inputs, so they always stay in fp32. */
 const FP32_ONLY = new Set(["DynamicQuantizeLinear"]);
 
+/**
+ * What the branches of a merged decoder share: the main graph's weights,
+ * inputs and outputs. Converting a branch only notes what it would change
+ * in them, so that the next branch is analysed on the same fp32 graph; the
+ * changes are made once, after every branch.
+ */
+interface SharedConversion {
+  readonly tensors: ReadonlySet<TensorProto>;
+  readonly values: ReadonlySet<ValueInfoProto>;
+  /** Shared weights a branch converts, and those a branch's fp32 region reads (kept fp32). */
+  readonly convert: Set<TensorProto>;
+  readonly keep: Set<TensorProto>;
+  /** Shared inputs and outputs that become fp16 (`keep-io-types: false`). */
+  readonly narrow: Set<ValueInfoProto>;
+}
+
 /** Runs the convert pass on `model` in place. */
 export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?: TensorProgress): ConvertStats {
   const merged = mergedDecoderBranches(model);
   if (merged) return convertMergedDecoder(model, merged, pass, onTensor);
+  return convertGraph(model, pass, onTensor);
+}
+
+function convertGraph(model: ModelProto, pass: ConvertPass, onTensor?: TensorProgress, shared?: SharedConversion): ConvertStats {
   const graph = graphOf(model);
   for (const n of graph.node) {
     if (CONTROL_FLOW.has(n.opType ?? "")) {
@@ -76,8 +96,14 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
     if (t.dataType === DataType.FLOAT && regionInputs.has(t.name ?? "")) regionValues.add(t.name ?? "");
   }
 
-  // 1. Initializers (those the fp32 region reads stay fp32).
-  const floatInitializers = graph.initializer.filter((t) => t.dataType === DataType.FLOAT && !regionValues.has(t.name ?? ""));
+  // 1. Initializers (those the fp32 region reads stay fp32); shared ones are only noted.
+  for (const t of graph.initializer) if (shared?.tensors.has(t) && t.dataType === DataType.FLOAT && regionValues.has(t.name ?? "")) shared.keep.add(t);
+  const floatInitializers = graph.initializer.filter((t) => {
+    if (t.dataType !== DataType.FLOAT || regionValues.has(t.name ?? "")) return false;
+    if (!shared?.tensors.has(t)) return true;
+    shared.convert.add(t);
+    return false;
+  });
   floatInitializers.forEach((t, i) => {
     Object.assign(t, toFloat16Tensor(t));
     onTensor?.({ tensor: t.name ?? "", done: i + 1, total: floatInitializers.length });
@@ -153,7 +179,8 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
     if (!tensorType || tensorType.elemType !== DataType.FLOAT) continue;
     if (graph.initializer.some((t) => t.name === name)) continue; // an overridable initializer, already converted
     if (!pass.keepIoTypes) {
-      tensorType.elemType = DataType.FLOAT16;
+      if (shared?.values.has(input)) shared.narrow.add(input);
+      else tensorType.elemType = DataType.FLOAT16;
       continue;
     }
     const narrow = names.fresh(`${name}_fp16`);
@@ -168,7 +195,8 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
     if (!tensorType || tensorType.elemType !== DataType.FLOAT) continue;
     if (regionValues.has(name)) continue; // computed in fp32 already
     if (!pass.keepIoTypes) {
-      tensorType.elemType = DataType.FLOAT16;
+      if (shared?.values.has(output)) shared.narrow.add(output);
+      else tensorType.elemType = DataType.FLOAT16;
       continue;
     }
     const narrow = names.fresh(`${name}_fp16`);
@@ -191,9 +219,10 @@ export function convertToFloat16(model: ModelProto, pass: ConvertPass, onTensor?
 
 /**
  * Each branch of a merged decoder converted as a decoder of its own: its
- * nodes over the main graph's inputs, outputs and weights. The weights are
- * the same tensors for both branches, so the second finds them converted;
- * what a branch adds (Casts, bounds) stays in that branch.
+ * nodes over the main graph's inputs, outputs and weights. Both branches are
+ * analysed on the fp32 graph (keep-ops Casts and the fp32 region decided the
+ * same way in each); the weights, inputs and outputs they share are then
+ * converted once. What a branch adds (Casts, bounds) stays in that branch.
  */
 function convertMergedDecoder(model: ModelProto, merged: NonNullable<ReturnType<typeof mergedDecoderBranches>>, pass: ConvertPass, onTensor?: TensorProgress): ConvertStats {
   const main = graphOf(model);
@@ -201,27 +230,36 @@ function convertMergedDecoder(model: ModelProto, merged: NonNullable<ReturnType<
   if (others.length > 0) {
     throw new ConfigurationError(`convert to fp16 handles a merged decoder whose main graph holds only its If; this one also has ${others.length} other node(s) (e.g. ${others[0]?.name ?? others[0]?.opType ?? ""}); leave it in fp32`);
   }
+  const inputs = main.input.filter((i) => i.name !== USE_CACHE_BRANCH);
+  const shared: SharedConversion = { tensors: new Set(main.initializer), values: new Set([...inputs, ...main.output]), convert: new Set(), keep: new Set(), narrow: new Set() };
   const total = { initializersConverted: 0, nodesKeptInFp32: 0, castsAdded: 0 };
   for (const branch of [merged.withPast, merged.noPast]) {
-    const graph: GraphProto = {
-      ...main,
-      node: branch.node,
-      initializer: [...main.initializer, ...branch.initializer],
-      input: main.input.filter((i) => i.name !== USE_CACHE_BRANCH),
-      valueInfo: branch.valueInfo,
-    };
+    const graph: GraphProto = { ...main, node: branch.node, initializer: [...main.initializer, ...branch.initializer], input: inputs, valueInfo: branch.valueInfo };
     const before = new Set(graph.initializer);
-    const stats = convertToFloat16({ ...model, graph }, pass, onTensor);
+    const stats = convertGraph({ ...model, graph }, pass, onTensor, shared);
     branch.node = graph.node;
     branch.initializer = [...branch.initializer, ...graph.initializer.filter((t) => !before.has(t))];
     branch.valueInfo = graph.valueInfo;
-    // The branch's outputs have the types the decoder's outputs now have.
-    branch.output = branch.output.map((o) => ({ ...o, type: main.output.find((m) => m.name === o.name)?.type ?? o.type }));
     total.initializersConverted += stats.initializersConverted;
     total.nodesKeptInFp32 += stats.nodesKeptInFp32;
     total.castsAdded += stats.castsAdded;
   }
-  return total;
+  const disputed = [...shared.convert].filter((t) => shared.keep.has(t));
+  if (disputed.length > 0) {
+    throw new ConfigurationError(
+      `convert to fp16: the merged decoder's branches use the weight ${disputed[0]?.name ?? ""} differently (one computes with it in fp16, the other only in its fp32 position or mask computation); leave this model in fp32`,
+    );
+  }
+  [...shared.convert].forEach((t, i) => {
+    Object.assign(t, toFloat16Tensor(t));
+    onTensor?.({ tensor: t.name ?? "", done: i + 1, total: shared.convert.size });
+  });
+  for (const v of shared.narrow) if (v.type?.tensorType) v.type.tensorType.elemType = DataType.FLOAT16;
+  // The branches' outputs have the types the decoder's outputs now have.
+  for (const branch of [merged.withPast, merged.noPast]) {
+    branch.output = branch.output.map((o) => ({ ...o, type: main.output.find((m) => m.name === o.name)?.type ?? o.type }));
+  }
+  return { ...total, initializersConverted: total.initializersConverted + shared.convert.size };
 }
 
 /** Vectors up to this many elements may feed the fp32 region; larger float tensors, and every matrix, are weights. */
@@ -233,7 +271,7 @@ const SMALL_CONSTANT = 1 << 16;
  * inputs and large float initializers (weights) are activations' sources.
  */
 function fp32Region(graph: GraphProto, types: ReadonlyMap<string, number>): NodeProto[] {
-  // Float16 counts as float: a merged decoder's second branch reads weights the first already converted.
+  // Float16 counts as float too (a model converted in part, or fed fp16).
   const floating = (type: number | undefined) => type === DataType.FLOAT || type === DataType.FLOAT16;
   const tainted = new Set<string>();
   for (const i of graph.input) if (floating(i.type?.tensorType?.elemType) && i.name) tainted.add(i.name);

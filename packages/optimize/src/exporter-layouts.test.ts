@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeModel, resolveConfig, type GraphLayout } from "@slmops/model-maker";
 import { writeModel, type ModelProto } from "@slmops/onnx";
 import { createSession, decoderFeeds, detectDecoder, emptyCache, nextCache } from "@slmops/runtime";
+import { fromFloat16Bits } from "./float16.js";
 import { allGraphs } from "./graph.js";
 import { mergedDecoderBranches } from "./merged-decoder.js";
 import { loadModel } from "./model-io.js";
@@ -54,7 +55,7 @@ async function logits(path: string): Promise<Float32Array[]> {
     const second = await session.run(decoderFeeds(layout, NEXT, PROMPT.length, nextCache(layout, first)));
     return [first, second].map((o) => {
       const l = o.logits!;
-      return l.type === "float32" ? (l.data as Float32Array) : Float32Array.from(l.data as Uint16Array, () => Number.NaN);
+      return l.type === "float32" ? (l.data as Float32Array) : Float32Array.from(l.data as Uint16Array, fromFloat16Bits);
     });
   } finally {
     await session.release();
@@ -89,6 +90,7 @@ const PASSES: readonly { name: string; pass: PassSpec; tolerance: number }[] = [
   { name: "int8 dynamic", pass: { quantize: { weights: "int8", activations: "dynamic" } }, tolerance: 2e-2 },
   // fp16 computation: rounding differs with the order of operations in each attention.
   { name: "fp16", pass: { convert: { to: "fp16" } }, tolerance: 2e-2 },
+  { name: "fp16, Softmax kept fp32, fp16 inputs and outputs", pass: { convert: { to: "fp16", "keep-ops": ["Softmax"], "keep-io-types": false } }, tolerance: 2e-2 },
   { name: "prune 50%", pass: { prune: { sparsity: "50%" } }, tolerance: 1e-4 },
   { name: "graph-optimize", pass: { "graph-optimize": {} }, tolerance: 1e-4 },
 ];
@@ -122,6 +124,15 @@ describe.each(PASSES)("$name on the exporters' layouts", ({ name, pass, toleranc
     const merged = models.get("optimum-merged")!;
     const branches = mergedDecoderBranches(merged);
     expect(branches, "still a merged decoder").toBeDefined();
+    if (name.startsWith("fp16, Softmax")) {
+      // Both branches keep Softmax in fp32 (each analysed on the fp32 graph before the shared weights were converted).
+      for (const branch of [branches!.withPast, branches!.noPast]) {
+        const produced = new Map(branch.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
+        const softmaxes = branch.node.filter((n) => n.opType === "Softmax");
+        expect(softmaxes.length).toBe(config.layers);
+        for (const n of softmaxes) expect(produced.get(n.input[0]!)?.opType, branch.name).toBe("Cast");
+      }
+    }
     if (name.startsWith("int4") || name === "int8") {
       // A weight both branches read is quantized once: the same tensors as the plain model's, read by both branches.
       const perBranch = [branches!.withPast, branches!.noPast].map((g) => new Set(g.node.filter((n) => n.opType === "MatMulNBits").map((n) => n.input[1]!)));

@@ -24,17 +24,10 @@ export function useCounts(graph: GraphProto): Map<string, number> {
   const add = (name: string) => {
     if (name !== "") counts.set(name, (counts.get(name) ?? 0) + 1);
   };
-  const visit = (g: GraphProto) => {
-    for (const node of g.node) {
-      node.input.forEach(add);
-      for (const a of node.attribute) {
-        if (a.g) visit(a.g);
-        a.graphs.forEach(visit);
-      }
-    }
+  for (const g of allGraphs(graph)) {
+    for (const node of g.node) node.input.forEach(add);
     for (const o of g.output) if (o.name) add(o.name);
-  };
-  visit(graph);
+  }
   return counts;
 }
 

@@ -6,9 +6,10 @@
  * rewrites it once for both.
  */
 import type { GraphProto, ModelProto, NodeProto } from "@slmops/onnx";
+import { USE_CACHE_BRANCH } from "@slmops/runtime";
 import { graphOf, isOnnxOp } from "./graph.js";
 
-export const USE_CACHE_BRANCH = "use_cache_branch";
+export { USE_CACHE_BRANCH };
 
 /** The merged decoder's `If` and its branches, or undefined for any other model. */
 export function mergedDecoderBranches(model: ModelProto): { readonly node: NodeProto; readonly withPast: GraphProto; readonly noPast: GraphProto } | undefined {

@@ -79,6 +79,15 @@ describe("quantize overrides (mixed precision)", () => {
     expect(mixed[0]!.nodes.length + mixed[1]!.nodes.length).toBe(nodes.length);
   }, 120_000);
 
+  it("keeps an 8-bit pass's own nodes at the exact level when only an override is 4-bit", async () => {
+    const { model } = await build("int8-with-int4", { quantize: { weights: "int8", overrides: [{ nodes: ["/model/layers.0/**"], weights: "int4" }] } });
+    for (const n of nbitsNodes(model)) {
+      const four = n.name!.startsWith("/model/layers.0/");
+      expect(attribute(n, "bits"), n.name).toBe(four ? 4 : 8);
+      expect(attribute(n, "accuracy_level"), n.name).toBe(four ? 4 : undefined);
+    }
+  }, 120_000);
+
   it("an 8-bit LM head cuts int4's KL against fp32, at a size between int4's and int8's", async () => {
     const int4 = await build("int4", { quantize: { weights: "int4" } });
     const head8 = await build("int4-head8", { quantize: { weights: "int4", overrides: [{ nodes: [HEAD], weights: "int8" }] } });
@@ -92,7 +101,7 @@ describe("quantize overrides (mixed precision)", () => {
 
   it("calibrates only the MatMuls a gptq override selects, and asks for text for them", async () => {
     const pass: PassSpec = { quantize: { weights: "int4", overrides: [{ nodes: [HEAD], method: "gptq" }] } };
-    await expect(optimizeModel({ source: example.path, outDir: join(dir, "no-text"), passes: [pass] })).rejects.toThrow(/gptq calibrates on text/);
+    await expect(optimizeModel({ source: example.path, outDir: join(dir, "no-text"), passes: [pass] })).rejects.toThrow(/^passes\[0\]\.quantize\.overrides\[0\]\.method: gptq calibrates on text/);
     const rtn = await build("rtn-again", { quantize: { weights: "int4" } });
     const mixed = await build("gptq-head", pass, { calibration: true });
     const weights = (m: ModelProto) => new Map(m.graph!.initializer.map((t) => [t.name, Buffer.from(t.rawData ?? new Uint8Array()).toString("base64")]));
@@ -135,6 +144,8 @@ describe("node selection", () => {
     expect(typo.message).toMatch(/`\/model\/layers\.0\/self_attn\/q_proj\/MatMul`/);
     expect(failure({ overrides: [{ nodes: ["/model/layers.9/**"], weights: "int8" }] }).message).toMatch(/overrides\[0\] `\/model\/layers\.9\/\*\*` selects no MatMul/);
     // The first override that selects a node takes it: a later one that only selects the same nodes does nothing, which is refused.
+    // A pattern another pattern of the same list also covers is no mistake.
+    expect(() => quantizeModel(model(), pass({ "exclude-nodes": ["/model/layers.0/**", "/model/layers.0/mlp/down_proj/MatMul"] }))).not.toThrow();
     const shadowed = failure({ overrides: [{ nodes: [HEAD], weights: "int8" }, { nodes: ["/lm_head/*"], "block-size": 128 }] });
     expect(shadowed.message).toMatch(/overrides\[1\] `\/lm_head\/\*` selects no MatMul of the model \(an earlier override or exclude-nodes may have taken them\)/);
   });

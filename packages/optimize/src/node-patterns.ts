@@ -16,7 +16,7 @@ export function matchesNodePattern(name: string, pattern: string): boolean {
   return name === pattern || minimatch(name, pattern, OPTIONS);
 }
 
-/** The first of `patterns` that `name` matches, or undefined. */
-export function firstMatchingPattern(name: string, patterns: readonly string[]): string | undefined {
-  return patterns.find((p) => matchesNodePattern(name, p));
+/** Those of `patterns` that `name` matches. */
+export function matchingPatterns(name: string, patterns: readonly string[]): string[] {
+  return patterns.filter((p) => matchesNodePattern(name, p));
 }

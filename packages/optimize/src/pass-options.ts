@@ -115,7 +115,8 @@ export type NormalizedPass =
   | { readonly name: "prune"; readonly sparsity: number; readonly scope: "per-layer" | "global" }
   | { readonly name: "graph-optimize"; readonly level: "basic" | "extended" | "layout" | "all"; readonly allowMachineSpecific: boolean };
 
-const ACCURACY_LEVELS: Readonly<Record<string, number>> = { fp32: 1, fp16: 2, bf16: 3, int8: 4 };
+/** MatMulNBits' `accuracy_level` numbers, by the manifest's names. */
+export const ACCURACY_LEVELS = { fp32: 1, fp16: 2, bf16: 3, int8: 4 } as const;
 
 /**
  * Validates one pass given as a plain object and fills in its defaults.
@@ -205,7 +206,7 @@ export function describePass(pass: NormalizedPass): string {
   switch (pass.name) {
     case "quantize":
       return pass.activations === "none"
-        ? `quantize(${describeSettings(pass)}${pass.overrides.map((o) => `; ${o.nodes.join(" ")}: ${describeSettings(o)}`).join("")})`
+        ? `quantize(${[describeSettings(pass), ...pass.overrides.map(describeOverride)].join("; ")})`
         : "quantize(int8, per-channel, dynamic activations)";
     case "convert":
       return `convert(fp16${pass.keepIoTypes ? ", fp32 io" : ""}${pass.keepOps.length ? `, keep ${pass.keepOps.join("/")}` : ""})`;
@@ -240,6 +241,11 @@ function blockSettings(
 /** The manifest's name of an accuracy level number. */
 export function accuracyLevelName(level: number): string {
   return Object.entries(ACCURACY_LEVELS).find(([, n]) => n === level)?.[0] ?? String(level);
+}
+
+/** `/lm_head/MatMul: int8, block 32, symmetric, rtn` */
+export function describeOverride(o: NormalizedOverride): string {
+  return `${o.nodes.join(" ")}: ${describeSettings(o)}`;
 }
 
 /** `int4, block 32, zero points, rtn, accuracy int8 (default for cpu)` */

@@ -115,8 +115,8 @@ async function gzippedSize(model: ModelProto): Promise<number> {
 /** A pass with the defaults that depend on the execution providers filled in. */
 function withProviderDefaults(pass: NormalizedPass, providers: readonly string[]): NormalizedPass {
   if (pass.name !== "quantize" || pass.activations !== "none") return pass;
-  const mixed = pass.overrides.length > 0 && [pass, ...pass.overrides].some((s) => s.weights === "int4");
-  return { ...withDefaultAccuracyLevel(pass, providers, mixed), overrides: pass.overrides.map((o) => withDefaultAccuracyLevel(o, providers, mixed)) };
+  // An 8-bit override in a 4-bit pass (say, the LM head) is beside 4-bit weights; the pass's own 8-bit nodes are not.
+  return { ...withDefaultAccuracyLevel(pass, providers), overrides: pass.overrides.map((o) => withDefaultAccuracyLevel(o, providers, pass.weights === "int4")) };
 }
 
 /**
@@ -131,7 +131,10 @@ export async function optimizeModel(options: OptimizeOptions): Promise<VariantRe
   if (passes.length === 0) throw new ConfigurationError("a variant needs at least one pass");
   const calibrated = passes.findIndex(calibrates);
   if (calibrated >= 0 && options.calibration === undefined) {
-    throw new ConfigurationError(`passes[${calibrated}].quantize.method: gptq calibrates on text, and none was given; name the model's calibration data (or its eval set), or use rtn or minimize-error`);
+    const pass = passes[calibrated];
+    const override = pass?.name === "quantize" && pass.activations === "none" && pass.method !== "gptq" ? pass.overrides.findIndex((o) => o.method === "gptq") : -1;
+    const where = `passes[${calibrated}].quantize${override >= 0 ? `.overrides[${override}]` : ""}.method`;
+    throw new ConfigurationError(`${where}: gptq calibrates on text, and none was given; name the model's calibration data (or its eval set), or use rtn or minimize-error`);
   }
   const fileName = options.fileName ?? "model.onnx";
   if (fileName.includes("/") || fileName.includes("\\") || fileName.startsWith(".")) {

@@ -26,8 +26,8 @@ import { columnOutputErrors, gptqFactor, quantizeGptq } from "./gptq.js";
 import { openMatrixProduct, type Multiply } from "./matrix-product.js";
 import { dequantizeNBits, mixColumns, quantizeNBits, type NBitsWeight } from "./matmul-nbits.js";
 import { withoutCacheBranch } from "./merged-decoder.js";
-import { firstMatchingPattern } from "./node-patterns.js";
-import { describeSettings, type BlockSettings, type NormalizedOverride, type NormalizedPass } from "./pass-options.js";
+import { matchingPatterns } from "./node-patterns.js";
+import { describeOverride, describeSettings, type BlockSettings, type NormalizedOverride, type NormalizedPass } from "./pass-options.js";
 import { floatTensor, isFloatTensor, rawTensor, viewFloats } from "./tensors.js";
 
 export type QuantizePass = Extract<NormalizedPass, { name: "quantize" }>;
@@ -54,6 +54,8 @@ interface Target {
   readonly weight: TensorProto;
   /** The graph whose initializer the weight is: the node's own, or the model's (weights a merged decoder's branches share). */
   readonly owner: GraphProto;
+  /** The weight's identity among the model's: its name, qualified by its graph when that is not the model's. */
+  readonly weightId: string;
   /** How this MatMul's weight is quantized: the pass's settings or an override's (block-wise passes). */
   readonly settings: BlockSettings | undefined;
 }
@@ -63,8 +65,8 @@ function missingCalibration(weight: string): never {
 }
 
 /** The key a quantized weight is kept under: a weight read by several MatMuls with the same settings is quantized once. */
-function weightKey(weight: string, settings: BlockSettings | undefined): string {
-  return settings ? `${weight}\u0000${settings.weights}/${settings.blockSize}/${settings.symmetric}/${settings.method}` : weight;
+function weightKey(weightId: string, settings: BlockSettings | undefined): string {
+  return settings ? `${weightId}\u0000${settings.weights}/${settings.blockSize}/${settings.symmetric}/${settings.method}` : weightId;
 }
 
 /** How the MatMuls of a pass were quantized: its own settings, and each override with the nodes it took. */
@@ -89,7 +91,7 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
   const targets: Target[] = [];
   let skipped = 0;
   const matmuls = new Set<string>();
-  for (const graph of allGraphs(main)) {
+  for (const [graphIndex, graph] of allGraphs(main).entries()) {
     const own = graph === main ? mainInitializers : initializerMap(graph);
     // An input with a default can be overridden at run time.
     const graphInputs = new Set([...main.input, ...graph.input].map((i) => i.name));
@@ -97,25 +99,26 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
       if (!isOnnxOp(n, "MatMul")) return;
       const name = n.name ?? "";
       matmuls.add(name);
-      const excludedBy = firstMatchingPattern(name, pass.excludeNodes);
-      if (excludedBy !== undefined) used.add(`exclude-nodes\u0000${excludedBy}`);
+      const excludedBy = matchingPatterns(name, pass.excludeNodes);
+      for (const p of excludedBy) used.add(`exclude-nodes\u0000${p}`);
       const input = n.input[1] ?? "";
       const owner = own.has(input) ? graph : main;
       const weight = own.get(input) ?? mainInitializers.get(input);
-      const eligible = weight !== undefined && !graphInputs.has(weight.name) && weight.dims.length === 2 && isFloatTensor(weight) && excludedBy === undefined;
+      const eligible = weight !== undefined && !graphInputs.has(weight.name) && weight.dims.length === 2 && isFloatTensor(weight) && excludedBy.length === 0;
       if (!eligible) {
         skipped++;
         return;
       }
       let settings: BlockSettings | undefined = pass.activations === "none" ? pass : undefined;
       for (const [i, o] of overrides.entries()) {
-        const by = firstMatchingPattern(name, o.nodes);
-        if (by === undefined) continue;
-        used.add(`overrides[${i}]\u0000${by}`);
+        const by = matchingPatterns(name, o.nodes);
+        if (by.length === 0) continue;
+        for (const p of by) used.add(`overrides[${i}]\u0000${p}`);
         settings = o;
         break;
       }
-      targets.push({ node: n, graph, index, weight, owner, settings });
+      const weightId = owner === main ? input : `${graphIndex}\u0000${input}`;
+      targets.push({ node: n, graph, index, weight, owner, weightId, settings });
     });
   }
   const unused = [
@@ -126,7 +129,7 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
     const some = [...matmuls].filter((m) => m !== "").slice(0, 4).map((m) => `\`${m}\``);
     throw new ConfigurationError(
       `quantize: ${unused.join(", ")} ${unused.length === 1 ? "selects" : "select"} no MatMul of the model ` +
-        `(an earlier override or exclude-nodes may have taken them); its ${matmuls.size} MatMul node names look like ${some.join(", ") || "(unnamed)"}: ` +
+        `(an earlier override or exclude-nodes may have taken them); its MatMul nodes are named like ${some.join(", ") || "(unnamed)"}: ` +
         "write a name or a pattern (`*` within a part, `**` across parts) that matches",
     );
   }
@@ -175,17 +178,21 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
     const a = t.node.input[0]!;
     const y = t.node.output[0]!;
     const nodeName = t.node.name || names.fresh("MatMul");
-    const key = weightKey(weightName, t.settings);
+    const key = weightKey(t.weightId, t.settings);
     let tensors = done.get(key);
 
     if (pass.activations === "none") {
       const settings = t.settings ?? pass;
       const bits = settings.weights === "int4" ? 4 : 8;
-      quantizedAs.set(settings, [...(quantizedAs.get(settings) ?? []), nodeName]);
+      // A merged decoder's two branches name their nodes alike: each name once.
+      const named = quantizedAs.get(settings) ?? [];
+      if (!named.includes(nodeName)) quantizedAs.set(settings, [...named, nodeName]);
       if (!tensors) {
         const method = settings.method;
         const q =
           precomputed?.get(key) ??
+          // Calibrated through a merged decoder's no-cache view, where a branch's own weight sits in the main graph.
+          precomputed?.get(weightKey(weightName, t.settings)) ??
           (method === "gptq"
             ? missingCalibration(weightName)
             : quantizeNBits(viewFloats(t.weight), K, N, {
@@ -272,7 +279,7 @@ export function quantizeModel(model: ModelProto, pass: QuantizePass, onTensor?: 
   const mixed =
     pass.activations === "none" && pass.overrides.length > 0
       ? [pass, ...pass.overrides].map((s) => ({
-          settings: s === pass ? describeSettings(s) : `${(s as NormalizedOverride).nodes.join(" ")}: ${describeSettings(s)}`,
+          settings: s === pass ? describeSettings(s) : describeOverride(s as NormalizedOverride),
           nodes: quantizedAs.get(s) ?? [],
         }))
       : undefined;
@@ -402,7 +409,7 @@ export async function quantizeModelCalibrated(
     if (t.weight.dataType !== DataType.FLOAT) {
       throw new ConfigurationError(`GPTQ needs fp32 weights, but ${t.weight.name} is not; put the quantize pass before convert`);
     }
-    const key = weightKey(t.weight.name!, t.settings);
+    const key = weightKey(t.weightId, t.settings);
     if (seen.has(key)) continue;
     seen.add(key);
     const a = t.node.input[0]!;
@@ -433,7 +440,7 @@ export async function quantizeModelCalibrated(
             const head = graphOutputs.has(t.node.output[0]) ? rows.get(name) : undefined;
             const s = t.settings!;
             const options = { bits: s.weights === "int4" ? (4 as const) : (8 as const), blockSize: s.blockSize, symmetric: s.symmetric };
-            precomputed.set(weightKey(t.weight.name!, s), await calibratedWeight(viewFloats(t.weight), K, N, hessian, options, product.multiply, factors, head));
+            precomputed.set(weightKey(t.weightId, s), await calibratedWeight(viewFloats(t.weight), K, N, hessian, options, product.multiply, factors, head));
             onTensor?.({ tensor: t.weight.name!, done: ++done, total: seen.size });
           }
         }

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 
-export { detectDecoder, DecoderLayoutError, type CacheSlot, type DecoderLayout } from "./decoder-layout.js";
+export { detectDecoder, DecoderLayoutError, USE_CACHE_BRANCH, type CacheSlot, type DecoderLayout } from "./decoder-layout.js";
 export { decoderFeeds, emptyCache, nextCache, type KvCache } from "./decoder-feeds.js";
 
 export type ElementType =
