@@ -200,6 +200,12 @@ describe("slmops keys and release (real CLI, real files, tuf-js over loopback HT
     expect(future.stderr).toMatch(/stage 2 of story-lm 1\.0\.1 on beta began at \S+ by its signed state, later than this machine's clock \(\S+\); its soak is not counted from the future/);
     expect(signedRollout(dir)).toMatchObject({ version: "1.0.1", stage: 1 });
 
+    // A pass on another build of the variant (rebuilt after it was benchmarked) says nothing of this one: refused.
+    writeFileSync(verdict, JSON.stringify({ outcome: "pass", verdict: { pairs: [{ device: "local", variant: "story-lm/int8", outcome: "pass", metrics: {}, modelSha256: "0".repeat(64) }] } }));
+    const stale = run(["release", "build", "--repo", "repo", "--version", "1.1.0", "--verdict", verdict], keys);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toMatch(/the gate did not pass on local \(inconclusive: the gate judged another build of story-lm\/int8 \(sha256 000000000000…\), not the one here \([0-9a-f]{12}…\); benchmark and gate this build\)/);
+
     // A failed verdict is refused without --force, and published with it.
     writeFileSync(verdict, JSON.stringify({ outcome: "fail", verdict: { pairs: [{ device: "local", variant: "story-lm/int8", outcome: "fail", metrics: {} }] } }));
     const refused = run(["release", "build", "--repo", "repo", "--version", "1.1.0", "--verdict", verdict], keys);

@@ -47,6 +47,19 @@ describe("from-manifest", () => {
     await expect(readGateVerdict(join(d, "other.json"), "other.json")).rejects.toThrow(/other\.json is not a gate verdict/);
   });
 
+  it("holds a verdict to the build it judged: another build's pass is inconclusive, with why", () => {
+    const [built, rebuilt] = ["a".repeat(64), "b".repeat(64)];
+    const pairs = [{ device: "rpi5", variant: "story-lm/int8", outcome: "pass", metrics: { "decode-latency-p90": 31 }, modelSha256: built }];
+    expect(verdictFor(pairs, "rpi5", "story-lm", "int8", built)).toEqual({ outcome: "pass", figures: { "decode-latency-p90": 31 } });
+    const stale = verdictFor(pairs, "rpi5", "story-lm", "int8", rebuilt);
+    expect(stale).toMatchObject({ outcome: "inconclusive", figures: {} });
+    expect(stale.note).toBe("the gate judged another build of story-lm/int8 (sha256 aaaaaaaaaaaa…), not the one here (bbbbbbbbbbbb…); benchmark and gate this build");
+    const release = { targets: [{ deviceClass: "rpi5", verdict: stale }] } as unknown as Release;
+    expect(() => refuseUnlessPassed([release], { force: false, verdictGiven: true, wording: WORDING })).toThrow(/rpi5 \(inconclusive: the gate judged another build of story-lm\/int8/);
+    // A verdict from a gate that recorded no digest is taken as it is.
+    expect(verdictFor([{ ...pairs[0]!, modelSha256: undefined }], "rpi5", "story-lm", "int8", rebuilt).outcome).toBe("pass");
+  });
+
   it("refuses a release whose gate did not pass unless forced, in the caller's words", () => {
     expect(() => refuseUnlessPassed([releaseWith("pass")], { force: false, verdictGiven: true, wording: WORDING })).not.toThrow();
     expect(() => refuseUnlessPassed([releaseWith("fail")], { force: true, verdictGiven: true, wording: WORDING })).not.toThrow();

@@ -28,6 +28,8 @@ export interface GateVerdictPair {
   readonly variant?: unknown;
   readonly outcome?: unknown;
   readonly metrics?: unknown;
+  /** The identity digest of the variant the device measured. */
+  readonly modelSha256?: unknown;
 }
 
 /**
@@ -50,10 +52,24 @@ export async function readGateVerdict(file: string, given: string): Promise<Gate
   return pairs as GateVerdictPair[];
 }
 
-/** The verdict of one device class's variant; a pair the verdict lacks is inconclusive. */
-export function verdictFor(pairs: readonly GateVerdictPair[] | undefined, device: string, model: string, variant: string): ReleaseVerdict {
+/**
+ * The verdict of one device class's variant; a pair the verdict lacks is
+ * inconclusive. With `digest` (the identity of the variant about to be
+ * released), a verdict reached on another build of the variant — the
+ * variant rebuilt after it was benchmarked — is inconclusive too: it says
+ * nothing about these bytes. (A verdict that names no digest, from a gate
+ * before it recorded one, is taken as it is.)
+ */
+export function verdictFor(pairs: readonly GateVerdictPair[] | undefined, device: string, model: string, variant: string, digest?: string): ReleaseVerdict {
   const pair = pairs?.find((p) => p.device === device && (p.variant === `${model}/${variant}` || p.variant === variant));
   if (!pair) return { outcome: "inconclusive", figures: {} };
+  if (digest !== undefined && typeof pair.modelSha256 === "string" && pair.modelSha256 !== digest) {
+    return {
+      outcome: "inconclusive",
+      figures: {},
+      note: `the gate judged another build of ${model}/${variant} (sha256 ${terminalText(pair.modelSha256.slice(0, 12))}…), not the one here (${digest.slice(0, 12)}…); benchmark and gate this build`,
+    };
+  }
   const outcome = pair.outcome === "pass" || pair.outcome === "fail" ? pair.outcome : "inconclusive";
   const figures: Record<string, JsonValue> = {};
   if (pair.metrics && typeof pair.metrics === "object") {
@@ -136,7 +152,7 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
       fixtures.set(key, healthCheck);
     }
     const list = byModel.get(target.model) ?? [];
-    list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(input.verdict, target.device, target.model, target.variant), healthCheck });
+    list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(input.verdict, target.device, target.model, target.variant, identity.digest), healthCheck });
     byModel.set(target.model, list);
   }
   const releases = [...byModel].map(([model, targets]) => ({ channel, model, version, sourceCommit: input.sourceCommit, manifestDigest, rolloutPlan: rolloutPlanOf(input.manifest), targets }));
@@ -146,7 +162,7 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
 
 /** The device classes whose verdict is not a pass, as `rpi5 (fail)`. */
 export function gateFailures(releases: readonly Release[]): string[] {
-  return releases.flatMap((r) => r.targets.filter((t) => t.verdict.outcome !== "pass").map((t) => `${t.deviceClass} (${t.verdict.outcome})`));
+  return releases.flatMap((r) => r.targets.filter((t) => t.verdict.outcome !== "pass").map((t) => `${t.deviceClass} (${t.verdict.outcome}${t.verdict.note ? `: ${t.verdict.note}` : ""})`));
 }
 
 /** How a caller names its verdict and force settings in the refusal (`--verdict`, or an action's `verdict` input). */

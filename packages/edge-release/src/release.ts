@@ -17,6 +17,8 @@ export interface ReleaseVerdict {
   readonly outcome: "pass" | "fail" | "inconclusive";
   /** Metric → value, as the gate reported them (`decode-latency-p90`: 38.2 …). */
   readonly figures: { readonly [metric: string]: JsonValue };
+  /** Why the outcome is not the gate's own, for the refusal (not signed): the gate judged another build of the variant. */
+  readonly note?: string;
 }
 
 /** One device class of a release: the variant it gets, where its files are, and its verdict. */

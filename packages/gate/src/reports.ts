@@ -104,7 +104,8 @@ export function resultsFromReport(report: BenchReport, where: string): { results
       failures.push({ device, variant, message: result.failure ? `${result.failure.kind}: ${result.failure.message}` : "the benchmark failed" });
       continue;
     }
-    results.push({ device, variant, fingerprint, metrics: { ...result.metrics } as MetricsRecord, samples: samplesOf(result) });
+    const digest = result["model-sha256"];
+    results.push({ device, variant, fingerprint, metrics: { ...result.metrics } as MetricsRecord, samples: samplesOf(result), ...(digest ? { modelSha256: digest } : {}) });
   }
   return { results, failures };
 }

@@ -58,6 +58,8 @@ describe("runGate", () => {
     ]);
     expect(rpi.checks[2]!.location).toEqual({ file: "slmops.yaml", line: 21, column: "      regression: ".length + 1 });
     expect(verdict.pairs.find((p) => p.device === "nuc")!.outcome).toBe("pass");
+    // Each pair names the build it judged: the report's identity digest of the variant measured.
+    expect(verdict.pairs.map((p) => p.modelSha256)).toEqual(["1".repeat(64), "1".repeat(64)]);
   });
 
   it("fails a planned device that did not report, or whose benchmark crashed", async () => {

@@ -21,6 +21,8 @@ export interface DeviceResult {
   readonly metrics: MetricsRecord;
   /** Raw samples behind the latency and throughput metrics. */
   readonly samples?: Readonly<Partial<Record<SampleSeries, readonly number[]>>>;
+  /** The identity digest of the variant measured (`@slmops/variant-identity`), as the report gives it. */
+  readonly modelSha256?: string;
 }
 
 /** A place in `slmops.yaml`, for annotations on the gate that failed. */
@@ -147,6 +149,11 @@ export interface PairVerdict {
   readonly device: string;
   readonly variant: string;
   readonly reported: boolean;
+  /**
+   * The identity digest of the variant the device measured: what the verdict
+   * is about. A release signs a variant only when its own digest is this one.
+   */
+  readonly modelSha256?: string;
   readonly outcome: CheckOutcome;
   readonly metrics: MetricsRecord;
   readonly baselineMetrics?: MetricsRecord;
@@ -422,6 +429,7 @@ export function evaluateGates(input: GateInput): Verdict {
       device: pair.device,
       variant: pair.variant,
       reported: result !== undefined,
+      ...(result?.modelSha256 ? { modelSha256: result.modelSha256 } : {}),
       outcome: worstOutcome(checks.map((c) => c.outcome)),
       metrics: result?.metrics ?? {},
       ...(baseline ? { baselineMetrics: baseline.metrics } : {}),
