@@ -128,7 +128,7 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
   const channel = input.channel ?? release.channel;
   const manifestDigest = createHash("sha256").update(await readFile(input.manifestFile)).digest("hex");
   const byModel = new Map<string, ReleaseTarget[]>();
-  const fixtures = new Map<string, JsonValue>();
+  const fixtures = new Map<string, Promise<JsonValue>>();
   const known = [...new Set(release.targets.map((t) => t.device))];
   const unknown = (input.devices ?? []).filter((d) => !known.includes(d)).map((d) => terminalText(d));
   if (unknown.length > 0) {
@@ -140,17 +140,18 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
       throw new ConfigurationError(`variant ${target.model}/${target.variant} (for ${target.device}) is not built: run \`slmops optimize --variant ${target.variant}\` first`, { cause: error });
     });
     const directory = dirname(modelPath);
-    const identity = await describeVariant(directory, files.files.map((f) => f.name), { what: "model file" });
     const key = `${target.model}/${target.variant}`;
-    let healthCheck = fixtures.get(key);
-    if (healthCheck === undefined) {
+    let fixture = fixtures.get(key);
+    if (fixture === undefined) {
       const kind = input.manifest.models.find((m) => m.id === target.model)?.kind;
-      healthCheck = await makeHealthCheck(modelPath, kind === undefined ? {} : { kind }).catch((error: unknown) => {
+      fixture = makeHealthCheck(modelPath, kind === undefined ? {} : { kind }).catch((error: unknown) => {
         const reason = error instanceof Error ? error.message : String(error);
         throw new ConfigurationError(`the health check of variant ${key} (for ${target.device}) cannot be made: ${reason}`, { cause: error });
       });
-      fixtures.set(key, healthCheck);
+      fixtures.set(key, fixture);
     }
+    // ONNX Runtime makes the fixture on its own threads while the variant is hashed here.
+    const [identity, healthCheck] = await Promise.all([describeVariant(directory, files.files.map((f) => f.name), { what: "model file" }), fixture]);
     const list = byModel.get(target.model) ?? [];
     list.push({ deviceClass: target.device, variant: target.variant, directory, identity, verdict: verdictFor(input.verdict, target.device, target.model, target.variant, identity.digest), healthCheck });
     byModel.set(target.model, list);
