@@ -150,6 +150,13 @@ describe("node selection", () => {
     expect(shadowed.message).toMatch(/overrides\[1\] `\/lm_head\/\*` selects no MatMul of the model \(an earlier override or exclude-nodes may have taken them\)/);
   });
 
+  it("refuses a pattern whose braces expand past the bound, before matching any node with it", () => {
+    expect(failure({ overrides: [{ nodes: ["/model/layers.{1..99999999}/**"], weights: "int8" }] }).message).toMatch(
+      /overrides\[0\]\.nodes: `\/model\/layers\.\{1\.\.99999999\}\/\*\*` expands to more than 256 alternatives/,
+    );
+    expect(() => quantizeModel(model(), pass({ overrides: [{ nodes: ["/model/layers.{0..3}/mlp/**"], weights: "int8" }] }))).not.toThrow();
+  });
+
   it("checks an override's options as the pass's", () => {
     expect(() => pass({ overrides: [{ nodes: [] }] })).toThrow(/overrides\[0\]\.nodes must name at least one node/);
     expect(() => pass({ overrides: [{ nodes: [HEAD], bits: 8 }] })).toThrow(/overrides\[0\]: unknown option `bits`/);

@@ -26,7 +26,7 @@ import { columnOutputErrors, gptqFactor, quantizeGptq } from "./gptq.js";
 import { openMatrixProduct, type Multiply } from "./matrix-product.js";
 import { dequantizeNBits, mixColumns, quantizeNBits, type NBitsWeight } from "./matmul-nbits.js";
 import { withoutCacheBranch } from "./merged-decoder.js";
-import { matchingPatterns } from "./node-patterns.js";
+import { NodePatterns } from "./node-patterns.js";
 import { describeOverride, describeSettings, type BlockSettings, type NormalizedOverride, type NormalizedPass } from "./pass-options.js";
 import { floatTensor, isFloatTensor, rawTensor, viewFloats } from "./tensors.js";
 
@@ -87,6 +87,8 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
   const main = graphOf(model);
   const mainInitializers = initializerMap(main);
   const overrides = pass.activations === "none" ? pass.overrides : [];
+  const excluded = new NodePatterns(pass.excludeNodes, "exclude-nodes");
+  const selectors = overrides.map((o, i) => new NodePatterns(o.nodes, `overrides[${i}].nodes`));
   const used = new Set<string>();
   const targets: Target[] = [];
   let skipped = 0;
@@ -99,7 +101,7 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
       if (!isOnnxOp(n, "MatMul")) return;
       const name = n.name ?? "";
       matmuls.add(name);
-      const excludedBy = matchingPatterns(name, pass.excludeNodes);
+      const excludedBy = excluded.matching(name);
       for (const p of excludedBy) used.add(`exclude-nodes\u0000${p}`);
       const input = n.input[1] ?? "";
       const owner = own.has(input) ? graph : main;
@@ -111,7 +113,7 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
       }
       let settings: BlockSettings | undefined = pass.activations === "none" ? pass : undefined;
       for (const [i, o] of overrides.entries()) {
-        const by = matchingPatterns(name, o.nodes);
+        const by = selectors[i]!.matching(name);
         if (by.length === 0) continue;
         for (const p of by) used.add(`overrides[${i}]\u0000${p}`);
         settings = o;
