@@ -15,4 +15,5 @@ export { DEFAULT_FREE_SPACE_MARGIN_BYTES, DEFAULT_READ_TIMEOUT_MS, DownloadError
 export { CollectorReporter, MAX_EVENTS_PER_REPORT, MAX_PENDING_REPORTS, type FlushResult } from "./collector-reporter.js";
 export { createDeviceAgent, type DeviceAgent, type DeviceAgentOptions } from "./device-agent.js";
 export { DEFAULT_FIELD_FLUSH_MS, FieldRecorder, MAX_FIELD_FILES_PER_CHECK, readFieldFiles, type FieldFigures, type FieldFile } from "./field-figures.js";
+export { healthCheckInChildProcess, MAX_HEALTH_CHECK_OUTPUT_BYTES, type HealthCheckCommand } from "./health-check-process.js";
 export { checkRepository, RepositoryCheckError, type RepositoryCheck, type RepositoryCheckOptions } from "./repository-check.js";

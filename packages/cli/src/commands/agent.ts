@@ -51,8 +51,12 @@ export const agentCommand: Command = {
   run: runAgent,
 };
 
+/** The agent's own use: the health check's child process (see `@slmops/agent`'s health-check-process.ts); not shown in help. */
+const HEALTH_CHECK_CHILD = "health-check";
+
 async function runAgent(context: CommandContext): Promise<number> {
   const action = context.positionals[0];
+  if (action === HEALTH_CHECK_CHILD) return healthCheckChild(context);
   if (!(ACTIONS as readonly string[]).includes(action ?? "")) {
     throw new UsageError(`Unknown agent action \`${terminalText(action ?? "")}\`.`, { command: "agent", hint: `use one of: ${ACTIONS.join(", ")}.` });
   }
@@ -70,15 +74,39 @@ async function runAgent(context: CommandContext): Promise<number> {
   }
 }
 
-/** The agent with its sinks: the JSON lines, and the collector's outbox when one is configured (sent after each check). */
+/**
+ * The agent with its sinks: the JSON lines, and the collector's outbox when
+ * one is configured (sent after each check). The health check runs in a
+ * child process, this CLI again (`agent health-check`), so ONNX Runtime
+ * never lives in the agent.
+ */
 async function makeAgent(context: CommandContext, config: AgentConfig) {
-  const { createDeviceAgent } = await import("@slmops/agent");
-  const { runHealthCheck } = await import("@slmops/health-check");
+  const { createDeviceAgent, healthCheckInChildProcess } = await import("@slmops/agent");
+  const bin = process.argv[1];
+  if (bin === undefined) throw new Error("internal: the CLI's own path is unknown, so the health check's process cannot be started");
   return createDeviceAgent(config, {
-    healthCheck: (modelPath, fixture, options) => runHealthCheck(modelPath, fixture, options),
+    healthCheck: healthCheckInChildProcess({ file: process.execPath, args: [bin, "agent", HEALTH_CHECK_CHILD] }, { timeoutMs: config.healthCheck.timeoutMs }),
     stdout: context.io.stdout,
     onReportProblem: (problem, pending) => context.io.stderr.write(`collector: ${terminalText(problem)}${pending > 0 ? ` (${pending} report(s) kept to send after the next check)` : ""}\n`),
   });
+}
+
+/** The health check's child: one request on stdin, its result as JSON on stdout. */
+async function healthCheckChild(context: CommandContext): Promise<number> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of process.stdin) {
+    bytes += (chunk as Buffer).byteLength;
+    if (bytes > 64 * 1024 * 1024) throw new ConfigurationError("the health check's request is larger than 64 MiB");
+    chunks.push(chunk as Buffer);
+  }
+  const request = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { modelPath?: unknown; fixture?: unknown; options?: { budgetMs?: unknown } };
+  if (typeof request.modelPath !== "string") throw new ConfigurationError("the health check's request names no model");
+  const budget = request.options?.budgetMs;
+  const { runHealthCheck } = await import("@slmops/health-check");
+  const result = await runHealthCheck(request.modelPath, request.fixture, typeof budget === "number" ? { budgetMs: budget } : {});
+  context.io.stdout.write(`${JSON.stringify(result)}\n`);
+  return ExitCode.ok;
 }
 
 function exitFor(outcome: CheckOutcome, context: CommandContext): number {
