@@ -17,8 +17,10 @@
 //               download: no hash, no fsync)
 //   http.get    node's http.get piped to a file, both files, in this process
 //   agent       Agent.checkOnce() in this process, with the dependencies
-//               `slmops agent` gives it (downloadFile, runHealthCheck): what
-//               one update costs a running `slmops agent run`
+//               `slmops agent` gives it (downloadFile, and the health check
+//               in a child process, the built CLI as `agent health-check`,
+//               started when the download begins): what one update costs a
+//               running `slmops agent run`
 //   agent once  `slmops agent once` (the built CLI) as a fresh process, as a
 //               timer or a shell would run it: Node's start, the bundle,
 //               ONNX Runtime's load included
@@ -89,7 +91,6 @@ async function main() {
     const bytes = repo.files.reduce((sum, f) => sum + f.bytes, 0);
 
     const agentLib = await import(path.join(here, "..", "dist", "index.js"));
-    const { runHealthCheck } = await import("@slmops/health-check");
     let deviceCount = 0;
     const newDevice = async (extra = "") => {
       const dir = path.join(work, `device-${++deviceCount}`);
@@ -134,13 +135,18 @@ async function main() {
         const config = await agentLib.loadAgentConfig(device.config, device.config);
         const marks = [];
         let healthResult;
-        const agent = new agentLib.Agent(config, {
-          download: (url, destination, expected, options) => agentLib.downloadFile(url, destination, expected, options),
-          healthCheck: async (modelPath, fixture, options) => {
-            healthResult = await runHealthCheck(modelPath, fixture, options);
+        const child = agentLib.healthCheckInChildProcess({ file: process.execPath, args: [cliPath, "agent", "health-check"] }, { timeoutMs: config.healthCheck.timeoutMs });
+        const healthCheck = Object.assign(
+          async (modelPath, fixture, options) => {
+            healthResult = await child(modelPath, fixture, options);
             marks.push(["health-checked", performance.now()]);
             return healthResult;
           },
+          { prepare: child.prepare, discard: child.discard },
+        );
+        const agent = new agentLib.Agent(config, {
+          download: (url, destination, expected, options) => agentLib.downloadFile(url, destination, expected, options),
+          healthCheck,
           emit: (event) => void marks.push([event.event, performance.now(), event]),
         });
         const began = performance.now();

@@ -47,11 +47,16 @@ export type DownloadFunction = (
 ) => Promise<unknown>;
 
 /** Runs a release's health-check fixture on an installed model. */
-export type HealthCheckFunction = (
+export type HealthCheckFunction = ((
   modelPath: string,
   fixture: unknown,
   options: { readonly budgetMs?: number },
-) => Promise<{ readonly ok: boolean; readonly problems: readonly string[]; readonly latencyMs?: number; readonly loadMs?: number }>;
+) => Promise<{ readonly ok: boolean; readonly problems: readonly string[]; readonly latencyMs?: number; readonly loadMs?: number }>) & {
+  /** Told when an update begins (its download), so that a check with a slow start can get ready meanwhile. */
+  readonly prepare?: () => void;
+  /** Told when the update ends, checked or not: what `prepare` started and the check did not use goes. */
+  readonly discard?: () => void;
+};
 
 export interface AgentDependencies {
   readonly download: DownloadFunction;
@@ -250,7 +255,11 @@ export class Agent {
     const stage = release.rolloutPlan.stages[rollout.stage];
     if (!stage) throw new CheckFailure(`the rollout names stage ${rollout.stage + 1}, which the release's plan does not have`, false);
     if (!inCohort(rollout.salt, c.device.id, stage.percent)) return this.#idle("not-in-stage", rollout.version, { stage: rollout.stage, percent: Number(stage.percent) });
-    return this.#update(journal, rollout, release, prefix, updater);
+    try {
+      return await this.#update(journal, rollout, release, prefix, updater);
+    } finally {
+      this.#deps.healthCheck.discard?.();
+    }
   }
 
   async #step(journal: Journal, target: InstalledVersion, step: UpdateStep): Promise<Journal> {
@@ -272,6 +281,7 @@ export class Agent {
     await mkdir(staging, { recursive: true });
     const bytes = identity.files.reduce((sum, f) => sum + f.bytes, 0);
     await this.#emit({ event: "downloading", version: rollout.version, stage: rollout.stage, bytes });
+    this.#deps.healthCheck.prepare?.();
     const began = Date.now();
     for (const file of identity.files) {
       const info = await updater.getTargetInfo(`${prefix}/${file.name}`);

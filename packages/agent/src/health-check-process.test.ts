@@ -4,6 +4,10 @@
  * only), and a crash, a hang, a failure, garbage or a flood of output each
  * become a failed check with its reason, never an error of the agent.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { healthCheckInChildProcess, MAX_HEALTH_CHECK_OUTPUT_BYTES } from "./health-check-process.js";
 
@@ -44,6 +48,37 @@ describe("the health check in a child process", () => {
   it("stops reading a child that floods its output", async () => {
     const result = await child(`const line = "x".repeat(65536); for (let i = 0; i < 64; i++) process.stdout.write(line); setInterval(() => {}, 1000);`)("/m", {}, {});
     expect(result).toEqual({ ok: false, problems: [`its process wrote more than ${MAX_HEALTH_CHECK_OUTPUT_BYTES} bytes`] });
+  });
+
+  it("uses the child prepare() started ahead, and discard() ends one that was not used", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slmops-health-child-"));
+    const pidFile = join(dir, "pid");
+    // The child says how long it had been running when its request came.
+    const script = (file: string) =>
+      `require("node:fs").writeFileSync(${JSON.stringify(file)}, String(process.pid)); const born = Date.now(); let d = ""; process.stdin.on("data", (c) => (d += c)); process.stdin.on("end", () => console.log(JSON.stringify({ ok: true, problems: [], latencyMs: Date.now() - born })));`;
+    const check = healthCheckInChildProcess({ file: process.execPath, args: ["-e", script(pidFile)] }, { timeoutMs: 30_000 });
+    check.prepare!();
+    await sleep(1500);
+    expect((await check("/m", {}, {})).latencyMs).toBeGreaterThanOrEqual(1000);
+    // Not prepared: a child is started for the check, and gets its request as soon as it reads.
+    expect((await check("/m", {}, {})).latencyMs).toBeLessThan(1000);
+
+    const unused = join(dir, "unused");
+    const other = healthCheckInChildProcess({ file: process.execPath, args: ["-e", `${script(unused)} setInterval(() => {}, 1000);`] }, { timeoutMs: 30_000 });
+    other.prepare!();
+    for (let i = 0; i < 100 && !readFileSync(unused, { flag: "a+" }).length; i++) await sleep(50);
+    const pid = Number(readFileSync(unused, "utf8"));
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    other.discard!();
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+        await sleep(20);
+      } catch {
+        break;
+      }
+    }
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
   it("reports a program that cannot start", async () => {

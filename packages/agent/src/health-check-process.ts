@@ -10,7 +10,7 @@
  * writes its result as one JSON object to stdout. `slmops agent
  * health-check` is that child.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { HealthCheckFunction } from "./agent.js";
 
 /** How to start the child: a program and its arguments, e.g. Node, the CLI and `agent health-check`. */
@@ -24,57 +24,94 @@ export const MAX_HEALTH_CHECK_OUTPUT_BYTES = 1024 * 1024;
 
 type Result = Awaited<ReturnType<HealthCheckFunction>>;
 
-/** A health check run by `command`, killed (SIGKILL) when it has not answered after `timeoutMs`. */
-export function healthCheckInChildProcess(command: HealthCheckCommand, options: { readonly timeoutMs: number }): HealthCheckFunction {
-  return (modelPath, fixture, checkOptions) =>
-    new Promise<Result>((resolve) => {
-      const child = spawn(command.file, [...command.args], { stdio: ["pipe", "pipe", "pipe"] });
-      const out: Buffer[] = [];
-      let outBytes = 0;
-      let errText = "";
-      let settled = false;
-      const finish = (result: Result) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        resolve(result);
-      };
-      const timer = setTimeout(() => finish({ ok: false, problems: [`did not finish within ${options.timeoutMs} ms (its process was killed)`] }), options.timeoutMs);
-      child.stdout.on("data", (chunk: Buffer) => {
-        outBytes += chunk.byteLength;
-        if (outBytes > MAX_HEALTH_CHECK_OUTPUT_BYTES) finish({ ok: false, problems: [`its process wrote more than ${MAX_HEALTH_CHECK_OUTPUT_BYTES} bytes`] });
-        else out.push(chunk);
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        if (errText.length < 4096) errText += chunk.toString("utf8");
-      });
-      child.on("error", (error) => finish({ ok: false, problems: [`its process could not start: ${error.message}`] }));
-      child.on("close", (code, signal) => {
-        if (signal) return finish({ ok: false, problems: [`its process was ended by ${signal} (ONNX Runtime crashed on the model?)`] });
-        const text = Buffer.concat(out).toString("utf8").trim();
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        if (!isResult(parsed)) {
-          const why = firstLine(errText) || (text === "" ? "no output" : "output that is not a result");
-          return finish({ ok: false, problems: [`its process exited with code ${code ?? "?"} and ${why}`] });
-        }
-        finish({
-          ok: parsed.ok,
-          problems: parsed.problems.map((p) => p.slice(0, 1000)),
-          ...(parsed.latencyMs !== undefined ? { latencyMs: parsed.latencyMs } : {}),
-          ...(parsed.loadMs !== undefined ? { loadMs: parsed.loadMs } : {}),
-        });
-      });
-      child.stdin.on("error", () => undefined); // a child that exits before reading: reported by "close"
-      child.stdin.end(JSON.stringify({ modelPath, fixture, options: checkOptions }));
-    });
+interface Started {
+  readonly child: ChildProcess;
+  /** Settles when the child has closed (or could not start), with what it wrote. */
+  readonly ended: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly out: string; readonly err: string; readonly problem?: string }>;
 }
 
+/** Starts the child with every listener attached at once, so that nothing it does before the request is missed. */
+function start(command: HealthCheckCommand): Started {
+  const child = spawn(command.file, [...command.args], { stdio: ["pipe", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let outBytes = 0;
+  let err = "";
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string; problem?: string }>((resolve) => {
+    let problem: string | undefined;
+    child.stdout!.on("data", (chunk: Buffer) => {
+      outBytes += chunk.byteLength;
+      if (outBytes <= MAX_HEALTH_CHECK_OUTPUT_BYTES) out.push(chunk);
+      else if (problem === undefined) {
+        problem = `its process wrote more than ${MAX_HEALTH_CHECK_OUTPUT_BYTES} bytes`;
+        child.kill("SIGKILL");
+      }
+    });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      if (err.length < 4096) err += chunk.toString("utf8");
+    });
+    child.on("error", (error) => {
+      problem ??= `its process could not start: ${error.message}`;
+      resolve({ code: null, signal: null, out: "", err, problem });
+    });
+    child.on("close", (code, signal) => resolve({ code, signal, out: Buffer.concat(out).toString("utf8").trim(), err, ...(problem ? { problem } : {}) }));
+  });
+  child.stdin!.on("error", () => undefined); // a child that exits before reading: its end says why
+  return { child, ended };
+}
+
+/**
+ * A health check run by `command`, killed (SIGKILL) when it has not answered
+ * `timeoutMs` after its request. `prepare()` starts the child ahead (while
+ * the update downloads, so that Node's start and ONNX Runtime's load are not
+ * waited for afterwards); `discard()` ends a started child the update did
+ * not use.
+ */
+export function healthCheckInChildProcess(command: HealthCheckCommand, options: { readonly timeoutMs: number }): HealthCheckFunction {
+  let prepared: Started | undefined;
+  const check = async (modelPath: string, fixture: unknown, checkOptions: { readonly budgetMs?: number }): Promise<Result> => {
+    const started = prepared ?? start(command);
+    prepared = undefined;
+    const { child } = started;
+    if (child.exitCode === null && child.signalCode === null) child.stdin!.end(JSON.stringify({ modelPath, fixture, options: checkOptions }));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
+    });
+    const ended = await Promise.race([started.ended, timedOut]);
+    clearTimeout(timer);
+    if (ended === "timeout") {
+      child.kill("SIGKILL");
+      return { ok: false, problems: [`did not finish within ${options.timeoutMs} ms (its process was killed)`] };
+    }
+    if (ended.problem) return { ok: false, problems: [ended.problem] };
+    if (ended.signal) return { ok: false, problems: [`its process was ended by ${ended.signal} (ONNX Runtime crashed on the model?)`] };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(ended.out);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isResult(parsed)) {
+      const why = firstLine(ended.err) || (ended.out === "" ? "no output" : "output that is not a result");
+      return { ok: false, problems: [`its process exited with code ${ended.code ?? "?"} and ${why}`] };
+    }
+    return {
+      ok: parsed.ok,
+      problems: parsed.problems.map((p) => p.slice(0, 1000)),
+      ...(parsed.latencyMs !== undefined ? { latencyMs: parsed.latencyMs } : {}),
+      ...(parsed.loadMs !== undefined ? { loadMs: parsed.loadMs } : {}),
+    };
+  };
+  return Object.assign(check, {
+    prepare: () => {
+      prepared ??= start(command);
+    },
+    discard: () => {
+      prepared?.child.kill("SIGKILL");
+      prepared = undefined;
+    },
+  });
+}
 function isResult(value: unknown): value is Result {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;

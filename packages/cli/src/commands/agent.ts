@@ -91,8 +91,13 @@ async function makeAgent(context: CommandContext, config: AgentConfig) {
   });
 }
 
-/** The health check's child: one request on stdin, its result as JSON on stdout. */
+/**
+ * The health check's child: one request on stdin, its result as JSON on
+ * stdout. ONNX Runtime is loaded before the request is read, since the
+ * agent starts this process while the update still downloads.
+ */
 async function healthCheckChild(context: CommandContext): Promise<number> {
+  const { runHealthCheck } = await import("@slmops/health-check");
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of process.stdin) {
@@ -103,7 +108,6 @@ async function healthCheckChild(context: CommandContext): Promise<number> {
   const request = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { modelPath?: unknown; fixture?: unknown; options?: { budgetMs?: unknown } };
   if (typeof request.modelPath !== "string") throw new ConfigurationError("the health check's request names no model");
   const budget = request.options?.budgetMs;
-  const { runHealthCheck } = await import("@slmops/health-check");
   const result = await runHealthCheck(request.modelPath, request.fixture, typeof budget === "number" ? { budgetMs: budget } : {});
   context.io.stdout.write(`${JSON.stringify(result)}\n`);
   return ExitCode.ok;
