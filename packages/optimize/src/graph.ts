@@ -52,6 +52,35 @@ export function allGraphs(graph: GraphProto): GraphProto[] {
   return out;
 }
 
+/** A MatMul of a graph or of a graph nested in it, with the initializer its B input names, where there is one. */
+export interface MatMulSite {
+  readonly node: NodeProto;
+  /** The graph the node is in, its place in {@link allGraphs} (0: the model's own), and its index there. */
+  readonly graph: GraphProto;
+  readonly graphIndex: number;
+  readonly index: number;
+  /** B's initializer: the node's own graph's, else the model's (weights a merged decoder's branches share). */
+  readonly weight: TensorProto | undefined;
+  /** The graph whose initializer `weight` is. */
+  readonly owner: GraphProto;
+}
+
+/** Every MatMul of `main` and the graphs nested in it, in order, each with its weight (see {@link MatMulSite}). */
+export function matmulSites(main: GraphProto): MatMulSite[] {
+  const mainInitializers = initializerMap(main);
+  const sites: MatMulSite[] = [];
+  for (const [graphIndex, graph] of allGraphs(main).entries()) {
+    const own = graph === main ? mainInitializers : initializerMap(graph);
+    graph.node.forEach((node, index) => {
+      if (!isOnnxOp(node, "MatMul")) return;
+      const input = node.input[1] ?? "";
+      const local = own.get(input);
+      sites.push({ node, graph, graphIndex, index, weight: local ?? mainInitializers.get(input), owner: local ? graph : main });
+    });
+  }
+  return sites;
+}
+
 /** Hands out names not used anywhere in the graph (or a graph nested in it) yet. */
 export class NameScope {
   readonly #taken = new Set<string>();

@@ -10,7 +10,7 @@
  */
 import { ConfigurationError } from "@slmops/diagnostics";
 import { DataType, type ModelProto, type TensorProto } from "@slmops/onnx";
-import { allGraphs, graphOf, initializerMap, isOnnxOp } from "./graph.js";
+import { graphOf, matmulSites } from "./graph.js";
 import { countZeros, pruneSmallest } from "./magnitude.js";
 import type { NormalizedPass } from "./pass-options.js";
 import type { TensorProgress } from "./quantize-pass.js";
@@ -28,20 +28,13 @@ export interface PruneStats {
 
 /** Runs the prune pass on `model` in place. */
 export function pruneModel(model: ModelProto, pass: PrunePass, onTensor?: TensorProgress): PruneStats {
-  const main = graphOf(model);
-  const mainInitializers = initializerMap(main);
   const seen = new Set<TensorProto>();
   const targets: TensorProto[] = [];
   // MatMuls in nested graphs too (a merged decoder's branches), each weight pruned once however many read it.
-  for (const graph of allGraphs(main)) {
-    const own = graph === main ? mainInitializers : initializerMap(graph);
-    for (const n of graph.node) {
-      if (!isOnnxOp(n, "MatMul")) continue;
-      const w = own.get(n.input[1] ?? "") ?? mainInitializers.get(n.input[1] ?? "");
-      if (w && w.dims.length === 2 && isFloatTensor(w) && !seen.has(w)) {
-        seen.add(w);
-        targets.push(w);
-      }
+  for (const { weight: w } of matmulSites(graphOf(model))) {
+    if (w && w.dims.length === 2 && isFloatTensor(w) && !seen.has(w)) {
+      seen.add(w);
+      targets.push(w);
     }
   }
   if (targets.length === 0) {

@@ -18,7 +18,7 @@
  */
 import { ConfigurationError } from "@slmops/diagnostics";
 import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from "@slmops/onnx";
-import { MS_DOMAIN, NameScope, allGraphs, ensureOpset, graphOf, initializerMap, isOnnxOp, node, useCounts } from "./graph.js";
+import { MS_DOMAIN, NameScope, ensureOpset, graphOf, matmulSites, node, useCounts } from "./graph.js";
 import { quantizeInt8PerChannel } from "./int8.js";
 import { withHessians, type ActivationSpec, type Calibration, type KeptRows } from "./calibration.js";
 import { compareLogits } from "./metrics.js";
@@ -85,7 +85,6 @@ export interface QuantizedNodes {
  */
 function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]; skipped: number } {
   const main = graphOf(model);
-  const mainInitializers = initializerMap(main);
   const overrides = pass.activations === "none" ? pass.overrides : [];
   const excluded = new NodePatterns(pass.excludeNodes, "exclude-nodes");
   const selectors = overrides.map((o, i) => new NodePatterns(o.nodes, `overrides[${i}].nodes`));
@@ -93,35 +92,28 @@ function findTargets(model: ModelProto, pass: QuantizePass): { targets: Target[]
   const targets: Target[] = [];
   let skipped = 0;
   const matmuls = new Set<string>();
-  for (const [graphIndex, graph] of allGraphs(main).entries()) {
-    const own = graph === main ? mainInitializers : initializerMap(graph);
+  for (const { node: n, graph, graphIndex, index, weight, owner } of matmulSites(main)) {
+    const name = n.name ?? "";
+    matmuls.add(name);
+    const excludedBy = excluded.matching(name);
+    for (const p of excludedBy) used.add(`exclude-nodes\u0000${p}`);
     // An input with a default can be overridden at run time.
-    const graphInputs = new Set([...main.input, ...graph.input].map((i) => i.name));
-    graph.node.forEach((n, index) => {
-      if (!isOnnxOp(n, "MatMul")) return;
-      const name = n.name ?? "";
-      matmuls.add(name);
-      const excludedBy = excluded.matching(name);
-      for (const p of excludedBy) used.add(`exclude-nodes\u0000${p}`);
-      const input = n.input[1] ?? "";
-      const owner = own.has(input) ? graph : main;
-      const weight = own.get(input) ?? mainInitializers.get(input);
-      const eligible = weight !== undefined && !graphInputs.has(weight.name) && weight.dims.length === 2 && isFloatTensor(weight) && excludedBy.length === 0;
-      if (!eligible) {
-        skipped++;
-        return;
-      }
-      let settings: BlockSettings | undefined = pass.activations === "none" ? pass : undefined;
-      for (const [i, o] of overrides.entries()) {
-        const by = selectors[i]!.matching(name);
-        if (by.length === 0) continue;
-        for (const p of by) used.add(`overrides[${i}]\u0000${p}`);
-        settings = o;
-        break;
-      }
-      const weightId = owner === main ? input : `${graphIndex}\u0000${input}`;
-      targets.push({ node: n, graph, index, weight, owner, weightId, settings });
-    });
+    const isInput = weight !== undefined && [...main.input, ...graph.input].some((i) => i.name === weight.name);
+    const eligible = weight !== undefined && !isInput && weight.dims.length === 2 && isFloatTensor(weight) && excludedBy.length === 0;
+    if (!eligible) {
+      skipped++;
+      continue;
+    }
+    let settings: BlockSettings | undefined = pass.activations === "none" ? pass : undefined;
+    for (const [i, o] of overrides.entries()) {
+      const by = selectors[i]!.matching(name);
+      if (by.length === 0) continue;
+      for (const p of by) used.add(`overrides[${i}]\u0000${p}`);
+      settings = o;
+      break;
+    }
+    const weightId = owner === main ? weight.name! : `${graphIndex}\u0000${weight.name!}`;
+    targets.push({ node: n, graph, index, weight, owner, weightId, settings });
   }
   const unused = [
     ...pass.excludeNodes.filter((p) => !used.has(`exclude-nodes\u0000${p}`)).map((p) => `exclude-nodes \`${p}\``),
