@@ -25,6 +25,12 @@
 //             through tuf-js's Updater, every target checked in place
 //   cli start (reference for build and verify) `slmops --version`: the
 //             CLI's own start, which every command pays
+//   node start (reference) `node -e ""`: a fresh Node process doing
+//             nothing, what any command written for Node pays before its
+//             first line
+//   sha256 process (reference for build and verify) the sha256 phase as a
+//             fresh process, timed from outside: Node's start and the hash,
+//             the least a command that reads every byte once can cost
 //   device    tuf-js's Updater over a loopback HTTP server (same process):
 //             refresh, then downloadTarget of every target file
 //   download  (reference for device) the same target files over the same
@@ -36,6 +42,7 @@
 //
 //   npx turbo run bench --filter=@slmops/edge-release   (build the CLI first: cd packages/cli && npm run build)
 //   RUNS=3 PHASES=sha256,verify node bench/release.bench.mjs
+//   SLMOPS_CLI=../cli/dist-old/bin.js node bench/release.bench.mjs   (another build of the CLI)
 /* global process, console, Buffer, URL, fetch */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -50,15 +57,18 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 
 const RUNS = Number(process.env.RUNS ?? 5);
-const ALL_PHASES = ["sha256", "describe", "fixture", "publish", "copy", "build", "verify", "cli start", "device", "download"];
+const ALL_PHASES = ["sha256", "describe", "fixture", "publish", "copy", "build", "verify", "cli start", "node start", "sha256 process", "device", "download"];
 const PHASES = process.env.PHASES ? process.env.PHASES.split(",") : ALL_PHASES;
 const CLI_PHASES = new Set(["build", "verify", "cli start"]);
+/** Phases timed from outside their process: the wall time of the whole process. */
+const PROCESS_PHASES = new Set(["node start", "sha256 process"]);
 const FILES = ["model.onnx", "model.onnx.data"];
 const MODEL = "bench-lm";
 const VARIANT = "fp32";
 const DEVICE = "rpi5";
 const here = path.dirname(fileURLToPath(import.meta.url));
-const cliPath = path.join(here, "..", "..", "cli", "dist", "bin.js");
+// SLMOPS_CLI=<path to bin.js> measures another build of the CLI (an A/B against a commit's build).
+const cliPath = process.env.SLMOPS_CLI ? path.resolve(process.env.SLMOPS_CLI) : path.join(here, "..", "..", "cli", "dist", "bin.js");
 
 /** The baseline: 1 MiB reads, the next one in flight while this one is hashed — as fast as this process hashes a file. */
 async function sha256File(file) {
@@ -229,6 +239,16 @@ function cliPhase(phase, work, keys) {
   return { ms, maxRssBytes: Number(/maxrss-kib=(\d+)/.exec(out.stderr)?.[1]) * 1024 };
 }
 
+/** A reference timed from outside: a fresh process, its wall time and its peak RSS from /usr/bin/time. */
+function processPhase(phase, work) {
+  const args = phase === "node start" ? ["-e", ""] : [fileURLToPath(import.meta.url), "--child", "sha256", work];
+  const start = performance.now();
+  const out = spawnSync("/usr/bin/time", ["-f", "maxrss-kib=%M", process.execPath, ...args], { encoding: "utf8" });
+  const ms = performance.now() - start;
+  if (out.status !== 0) throw new Error(`${phase} failed:\n${out.stderr}`);
+  return { ms, maxRssBytes: Number(/maxrss-kib=(\d+)/.exec(out.stderr)?.[1]) * 1024 };
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -315,6 +335,7 @@ async function main() {
       for (const phase of phases) {
         let result;
         if (CLI_PHASES.has(phase)) result = cliPhase(phase, work, keys);
+        else if (PROCESS_PHASES.has(phase)) result = processPhase(phase, work);
         else {
           const out = spawnSync(process.execPath, [self, "--child", phase, work], { encoding: "utf8", maxBuffer: 1 << 20 });
           if (out.status !== 0) throw new Error(`phase ${phase} failed:\n${out.stderr}`);
@@ -338,7 +359,7 @@ async function main() {
       console.log(`| ${phase} | ${ms.toFixed(0)} (${min.toFixed(0)}–${Math.max(...results[phase].ms).toFixed(0)}) | ${(ms / base).toFixed(2)}× | ${(min / baseMin).toFixed(2)}× | ${rss.toFixed(0)} |`);
     }
     const ratio = (a, b) => (results[a] && results[b] ? `${(median(results[a].ms) / median(results[b].ms)).toFixed(2)}×` : "—");
-    console.log(`\npublish / copy: ${ratio("publish", "copy")}; device / download: ${ratio("device", "download")}; build / cli start: ${ratio("build", "cli start")}; verify / cli start: ${ratio("verify", "cli start")}`);
+    console.log(`\npublish / copy: ${ratio("publish", "copy")}; device / download: ${ratio("device", "download")}; build / cli start: ${ratio("build", "cli start")}; verify / cli start: ${ratio("verify", "cli start")}; build / sha256 process: ${ratio("build", "sha256 process")}; verify / sha256 process: ${ratio("verify", "sha256 process")}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -78,11 +78,15 @@ function makeModelOptionSpecs(): Record<string, OptionSpec> {
 export const makeModelCommand: Command = {
   name: "make-model",
   summary: "write a small Llama-style decoder as ONNX, with its tokenizer and eval set, from a seed",
-  description:
-    "Writes a complete model project into --out: model.onnx (fp32, opset 17, Hugging Face Optimum decoder I/O),\n" +
-    "tokenizer.json and tokenizer_config.json (byte-level BPE), eval.jsonl and config.json.\n" +
-    "The same flags always give byte-identical files. Start from a preset and override any size.\n\n" +
-    `Presets (default tiny):\n${presetLines()}`,
+  // Made when help is shown: counting the presets' parameters at load would slow every command's start.
+  get description(): string {
+    return (
+      "Writes a complete model project into --out: model.onnx (fp32, opset 17, Hugging Face Optimum decoder I/O),\n" +
+      "tokenizer.json and tokenizer_config.json (byte-level BPE), eval.jsonl and config.json.\n" +
+      "The same flags always give byte-identical files. Start from a preset and override any size.\n\n" +
+      `Presets (default tiny):\n${presetLines()}`
+    );
+  },
   positionals: [],
   options: makeModelOptionSpecs(),
   examples: [
