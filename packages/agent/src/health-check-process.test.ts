@@ -26,6 +26,26 @@ describe("the health check in a child process", () => {
     expect(await failing("/m/model.onnx", {}, {})).toEqual({ ok: false, problems: ["the top tokens differ"] });
   });
 
+  it("takes the result as soon as its line is in, and ends a child that lingers after it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slmops-health-answer-"));
+    const pidFile = join(dir, "pid");
+    // Tearing down stands in for a session's release: the result is written, then the child stays.
+    const check = child(`require("node:fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); console.log(JSON.stringify({ ok: true, problems: [], latencyMs: 2 })); setInterval(() => {}, 1000);`, 20_000);
+    expect(await check("/m", {}, {})).toEqual({ ok: true, problems: [], latencyMs: 2 });
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+        await sleep(20);
+      } catch {
+        break;
+      }
+    }
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    // A first line that is not a result still waits for the end, and says what it was.
+    expect(await child(`console.log("loading"); setTimeout(() => process.exit(4), 100);`)("/m", {}, {})).toEqual({ ok: false, problems: ["its process exited with code 4 and output that is not a result"] });
+  });
+
   it("reports a crash of ONNX Runtime (the process killed by a signal) as a failed check", async () => {
     const result = await child(`process.kill(process.pid, "SIGSEGV");`)("/m/model.onnx", {}, {});
     expect(result).toEqual({ ok: false, problems: ["its process was ended by SIGSEGV (ONNX Runtime crashed on the model?)"] });

@@ -26,8 +26,21 @@ type Result = Awaited<ReturnType<HealthCheckFunction>>;
 
 interface Started {
   readonly child: ChildProcess;
-  /** Settles when the child has closed (or could not start), with what it wrote. */
-  readonly ended: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly out: string; readonly err: string; readonly problem?: string }>;
+  /**
+   * Settles with what the child wrote: as soon as its first line is a
+   * result (`answered`: the child may still be tearing ONNX Runtime down),
+   * else when it has closed or could not start.
+   */
+  readonly ended: Promise<Ended>;
+}
+
+interface Ended {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly out: string;
+  readonly err: string;
+  readonly problem?: string;
+  readonly answered?: true;
 }
 
 /** Starts the child with every listener attached at once, so that nothing it does before the request is missed. */
@@ -36,14 +49,22 @@ function start(command: HealthCheckCommand): Started {
   const out: Buffer[] = [];
   let outBytes = 0;
   let err = "";
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string; problem?: string }>((resolve) => {
+  const ended = new Promise<Ended>((resolve) => {
     let problem: string | undefined;
+    /** Whether the first line is still to come; once it came, only the close settles. */
+    let firstLineToCome = true;
     child.stdout!.on("data", (chunk: Buffer) => {
       outBytes += chunk.byteLength;
       if (outBytes <= MAX_HEALTH_CHECK_OUTPUT_BYTES) out.push(chunk);
       else if (problem === undefined) {
         problem = `its process wrote more than ${MAX_HEALTH_CHECK_OUTPUT_BYTES} bytes`;
         child.kill("SIGKILL");
+      }
+      if (firstLineToCome && problem === undefined && chunk.includes(0x0a)) {
+        firstLineToCome = false;
+        const text = Buffer.concat(out).toString("utf8");
+        const line = text.slice(0, text.indexOf("\n")).trim();
+        if (isResult(parseJson(line))) resolve({ code: null, signal: null, out: line, err, answered: true });
       }
     });
     child.stderr!.on("data", (chunk: Buffer) => {
@@ -83,14 +104,11 @@ export function healthCheckInChildProcess(command: HealthCheckCommand, options: 
       child.kill("SIGKILL");
       return { ok: false, problems: [`did not finish within ${options.timeoutMs} ms (its process was killed)`] };
     }
+    // The result is in; what the child has left to do is release its session and exit.
+    if (ended.answered) child.kill("SIGKILL");
     if (ended.problem) return { ok: false, problems: [ended.problem] };
     if (ended.signal) return { ok: false, problems: [`its process was ended by ${ended.signal} (ONNX Runtime crashed on the model?)`] };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(ended.out);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = parseJson(ended.out);
     if (!isResult(parsed)) {
       const why = firstLine(ended.err) || (ended.out === "" ? "no output" : "output that is not a result");
       return { ok: false, problems: [`its process exited with code ${ended.code ?? "?"} and ${why}`] };
@@ -122,6 +140,14 @@ function isResult(value: unknown): value is Result {
     (v.latencyMs === undefined || typeof v.latencyMs === "number") &&
     (v.loadMs === undefined || typeof v.loadMs === "number")
   );
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function firstLine(text: string): string {

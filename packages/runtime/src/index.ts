@@ -11,6 +11,7 @@ import { ConfigurationError, SlmopsError } from "@slmops/diagnostics";
 
 export { detectDecoder, DecoderLayoutError, USE_CACHE_BRANCH, type CacheSlot, type DecoderLayout } from "./decoder-layout.js";
 export { decoderFeeds, emptyCache, nextCache, type KvCache } from "./decoder-feeds.js";
+export { warmUp, WARM_UP_MODEL } from "./warm-up.js";
 
 export type ElementType =
   | "float32"

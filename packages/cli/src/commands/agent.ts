@@ -93,11 +93,14 @@ async function makeAgent(context: CommandContext, config: AgentConfig) {
 
 /**
  * The health check's child: one request on stdin, its result as JSON on
- * stdout. ONNX Runtime is loaded before the request is read, since the
- * agent starts this process while the update still downloads.
+ * stdout. ONNX Runtime is loaded and warmed up (its first session) before
+ * the request is read, since the agent starts this process while the update
+ * still downloads.
  */
 async function healthCheckChild(context: CommandContext): Promise<number> {
-  const { runHealthCheck } = await import("@slmops/health-check");
+  const [{ runHealthCheck }, { warmUp }] = await Promise.all([import("@slmops/health-check"), import("@slmops/runtime")]);
+  // Only a head start: if ONNX Runtime cannot even run the warm-up model, the check's own session says why.
+  await warmUp().catch(() => undefined);
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of process.stdin) {

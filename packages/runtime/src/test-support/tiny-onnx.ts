@@ -74,6 +74,8 @@ export interface TinyModel {
   readonly nodes: readonly TinyNode[];
   readonly initializers?: readonly TinyInitializer[];
   readonly opset?: number;
+  /** Default `slmops-runtime-tests`. */
+  readonly producer?: string;
 }
 
 function valueInfo(w: Writer, value: TinyValue): void {
@@ -94,7 +96,7 @@ function valueInfo(w: Writer, value: TinyValue): void {
 export function encodeTinyModel(model: TinyModel): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // ir_version
-  w.string(2, "slmops-runtime-tests"); // producer_name
+  w.string(2, model.producer ?? "slmops-runtime-tests"); // producer_name
   w.message(7, (graph) => {
     model.nodes.forEach((node, i) =>
       graph.message(1, (n) => {
