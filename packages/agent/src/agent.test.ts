@@ -1,4 +1,6 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inCohort, newCohortSalt } from "@slmops/rollout-cohort";
@@ -153,6 +155,8 @@ describe("slmops agent against Debian's nginx serving a signed repository (real 
       expect(r.status, what).toBe(1);
       expect(names(r.events), what).toEqual(["checking", "failed"]);
       expect(r.events[1]?.retryable, what).toBe(false);
+      // A refusal the agent expects: one line, no "internal error" with a stack.
+      expect(r.stderr, what).not.toMatch(/internal error/);
       expect(activeVersion(attacked), what).toBe("4.1.0");
       expect(trusted(attacked), what).toEqual(before);
     }
@@ -162,8 +166,48 @@ describe("slmops agent against Debian's nginx serving a signed repository (real 
     const r = device.once();
     expect(names(r.events)).toEqual(["checking", "failed"]);
     expect(r.events[1]?.reason).toMatch(/expired/i);
+    expect(r.stderr).not.toMatch(/internal error/);
     expect(activeVersion(device)).toBe("4.1.0");
     expect(trusted(device)).toEqual(before);
+  });
+
+  it("names the repository and what went wrong when it cannot be had, retrying only what may pass; a wrong trust anchor is named", async () => {
+    // Each server in a process of its own: the agent runs with spawnSync, which blocks this one.
+    const answering = async (status: number): Promise<{ url: string; child: ChildProcess }> => {
+      const child = spawn(process.execPath, ["-e", `const s = require("node:http").createServer((q, r) => r.writeHead(${status}).end()); s.listen(0, "127.0.0.1", () => console.log(s.address().port));`], { stdio: ["ignore", "pipe", "inherit"] });
+      const [line] = (await once(child.stdout!, "data")) as [Buffer];
+      return { url: `http://127.0.0.1:${line.toString().trim()}/releases`, child };
+    };
+    const notFound = await answering(404);
+    const failing = await answering(503);
+    const closed = await answering(200);
+    closed.child.kill();
+    await once(closed.child, "close");
+    const urlOf = (server: { url: string }) => server.url;
+    const closedUrl = closed.url;
+    try {
+      const cases: [string, string, RegExp, boolean][] = [
+        ["404", urlOf(notFound), /^the release repository http:\/\/127\.0\.0\.1:\d+\/releases answered HTTP 404 Not Found for its metadata; check the repository URL/, false],
+        ["503", urlOf(failing), /answered HTTP 503 Service Unavailable for its metadata; the server failed; it is tried again later$/, true],
+        ["nothing listening", closedUrl, /^the release repository http:\/\/127\.0\.0\.1:\d+\/releases cannot be reached \(ECONNREFUSED\); check the URL and that its server is running$/, true],
+      ];
+      for (const [what, repository, reason, retryable] of cases) {
+        const r = makeDevice({ repository, root: repo.root }).once();
+        expect(r.status, what).toBe(1);
+        expect(names(r.events), what).toEqual(["checking", "failed"]);
+        expect(r.events[1]?.reason, what).toMatch(reason);
+        expect(r.events[1]?.retryable, what).toBe(retryable);
+        expect(r.stderr, what).not.toMatch(/internal error/);
+      }
+    } finally {
+      notFound.child.kill();
+      failing.child.kill();
+    }
+    // A trust anchor that is JSON but not root metadata: the repository's timestamp, installed by mistake.
+    const wrong = makeDevice({ repository: nginx.url, root: join(repo.dir, "metadata", "timestamp.json") }).once();
+    expect(wrong.status).toBe(1);
+    expect(wrong.events[1]?.reason).toMatch(/timestamp\.json is not TUF root metadata \(it is timestamp metadata\); install the release repository's metadata\/1\.root\.json there$/);
+    expect(wrong.stderr).not.toMatch(/internal error/);
   });
 
   it("tells the application when the active model changes, with a path that stays valid after the switch", async () => {

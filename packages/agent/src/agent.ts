@@ -24,6 +24,7 @@ import { installVersion, pruneVersions, readActive, readReleaseRecord, switchAct
 import { readJournal, writeJournal, type InstalledVersion, type Journal, type UpdateStep } from "./journal.js";
 import { agentLayout, versionDirName, type AgentLayout } from "./layout.js";
 import { acquireLock } from "./lock.js";
+import { httpStatusOf, isRetryableStatus, isTufError, repositoryUnreachable } from "./repository-errors.js";
 import { openTrustedMetadata } from "./trusted-metadata.js";
 import { hashPrefixedName } from "./target-name.js";
 
@@ -120,9 +121,11 @@ function retryableOf(error: unknown): boolean {
   const flag = (error as { retryable?: unknown }).retryable;
   if (typeof flag === "boolean") return flag;
   if (error instanceof EnvironmentError) return true;
-  // tuf-js: network and HTTP errors are DownloadHTTPError / fetch failures; verification errors are not retryable.
+  // tuf-js: an HTTP error may pass when the server failed (5xx, 408, 429); a network failure may pass; a refusal of the metadata does not.
+  const status = httpStatusOf(error);
+  if (status !== undefined) return isRetryableStatus(status);
   const name = (error as { name?: string }).name ?? "";
-  return /Download|Fetch|Timeout|ECONN|ENOTFOUND|EAI_AGAIN/i.test(name) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed/i.test(reasonOf(error));
+  return /Timeout|ECONN|ENOTFOUND|EAI_AGAIN/i.test(name) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|aborted due to timeout/i.test(reasonOf(error));
 }
 
 export class Agent {
@@ -217,7 +220,7 @@ export class Agent {
       return outcome;
     } catch (error) {
       const retryable = retryableOf(error);
-      const reason = reasonOf(error);
+      const reason = repositoryUnreachable(error, this.#config.repository) ?? reasonOf(error);
       journal = (await readJournal(this.layout.journal)).journal;
       const failures = journal.failures + 1;
       await writeJournal(this.layout.journal, { ...journal, pending: null, failures, lastCheck: this.#now().toISOString() });
@@ -360,14 +363,13 @@ export class Agent {
 /**
  * tuf-js's refusals of what the repository served (expired, rolled back,
  * badly signed, malformed metadata …): the check fails and the device is
- * unchanged. tuf-js names its errors (`ExpiredMetadataError`,
- * `BadSignatureError`, `EqualVersionError`, `LengthOrHashMismatchError`,
- * `ValueError` …); the models reject malformed metadata with a `TypeError`
- * raised while reading it.
+ * unchanged. tuf-js throws classes of its own (`ExpiredMetadataError`,
+ * `EqualVersionError`, `LengthOrHashMismatchError`, `ValueError` …, see
+ * {@link isTufError}); the models reject malformed metadata with a
+ * `TypeError` raised while reading it.
  */
 function isTufRefusal(error: unknown): boolean {
-  const name = (error as { name?: string }).name ?? "";
-  if (/^(?:Expired|BadSignature|EqualVersion|BadVersion|LengthOrHashMismatch|UnsignedMetadata|Repository|Value|Runtime|Persist|DownloadHTTP|DownloadLength|Download)Error$/.test(name)) return true;
+  if (isTufError(error)) return true;
   const stack = error instanceof Error ? (error.stack ?? "") : "";
   return error instanceof TypeError && /@tufjs|tuf-js/.test(stack);
 }

@@ -61,6 +61,15 @@ describe("checkRepository: a repository checked as a device sees it", { timeout:
     expect(other.message).toContain("holds no target on channel nightly");
   });
 
+  it("refuses a root that is not root metadata, and names a repository that answers with an HTTP error", async () => {
+    for (const wrong of [readFileSync(join(repo.dir, "metadata", "timestamp.json")), Buffer.from("version: 1\n")]) {
+      const error = await refusal(checkRepository({ repository: repo.dir, root: wrong }));
+      expect(error.message).toMatch(/^the given root is not TUF root metadata \(.+\); give the repository's metadata\/1\.root\.json, or the root a device was installed with$/);
+    }
+    const missing = await refusal(checkRepository({ repository: `${nginx.url}/elsewhere`, root }));
+    expect(missing.message).toMatch(/^the release repository http:\/\/127\.0\.0\.1:\d+\/elsewhere answered HTTP 404 Not Found for its metadata; check the repository URL/);
+  });
+
   it("refuses, by the target's name, a stored model one byte different, one byte longer, or a link to a good copy", async () => {
     const model = storedModel("1.0.0");
     const good = () => readFileSync(`${model}.saved`);

@@ -23,6 +23,7 @@ import { hashVariantFile } from "@slmops/variant-identity";
 import { Updater, type Fetcher } from "tuf-js";
 import { DownloadHTTPError } from "tuf-js/dist/error.js";
 import { downloadFile } from "./download.js";
+import { repositoryUnreachable } from "./repository-errors.js";
 import { hashPrefixedName } from "./target-name.js";
 
 export interface RepositoryCheckOptions {
@@ -119,17 +120,24 @@ export async function checkRepository(options: RepositoryCheckOptions): Promise<
     const metadataDir = join(scratch, "metadata");
     await mkdir(metadataDir);
     await writeFile(join(metadataDir, "root.json"), options.root);
-    const updater = new Updater({
-      metadataDir,
-      metadataBaseUrl: `${base}/metadata`,
-      targetBaseUrl: `${base}/targets`,
-      ...(fetcher ? { fetcher } : {}),
-      config: { fetchRetries: 0, fetchTimeout: options.timeoutMs ?? 30_000 },
-    });
+    let updater: Updater;
+    try {
+      // The constructor reads the root: what is not TUF root metadata is refused here.
+      updater = new Updater({
+        metadataDir,
+        metadataBaseUrl: `${base}/metadata`,
+        targetBaseUrl: `${base}/targets`,
+        ...(fetcher ? { fetcher } : {}),
+        config: { fetchRetries: 0, fetchTimeout: options.timeoutMs ?? 30_000 },
+      });
+    } catch (error) {
+      throw new RepositoryCheckError(`the given root is not TUF root metadata (${reason(error)}); give the repository's metadata/1.root.json, or the root a device was installed with`, { cause: error });
+    }
     try {
       await updater.refresh();
     } catch (error) {
-      throw new RepositoryCheckError(`the release repository does not verify from the given root: ${reason(error)}`, { cause: error });
+      const unreachable = isUrl ? repositoryUnreachable(error, options.repository) : undefined;
+      throw new RepositoryCheckError(unreachable ?? `the release repository does not verify from the given root: ${reason(error)}`, { cause: error });
     }
     // The client keeps the metadata it verified: its targets list what there is to check. A delegated
     // role is fetched only for a path it is trusted for, so each is walked with a path its patterns match.

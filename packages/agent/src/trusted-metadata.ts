@@ -13,7 +13,7 @@ import { copyFile, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "@slmops/atomic-file";
 import { readRegularFile } from "@slmops/contained-fs";
-import { ConfigurationError } from "@slmops/diagnostics";
+import { ConfigurationError, terminalText } from "@slmops/diagnostics";
 import { Updater } from "tuf-js";
 import type { AgentLayout } from "./layout.js";
 
@@ -57,10 +57,17 @@ export async function openTrustedMetadata(layout: AgentLayout, options: TrustedM
   const firstRun = !trusted.includes("root.json");
   if (firstRun) {
     const root = await readMetadataFile(options.trustedRoot, "trusted root metadata");
+    let parsed: unknown;
     try {
-      JSON.parse(root.toString("utf8"));
+      parsed = JSON.parse(root.toString("utf8"));
     } catch (error) {
       throw new ConfigurationError(`the trusted root ${options.trustedRoot} is not JSON; install the release repository's metadata/1.root.json there`, { cause: error });
+    }
+    const type = (parsed as { signed?: { _type?: unknown } } | null)?.signed?._type;
+    if (type !== "root") {
+      throw new ConfigurationError(
+        `the trusted root ${options.trustedRoot} is not TUF root metadata (${typeof type === "string" ? `it is ${terminalText(type)} metadata` : "it has no signed._type"}); install the release repository's metadata/1.root.json there`,
+      );
     }
     await writeFileAtomic(join(layout.work, "root.json"), root);
   } else {
