@@ -93,5 +93,18 @@ describe("release promote reads the fleet: the abort rule halts the rollout, wit
     const halted = s.run(["release", "promote", "--repo", "repo", "--database", failing, "--if-due"], keys);
     expect(halted.status).toBe(1);
     expect(halted.stdout).toContain("the fleet's reports meet the abort rule");
+    // The next hourly run finds the rollout halted: said, not failed.
+    const after = s.run(["release", "promote", "--repo", "repo", "--database", failing, "--if-due"], keys);
+    expect(after.status, after.stderr).toBe(0);
+    expect(after.stdout).toContain("the rollout of tiny-llm 1.1.0 on stable is halted at stage 1 of 2; nothing to promote");
+
+    // At its last stage, the scheduled job has nothing to do, and says so.
+    const done = await rollingOut();
+    const doneKeys = only(done.env, "rollout", "snapshot", "timestamp");
+    expect(done.run(["release", "promote", "--repo", "repo"], doneKeys).status).toBe(0);
+    const last = done.run(["release", "promote", "--repo", "repo", "--if-due"], doneKeys);
+    expect(last.status, last.stderr).toBe(0);
+    expect(last.stdout).toContain("tiny-llm 1.1.0 on stable is at its last stage (2 of 2); nothing to promote");
+    expect(done.run(["release", "promote", "--repo", "repo"], doneKeys).stderr).toContain("is at its last stage already");
   });
 });

@@ -60,7 +60,7 @@ export const releaseCommand: Command = {
     verdict: { type: "string", valueName: "file", description: "build: the gate's verdict (`slmops gate --json` output)" },
     force: { type: "boolean", description: "build: publish although the gate did not pass (recorded in the signed metadata)" },
     root: { type: "string", valueName: "file", description: "verify: the trusted root metadata (1.root.json)" },
-    "if-due": { type: "boolean", description: "promote: when the stage's soak is not over, say so and exit 0 (for a scheduled job); the fleet is still judged" },
+    "if-due": { type: "boolean", description: "promote: when the stage's soak is not over, the rollout is at its last stage or halted, say so and exit 0 (for a scheduled job); the fleet is still judged" },
     database: { type: "string", valueName: "file|url", description: "promote: the fleet collector's database (SQLite file or postgres:// URL); the rollout halts instead of moving on when its reports meet the plan's abort rule or break a gate's latency limit" },
     json: { type: "boolean", description: "status: print the result as JSON" },
     device: filterSpec("ids", "build: release only these device classes of release.targets (default: every one)"),
@@ -414,7 +414,15 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
     next = { channel, model, version: release.version, stage: 0, salt: newCohortSalt(), halted: false };
     said = `Started ${model} ${release.version} on ${channel}: stage 1 of ${release.stages.length}${release.stages[0] ? ` (${release.stages[0].percent}%)` : ""}`;
   } else {
-    if (current.halted) throw new ConfigurationError(`the rollout of ${model} ${release.version} on ${channel} is halted; it is not promoted (publish a new version to start over)`);
+    const ifDue = context.values["if-due"] === true;
+    if (current.halted) {
+      // A scheduled job goes on running after a halt: that is not its failure.
+      if (ifDue) {
+        io.stdout.write(`the rollout of ${model} ${release.version} on ${channel} is halted at stage ${current.stage + 1} of ${release.stages.length}; nothing to promote (publish a new version to start over)\n`);
+        return ExitCode.ok;
+      }
+      throw new ConfigurationError(`the rollout of ${model} ${release.version} on ${channel} is halted; it is not promoted (publish a new version to start over)`);
+    }
     if (stringOption(context, "database", "release") !== undefined) {
       const decision = await fleetDecision(context, { model, channel, version: release.version, abort: release.abort, latencyLimits: settings.latencyLimits, stage: current.stage });
       if (decision.abort) {
@@ -427,11 +435,17 @@ async function moveRollout(context: CommandContext, repo: string, action: "promo
       await recordDecision(repo, { at: new Date().toISOString(), model, channel, version: release.version, stage: current.stage, decision: "continue", ...decision });
       io.stdout.write(`Fleet: ${decision.devices} device(s) took ${release.version} up, ${decision.failures} failed${decision.failureRate === null ? "" : ` (${(decision.failureRate * 100).toFixed(1)}%)`}; ${release.abort ? (decision.enoughDevices ? "within the abort rule" : `fewer than the ${release.abort.minDevices} devices the abort rule waits for`) : "the plan has no abort rule"}\n`);
     }
-    if (current.stage + 1 >= release.stages.length) throw new ConfigurationError(`${model} ${release.version} on ${channel} is at its last stage already`);
+    if (current.stage + 1 >= release.stages.length) {
+      if (ifDue) {
+        io.stdout.write(`${model} ${release.version} on ${channel} is at its last stage (${release.stages.length} of ${release.stages.length}); nothing to promote\n`);
+        return ExitCode.ok;
+      }
+      throw new ConfigurationError(`${model} ${release.version} on ${channel} is at its last stage already`);
+    }
     const soakMs = release.stages[current.stage]?.soakMs ?? 0;
     // The soak counts from the stage's signed start; one in the future is refused.
     const soak = edge.stageSoak(current, Number.isFinite(soakMs) ? soakMs : 0);
-    if (soak.remainingMs > 0 && context.values["if-due"] === true) {
+    if (soak.remainingMs > 0 && ifDue) {
       io.stdout.write(`stage ${current.stage + 1} of ${model} ${release.version} on ${channel} soaks until ${edge.signedTime(soak.endsAt)} (${formatDuration(soak.remainingMs)} left); not promoted yet\n`);
       return ExitCode.ok;
     }
