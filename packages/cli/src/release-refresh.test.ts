@@ -93,9 +93,10 @@ describe("slmops release refresh (real CLI, real repository, tuf-js over loopbac
     const wrong = s.run(["release", "refresh", "--repo", "repo"], { ...only(s.env, "snapshot"), SLMOPS_TIMESTAMP_KEY: s.env["SLMOPS_ROLLOUT_KEY"] as string });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain("signing the timestamp metadata needs 1 of its 1 trusted key(s); 0 of the keys given are trusted");
+    expect(wrong.stderr).toContain("Give the timestamp key made for this repository (SLMOPS_TIMESTAMP_KEY when the keys come from the environment), or replace the role's key with `slmops keys rotate --role timestamp`");
     const noRepo = s.run(["release", "refresh", "--repo", "nowhere"], only(s.env, "snapshot", "timestamp"));
     expect(noRepo.status).toBe(1);
-    expect(noRepo.stderr).toContain("holds no release repository");
+    expect(noRepo.stderr).toMatch(/nowhere holds no release repository \(no metadata directory\); make one with `slmops release build --repo .*nowhere`/);
 
     expect(listing()).toEqual(before);
     expect(readFileSync(join(metadataDirectory(s.repo), "timestamp.json"))).toEqual(timestamp);

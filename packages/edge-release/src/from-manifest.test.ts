@@ -75,7 +75,7 @@ describe("from-manifest", () => {
     const loaded = await loadManifestOrThrow(join(d, "slmops.yaml"), { checkFiles: false, root: d, displayPath: "slmops.yaml" });
     await expect(
       releasesFromManifest({ manifest: loaded.manifest, manifestFile: join(d, "slmops.yaml"), manifestDisplay: "slmops.yaml", variantsDir: join(d, "variants"), verdict: undefined, sourceCommit: "a".repeat(40) }),
-    ).rejects.toThrow(/variant story-lm\/int8 \(for rpi5\) is not built/);
+    ).rejects.toThrow(/variant story-lm\/int8 \(for rpi5\) is not built: there is no .*variants\/story-lm\/int8\/model\.onnx\. Run `slmops optimize --variant int8` first, or give the variants directory it was built into$/);
   });
 
   it("gives each target its variant's health-check fixture, made once per variant, the same after signing", async () => {

@@ -137,7 +137,10 @@ export async function releasesFromManifest(input: ManifestReleaseInput): Promise
   for (const target of release.targets.filter((t) => input.devices === undefined || input.devices.includes(t.device))) {
     const modelPath = variantModelPath(input.variantsDir, target.model, target.variant);
     const files = await modelFiles(modelPath).catch((error: unknown) => {
-      throw new ConfigurationError(`variant ${target.model}/${target.variant} (for ${target.device}) is not built: run \`slmops optimize --variant ${target.variant}\` first`, { cause: error });
+      throw new ConfigurationError(
+        `variant ${target.model}/${target.variant} (for ${target.device}) is not built: there is no ${modelPath}. Run \`slmops optimize --variant ${target.variant}\` first, or give the variants directory it was built into`,
+        { cause: error },
+      );
     });
     const directory = dirname(modelPath);
     const key = `${target.model}/${target.variant}`;

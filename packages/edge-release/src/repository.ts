@@ -27,6 +27,7 @@ import { ConfigurationError } from "@slmops/diagnostics";
 import { envelopeText, releaseStatement, signReleaseStatement } from "@slmops/release-provenance";
 import { canonicalize } from "@tufjs/canonical-json";
 import { Metadata, MetadataKind, Root, Snapshot, TargetFile, Targets, Timestamp } from "@tufjs/models";
+import { roleKeyVariable } from "./key-variables.js";
 import type { SigningKey } from "./keys.js";
 import {
   checkedThreshold,
@@ -102,10 +103,10 @@ async function latestRootVersion(dir: string): Promise<number> {
   try {
     names = await readdir(metadataDirectory(dir));
   } catch (error) {
-    throw new ConfigurationError(`${dir} holds no release repository (no metadata directory); initialise it first`, { cause: error });
+    throw new ConfigurationError(`${dir} holds no release repository (no metadata directory); make one with \`slmops release build --repo ${dir}\` (or publish-edge-release), or give the directory that holds it`, { cause: error });
   }
   const versions = names.map((name) => /^([1-9]\d{0,15})\.root\.json$/.exec(name)?.[1]).filter((v): v is string => v !== undefined).map(Number);
-  if (versions.length === 0) throw new ConfigurationError(`${dir} holds no release repository (no root metadata); initialise it first`);
+  if (versions.length === 0) throw new ConfigurationError(`${dir} holds no release repository (no root metadata); make one with \`slmops release build --repo ${dir}\` (or publish-edge-release), or give the directory that holds it`);
   return Math.max(...versions);
 }
 
@@ -165,7 +166,8 @@ function signWith(metadata: Metadata<Root | Targets | Snapshot | Timestamp>, rol
     const count = authority.keyIDs.filter((id) => used.has(id)).length;
     if (count < authority.threshold) {
       throw new ConfigurationError(
-        `signing the ${role} metadata needs ${authority.threshold} of its ${authority.keyIDs.length} trusted key(s); ${count} of the keys given are trusted`,
+        `signing the ${role} metadata needs ${authority.threshold} of its ${authority.keyIDs.length} trusted key(s); ${count} of the keys given are trusted. ` +
+          `Give the ${role} key made for this repository (${roleKeyVariable(role)} when the keys come from the environment), or replace the role's key with \`slmops keys rotate --role ${role}\``,
       );
     }
   }
@@ -467,7 +469,7 @@ export async function publishRelease(dir: string, release: Release, options: Pub
       });
     if (same) return { changed: false, paths, provenance: provenancePath(release.channel, release.model, release.version), state };
     throw new ConfigurationError(
-      `version ${release.version} of ${release.model} is already published on channel ${release.channel} with other content; a version is never reused — publish a new version`,
+      `version ${release.version} of ${release.model} is already published on channel ${release.channel} with other content; a version is never reused — publish a new version (\`slmops release build\` names the version after the commit when none is given: commit the change first, or pass --version)`,
     );
   }
   for (const { target, file, entry } of entries) await storeTargetFile(dir, target, file, entry.path);
