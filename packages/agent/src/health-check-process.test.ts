@@ -18,6 +18,19 @@ const child = (script: string, timeoutMs = 30_000) =>
     { timeoutMs },
   );
 
+/** Waits (up to 2 s) for process `pid` to be gone, and fails if it is still there. */
+async function expectGone(pid: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+      await sleep(20);
+    } catch {
+      break;
+    }
+  }
+  expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+}
+
 describe("the health check in a child process", () => {
   it("sends the request and passes the result through, its known fields only", async () => {
     const check = child(`console.log(JSON.stringify({ ok: request.modelPath === "/m/model.onnx" && request.options.budgetMs === 40 && request.fixture.x === 1, problems: [], latencyMs: 3.5, loadMs: 20, kind: "decoder", secret: "x" }));`);
@@ -33,15 +46,7 @@ describe("the health check in a child process", () => {
     const check = child(`require("node:fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); console.log(JSON.stringify({ ok: true, problems: [], latencyMs: 2 })); setInterval(() => {}, 1000);`, 20_000);
     expect(await check("/m", {}, {})).toEqual({ ok: true, problems: [], latencyMs: 2 });
     const pid = Number(readFileSync(pidFile, "utf8"));
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(20);
-      } catch {
-        break;
-      }
-    }
-    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    await expectGone(pid);
     // A first line that is not a result still waits for the end, and says what it was.
     expect(await child(`console.log("loading"); setTimeout(() => process.exit(4), 100);`)("/m", {}, {})).toEqual({ ok: false, problems: ["its process exited with code 4 and output that is not a result"] });
   });
@@ -90,15 +95,7 @@ describe("the health check in a child process", () => {
     const pid = Number(readFileSync(unused, "utf8"));
     expect(() => process.kill(pid, 0)).not.toThrow();
     other.discard!();
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(20);
-      } catch {
-        break;
-      }
-    }
-    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+    await expectGone(pid);
   });
 
   it("reports a program that cannot start", async () => {
